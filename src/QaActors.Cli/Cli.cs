@@ -13,7 +13,7 @@ public static class Cli
 {
     public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitInterrupted = 130;
 
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {

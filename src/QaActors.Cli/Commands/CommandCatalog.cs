@@ -8,8 +8,9 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return DataCommand.Create();
+        yield return SampleCommand.Create();
     }
 
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>
-    public static bool IsUsageError(Exception e) => false;
+    public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException;
 }

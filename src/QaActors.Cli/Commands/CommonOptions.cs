@@ -25,25 +25,6 @@ public static class CommonOptions
         Required = true,
     };
 
-    public static (int A, int B) ParseClasses(string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        if (parts.Length != 2
-            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int a)
-            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int b))
-            throw new UsageException($"--classes '{text}' must be two class numbers separated by a comma, for example --classes 0,1.");
-        if (a == b) throw new UsageException($"--classes '{text}' names the same class twice; give two different classes, for example --classes 0,1.");
-        return (a, b);
-    }
-
-    /// <summary>"all" or a positive integer.</summary>
-    public static int? ParseSize(string text, string flag)
-    {
-        if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase)) return null;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0) return n;
-        throw new UsageException($"{flag} '{text}' must be a positive whole number or 'all'.");
-    }
-
     public static void RequireRange(double value, string flag, double lo, double hi, bool loOpen = false)
     {
         bool ok = double.IsFinite(value) && (loOpen ? value > lo : value >= lo) && value <= hi;
