@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace QaActors.Sampling;
 
@@ -106,7 +107,7 @@ public struct LaneRng
         S1 ^= S2;
         S0 ^= S3;
         S2 ^= t;
-        S3 = Vector512.ShiftLeft(S3, 11) | Vector512.ShiftRightLogical(S3, 21);
+        S3 = Avx512F.IsSupported ? Avx512F.RotateLeft(S3, 11) : Vector512.ShiftLeft(S3, 11) | Vector512.ShiftRightLogical(S3, 21);
         return Vector512.FusedMultiplyAdd(
             Vector512.ConvertToSingle(Vector512.ShiftRightLogical(res, 9).AsInt32()),
             Vector512.Create(1f / (1 << 23)),
