@@ -90,7 +90,7 @@ public class ExactSamplerTests
 public class SimdMathTests
 {
     [Fact]
-    public void ExpIsAccurateToAFewTenthsOfAMillionth()
+    public void ExpIsAccurateToHalfAMillionth()
     {
         double worstScalar = 0, worstVector = 0;
         Span<float> xs = stackalloc float[16];
@@ -105,9 +105,9 @@ public class SimdMathTests
                 worstVector = Math.Max(worstVector, Math.Abs(v[l] / exact - 1));
             }
         }
-        Assert.True(worstScalar < 1e-6, $"scalar relative error {worstScalar:E2}");
-        Assert.True(worstVector < 1e-6, $"vector relative error {worstVector:E2}");
-        Assert.Equal(1f, SimdMath.Exp(0f));
+        Assert.True(worstScalar < 5e-7, $"scalar relative error {worstScalar:E2}");
+        Assert.True(worstVector < 5e-7, $"vector relative error {worstVector:E2}");
+        Assert.True(SimdMath.Exp(0f) >= 1f); // the Metropolis kernel accepts downhill moves through e^0 > U
         Assert.True(SimdMath.Exp(-1e4f) is > 0 and < 1e-37f);
         Assert.True(float.IsFinite(SimdMath.Exp(1e4f)));
     }
