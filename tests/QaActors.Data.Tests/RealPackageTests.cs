@@ -55,6 +55,21 @@ public sealed class RealPackageTests(ITestOutputHelper output)
             // every image has ink: a blank image would be a conversion bug
             for (int i = 0; i < d.Count; i += 97) Assert.Contains(d.Image(i).ToArray(), p => p > 128);
         }
+        // Pixels traced to the package's JSON (values read with node from the same tarball):
+        // digits/0.json image 0, values 127..131 = 0.2, 0.624, 0.992, 0.624, 0.196 -> round(v*255)
+        Assert.Equal(new byte[] { 51, 159, 253, 159, 50 }, mn.Image(0).Slice(127, 5).ToArray());
+        // digits/7.json image 5 (dataset index 1001+1127+991+1032+980+863+1014+5), value 239 = 0.522
+        Assert.Equal(133, mn.Image(7013)[239]);
+        // clothes/0.json record 0, and record 1001: the first record after the skipped empty one at 1000
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 0, 0, 0, 9, 8, 0, 0, 34, 29, 7 }, fa.Image(0)[..14].ToArray());
+        Assert.Equal(new byte[] { 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 114, 183, 112, 55, 23, 72, 102, 165, 160, 28 }, fa.Image(1000)[..20].ToArray());
+        Assert.Equal(ImageRole.Train, fa.Roles[1000]);
+        Assert.Equal(ImageRole.Test, fa.Roles[999]);
+        // clothes/9.json's last record is the dataset's last image
+        int sum = 0;
+        foreach (byte b in fa.Image(69_999)) sum += b;
+        Assert.Equal(71_374, sum);
+
         Assert.Equal(MnistPerClass.Select(n => (int)Math.Round(0.15 * n, MidpointRounding.AwayFromZero)), mn.CountPerClass(ImageRole.Test));
         Assert.Equal(Enumerable.Repeat(1000, 10), fa.CountPerClass(ImageRole.Test));
         Assert.Equal(Enumerable.Repeat(6000, 10), fa.CountPerClass(ImageRole.Train));
