@@ -96,18 +96,19 @@ public static class Ebm
     }
 
     /// <summary>
-    /// Per row, the exact log P(y = label | x) and the EBM's prediction (M = 1: P(y=1|x) &gt; 0.5; M &gt; 1: the most
-    /// probable state), from the pre-activation A (rows×K).
+    /// Per row, from the pre-activation A (rows×K): the exact log P(y = label | x), the marginals P(y_m = 1 | x)
+    /// (rows×M; for M = 1 the closed form's P(y=1|x)) and the EBM's prediction, the most probable state
+    /// (M = 1: P(y=1|x) &gt; 0.5, ties to 0).
     /// </summary>
     public static void Evaluate(MlpParameters p, ReadOnlySpan<float> preActivation, ReadOnlySpan<byte> y, int rows,
-        Span<double> logLikelihood, Span<double> probabilityOne, Span<int> predicted)
+        Span<double> logLikelihood, Span<double> marginals, Span<int> predicted)
     {
         CheckOutputs(p);
-        int k = p.Hidden, states = 1 << p.Outputs;
+        int k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
         var aArr = preActivation[..(rows * k)].ToArray();
         var yArr = y[..rows].ToArray();
         var ll = new double[rows];
-        var p1 = new double[rows];
+        var marg = new double[rows * mOut];
         var pred = new int[rows];
         Numerics.ForChunks(rows, Chunk, (r0, r1) =>
         {
@@ -120,11 +121,15 @@ public static class Ebm
                 int best = 0;
                 for (int s = 1; s < states; s++) if (logp[s] > logp[best]) best = s;
                 pred[i] = best;
-                p1[i] = states == 2 ? Math.Exp(logp[1]) : double.NaN;
+                for (int s = 1; s < states; s++)
+                {
+                    double ps = Math.Exp(logp[s]);
+                    for (int m = 0; m < mOut; m++) if (((s >> m) & 1) == 1) marg[i * mOut + m] += ps;
+                }
             }
         });
         ll.CopyTo(logLikelihood);
-        if (!probabilityOne.IsEmpty) p1.CopyTo(probabilityOne);
+        if (!marginals.IsEmpty) marg.CopyTo(marginals);
         if (!predicted.IsEmpty) pred.CopyTo(predicted);
     }
 
