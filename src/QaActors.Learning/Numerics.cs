@@ -11,6 +11,17 @@ public static class Numerics
     {
         if (dst.Length < t.Length) throw new ArgumentException("destination is shorter than the input", nameof(dst));
         dst = dst[..t.Length];
+        if (t.Overlaps(dst))
+        {
+            var copy = System.Buffers.ArrayPool<float>.Shared.Rent(t.Length);
+            try
+            {
+                t.CopyTo(copy);
+                Softplus(copy.AsSpan(0, t.Length), dst);
+            }
+            finally { System.Buffers.ArrayPool<float>.Shared.Return(copy); }
+            return;
+        }
         TensorPrimitives.Abs(t, dst);
         TensorPrimitives.Negate(dst, dst);
         TensorPrimitives.Exp(dst, dst);
