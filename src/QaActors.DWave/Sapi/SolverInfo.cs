@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace QaActors.DWave.Sapi;
 
 /// <summary>A closed numeric interval [Min, Max] from a solver property such as <c>h_range</c>.</summary>
-public readonly record struct Range(double Min, double Max)
+public readonly record struct ValueRange(double Min, double Max)
 {
     public bool Contains(double x) => x >= Min && x <= Max;
     public override string ToString() => FormattableString.Invariant($"[{Min}, {Max}]");
@@ -30,7 +30,7 @@ public sealed record ProblemTimingData(
     double ReverseAnnealingWithReinitDelayTimeDelta,
     double ReverseAnnealingWithoutReinitDelayTimeDelta,
     double DecorrelationMaxNominalAnnealTime,
-    Range DecorrelationTimeRange)
+    ValueRange DecorrelationTimeRange)
 {
     public static ProblemTimingData Parse(JsonObject o, string solver)
     {
@@ -53,7 +53,7 @@ public sealed record ProblemTimingData(
             D("reverse_annealing_with_reinit_delay_time_delta", 0),
             D("reverse_annealing_without_reinit_delay_time_delta", 0),
             D("decorrelation_max_nominal_anneal_time", 2000),
-            dr is { Count: 2 } ? new Range(dr[0]!.GetValue<double>(), dr[1]!.GetValue<double>()) : new Range(0, 0));
+            dr is { Count: 2 } ? new ValueRange(dr[0]!.GetValue<double>(), dr[1]!.GetValue<double>()) : new ValueRange(0, 0));
     }
 
     public JsonObject ToJson() => new()
@@ -78,13 +78,13 @@ public sealed record ProblemTimingData(
     public static ProblemTimingData Advantage41 => new("1.0.0", 14072.88, 1000, 0, 20, 20.54, "pwl_log_log",
         [0.0, 0.7699665876947938, 1.7242758696010096, 2.711975459489206, 3.1639057672764026, 3.750276915153992,
          1.539131714800995, 1.8726623164229292, 2.125631787097315, 2.332672340068556, 2.371606651233025, 2.3716219271760215],
-        0.0, 5.55, -4.5, -1.5, 2000, new Range(500, 10000));
+        0.0, 5.55, -4.5, -1.5, 2000, new ValueRange(500, 10000));
 
     /// <summary>An Advantage2 (Zephyr) system's published timing data (typical programming ~33.6 ms, delay 60.57 µs).</summary>
     public static ProblemTimingData Advantage2 => new("1.0.0", 33631.59, 1000, 0, 20, 60.57, "pwl_log_log",
         [0.0, 0.7118156236873552, 1.622919864592155, 2.5460233863267376, 3.6610550848533783,
          1.3562242666114566, 1.6328679675785214, 1.7857781469507206, 1.99055000334358, 1.9905608299940198],
-        0.0, 31.33, -44.5, -41.5, 2000, new Range(0, 0));
+        0.0, 31.33, -44.5, -41.5, 2000, new ValueRange(0, 0));
 }
 
 /// <summary>
@@ -112,14 +112,14 @@ public sealed class SolverInfo
     public string TopologyType { get; }
     public int[] TopologyShape { get; }
     public string Category { get; }
-    public Range HRange { get; }
-    public Range JRange { get; }
-    public Range? ExtendedJRange { get; }
-    public Range NumReadsRange { get; }
-    public Range AnnealingTimeRange { get; }
-    public Range? ProgrammingThermalizationRange { get; }
-    public Range? ReadoutThermalizationRange { get; }
-    public Range? ProblemRunDurationRange { get; }
+    public ValueRange HRange { get; }
+    public ValueRange JRange { get; }
+    public ValueRange? ExtendedJRange { get; }
+    public ValueRange NumReadsRange { get; }
+    public ValueRange AnnealingTimeRange { get; }
+    public ValueRange? ProgrammingThermalizationRange { get; }
+    public ValueRange? ReadoutThermalizationRange { get; }
+    public ValueRange? ProblemRunDurationRange { get; }
     public double DefaultAnnealingTime { get; }
     public IReadOnlyDictionary<string, string> Parameters { get; }
     public IReadOnlyList<string> SupportedProblemTypes { get; }
@@ -150,8 +150,8 @@ public sealed class SolverInfo
         HRange = R(props, "h_range") ?? throw Missing(where, "h_range");
         JRange = R(props, "j_range") ?? throw Missing(where, "j_range");
         ExtendedJRange = R(props, "extended_j_range");
-        NumReadsRange = R(props, "num_reads_range") ?? new Range(1, 10000);
-        AnnealingTimeRange = R(props, "annealing_time_range") ?? new Range(0.5, 2000);
+        NumReadsRange = R(props, "num_reads_range") ?? new ValueRange(1, 10000);
+        AnnealingTimeRange = R(props, "annealing_time_range") ?? new ValueRange(0.5, 2000);
         ProgrammingThermalizationRange = R(props, "programming_thermalization_range");
         ReadoutThermalizationRange = R(props, "readout_thermalization_range");
         ProblemRunDurationRange = R(props, "problem_run_duration_range");
@@ -164,8 +164,8 @@ public sealed class SolverInfo
     private static long Key(int u, int v) => ((long)Math.Min(u, v) << 32) | (uint)Math.Max(u, v);
     private static Exception Missing(string where, string prop) =>
         new SapiException(SapiErrorKind.BadProblem, $"{where}: property '{prop}' is missing from the solver description");
-    private static Range? R(JsonObject p, string k) =>
-        p[k] is JsonArray { Count: 2 } a ? new Range(a[0]!.GetValue<double>(), a[1]!.GetValue<double>()) : null;
+    private static ValueRange? R(JsonObject p, string k) =>
+        p[k] is JsonArray { Count: 2 } a ? new ValueRange(a[0]!.GetValue<double>(), a[1]!.GetValue<double>()) : null;
 
     public bool HasQubit(int q) => _qubitIndex.ContainsKey(q);
     public bool HasCoupler(int u, int v) => _couplerIndex.ContainsKey(Key(u, v));
