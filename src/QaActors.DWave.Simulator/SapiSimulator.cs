@@ -50,6 +50,8 @@ public sealed class SapiSimulator : IAsyncDisposable
     public Uri SapiEndpoint => new(BaseUrl, "sapi/v2/");
     public bool IsListening => _app is not null;
     public IReadOnlyList<SimulatedSolverSpec> Solvers => _o.Solvers;
+    /// <summary>Problems accepted so far (any status), for tests and drills.</summary>
+    public int ProblemCount => _problems.Count;
 
     private SapiSimulator(SapiSimulatorOptions options)
     {

@@ -14,7 +14,13 @@ public static class QpCodec
     public static string EncodeFloat64(ReadOnlySpan<double> values)
     {
         var bytes = new byte[values.Length * 8];
-        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * 8), values[i]);
+        for (int i = 0; i < values.Length; i++)
+        {
+            // .NET's double.NaN has the sign bit set (ff f8 …); numpy's nan, which SAPI's reference client sends for
+            // inactive qubits, is the positive quiet NaN 0x7ff8000000000000. Send exactly that.
+            if (double.IsNaN(values[i])) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), 0x7FF8000000000000L);
+            else BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * 8), values[i]);
+        }
         return Convert.ToBase64String(bytes);
     }
 
@@ -63,9 +69,12 @@ public static class QpCodec
     public static sbyte[] UnpackSolutions(string b64, int rows, int n, Vartype vartype)
     {
         var bytes = FromBase64(b64, "solutions");
-        int rowBytes = (n + 7) / 8;
-        if (bytes.Length != rowBytes * rows)
-            throw Bad($"solutions: {bytes.Length} bytes, expected {rows} rows × {rowBytes} bytes for {n} active variables");
+        // Rows are at least ceil(n/8) bytes; like dwave-cloud-client (decode_qp_numpy reshapes by bytes per row)
+        // accept wider padding as long as every row has the same width (its K5 test vector pads 1 row to 4 bytes).
+        int minRow = (n + 7) / 8;
+        int rowBytes = rows == 0 ? minRow : bytes.Length / rows;
+        if (rows > 0 && (bytes.Length % rows != 0 || rowBytes < minRow) || rows == 0 && bytes.Length != 0)
+            throw Bad($"solutions: {bytes.Length} bytes cannot hold {rows} rows of at least {minRow} bytes for {n} active variables");
         sbyte zero = vartype == Vartype.Spin ? (sbyte)-1 : (sbyte)0;
         var s = new sbyte[rows * n];
         for (int r = 0; r < rows; r++)

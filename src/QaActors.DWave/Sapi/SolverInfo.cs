@@ -177,6 +177,9 @@ public sealed class SolverInfo
     /// or the legacy flat form <c>{id, status, description, properties}</c>.</summary>
     public static SolverInfo Parse(JsonObject record)
     {
+        // A record built in memory holds CLR-typed values (an int where a double is read); normalising through
+        // its JSON text makes it read exactly like one that arrived over the wire.
+        record = (JsonObject)JsonNode.Parse(record.ToJsonString())!;
         string? name = record["identity"]?["name"]?.GetValue<string>() ?? record["id"]?.GetValue<string>();
         if (name is null) throw new SapiException(SapiErrorKind.BadProblem, "solver record has neither identity.name nor id");
         string? graphId = record["identity"]?["version"]?["graph_id"]?.GetValue<string>();
