@@ -8,6 +8,7 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return DataCommand.Create();
+        yield return TrainCommand.Create();
         yield return SampleCommand.Create();
     }
 
