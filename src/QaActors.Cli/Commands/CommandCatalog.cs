@@ -9,6 +9,8 @@ public static class CommandCatalog
     {
         yield return DataCommand.Create();
         yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
+        yield return EquivalenceCommand.Create();
         yield return SampleCommand.Create();
     }
 
