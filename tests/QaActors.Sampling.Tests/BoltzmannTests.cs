@@ -23,8 +23,8 @@ public class BoltzmannTests(ITestOutputHelper output)
         "dense10" => (TestSupport.Random(10, 1.0, 1.0, 0.5, 11), "coloured"),
         "sparse12" => (TestSupport.Random(12, 0.3, 1.0, 1.0, 12), "coloured"),
         // K×M with M = 3 as a QUBO: the dense bipartite vector kernel with several side-A spins, BINARY in and out.
-        "bipartite3x7_binary" => (TestSupport.CompleteBipartite(3, 7, 2.0, 2.0, 13, Vartype.Binary), "dense_bipartite"),
-        "star1x8" => (TestSupport.CompleteBipartite(1, 8, 1.0, 1.0, 14), "dense_bipartite"),
+        "bipartite3x7_binary" => (TestSupport.CompleteBipartite(3, 7, 2.0, 2.0, 13, Vartype.Binary), TestSupport.DenseKernel),
+        "star1x8" => (TestSupport.CompleteBipartite(1, 8, 1.0, 1.0, 14), TestSupport.DenseKernel),
         _ => throw new ArgumentException(name),
     };
 
