@@ -126,6 +126,8 @@ internal static class SamplerCommon
         request.Validate();
         if (problem.NumVariables == 0)
             throw new ArgumentException("the problem has no variables; add at least one linear or quadratic term", nameof(problem));
+        if ((long)request.Reads * problem.NumVariables > Array.MaxLength)
+            throw new ArgumentException($"{request.Reads} reads of {problem.NumVariables} variables exceed the largest sample array; request fewer reads per call", nameof(request));
     }
 
     /// <summary>The RNG of chain (or read) <paramref name="chain"/>: depends on the seed and the chain only, never on run order.</summary>

@@ -272,3 +272,21 @@ internal sealed class Tolerance(double eps) : IEqualityComparer<double>
     public bool Equals(double x, double y) => Math.Abs(x - y) <= eps * Math.Max(1, Math.Abs(x));
     public int GetHashCode(double obj) => 0;
 }
+
+public class ClassicalSamplersTests
+{
+    [Fact]
+    public void NamesFollowTheCommandLineRules()
+    {
+        Assert.IsType<ExactSampler>(ClassicalSamplers.Create("exact"));
+        var g = Assert.IsType<GibbsSampler>(ClassicalSamplers.Create("gibbs", sweeps: 50));
+        Assert.Equal(50, g.Options.Sweeps);
+        Assert.Equal(AnnealSchedule.Constant, Assert.IsType<AnnealSampler>(ClassicalSamplers.Create("anneal", fixedBeta: true)).Options.Schedule);
+        var ranged = Assert.IsType<AnnealSampler>(ClassicalSamplers.Create("anneal", 200, (0.1, 3.0), fixedBeta: true)).Options;
+        Assert.Equal((AnnealSchedule.Geometric, (0.1, 3.0), 200), (ranged.Schedule, ranged.BetaRange!.Value, ranged.Sweeps));
+        var dflt = Assert.IsType<AnnealSampler>(ClassicalSamplers.Create("anneal")).Options;
+        Assert.Equal((AnnealSchedule.Geometric, null, 1000), (dflt.Schedule, dflt.BetaRange, dflt.Sweeps));
+        Assert.Contains("exact, gibbs, anneal", Assert.Throws<ArgumentException>(() => ClassicalSamplers.Create("qbsolv")).Message);
+        Assert.Contains("anneal sampler only", Assert.Throws<ArgumentException>(() => ClassicalSamplers.Create("gibbs", betaRange: (1, 2))).Message);
+    }
+}
