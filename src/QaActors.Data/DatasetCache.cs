@@ -71,6 +71,10 @@ public static class DatasetCache
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot write cache file {path} ({e.Message}); free disk space or choose a writable --data-dir", e);
+        }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
@@ -102,7 +106,15 @@ public static class DatasetCache
         }
 
         // Share Delete: a concurrent fetch may rename a new cache over this one; our mapping keeps the old inode.
-        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot read cache file {path} ({e.Message}); check its permissions or choose another --data-dir", e);
+        }
         CacheHeader h;
         long payload;
         byte* file;

@@ -39,12 +39,8 @@ public sealed class RealPackageTests(ITestOutputHelper output)
         Assert.All(again.Datasets, r => Assert.Equal(FetchStatus.Cached, r.Status));
         Assert.Equal(f.Skipped, again.Datasets.Single(r => r.Dataset == "fashion-mnist").Skipped);
 
-        clock.Restart();
         var mn = store.Load(DatasetSpec.Mnist);
-        double mnistMs = clock.Elapsed.TotalMilliseconds;
-        clock.Restart();
         var fa = store.Load(DatasetSpec.FashionMnist);
-        output.WriteLine($"load (read + checksum + split): mnist {mnistMs:F0} ms, fashion-mnist {clock.Elapsed.TotalMilliseconds:F0} ms");
 
         foreach (var d in new[] { mn, fa })
         {
