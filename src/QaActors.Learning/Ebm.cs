@@ -39,6 +39,17 @@ public static class Ebm
     private static void LogConditionalCore(MlpParameters p, ReadOnlySpan<float> a, Span<double> logp, Span<float> buf, float[]? sig)
     {
         int k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
+        if (mOut == 1)
+        {
+            // One output: both states' terms in a single fused pass.
+            var s0 = sig is null ? buf[..k] : sig.AsSpan(0, k);
+            var s1 = sig is null ? buf.Slice(k, k) : sig.AsSpan(k, k);
+            double logit = p.C[0] + Numerics.SoftplusDifferenceAndSigmoids(a, p.W2.AsSpan(0, k), s0, s1);
+            // log σ(±logit), stably.
+            logp[1] = -Numerics.Softplus(-logit);
+            logp[0] = -Numerics.Softplus(logit);
+            return;
+        }
         var sp0 = buf[..k];
         var t = buf.Slice(k, k);
         var sp = buf.Slice(2 * k, k);

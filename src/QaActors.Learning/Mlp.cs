@@ -87,6 +87,7 @@ public static class Mlp
             Numerics.ForChunks(rows, Chunk, (r0, r1) =>
             {
                 var back = new float[k];
+                var tmp = new float[k];
                 for (int i = r0; i < r1; i++)
                 {
                     var hi = h.AsSpan(i * k, k);
@@ -106,7 +107,9 @@ public static class Mlp
                     loss[i] = li;
                     // g = back ⊙ h ⊙ (1 − h)
                     var gi = g.AsSpan(i * k, k);
-                    for (int j = 0; j < k; j++) gi[j] = back[j] * hi[j] * (1f - hi[j]);
+                    TensorPrimitives.Multiply(back, hi, gi);
+                    TensorPrimitives.Subtract(1f, hi, tmp);
+                    TensorPrimitives.Multiply(gi, tmp, gi);
                 }
             });
             Reduce(g, h, delta, rows, k, mOut, grad);
