@@ -112,12 +112,14 @@ public static class Ebm
     /// (M = 1: P(y=1|x) &gt; 0.5, ties to 0).
     /// </summary>
     public static void Evaluate(MlpParameters p, ReadOnlySpan<float> preActivation, ReadOnlySpan<byte> y, int rows,
+        Span<double> logLikelihood, Span<double> marginals, Span<int> predicted) =>
+        Evaluate(p, preActivation[..(rows * p.Hidden)].ToArray(), y[..rows].ToArray(), rows, logLikelihood, marginals, predicted);
+
+    internal static void Evaluate(MlpParameters p, float[] aArr, byte[] yArr, int rows,
         Span<double> logLikelihood, Span<double> marginals, Span<int> predicted)
     {
         CheckOutputs(p);
         int k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
-        var aArr = preActivation[..(rows * k)].ToArray();
-        var yArr = y[..rows].ToArray();
         var ll = new double[rows];
         var marg = new double[rows * mOut];
         var pred = new int[rows];
@@ -177,10 +179,9 @@ public static class Ebm
         if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, "a batch needs at least one example");
         Numerics.CheckLabels(y, rows, p.Outputs, "batch");
         int n = p.Inputs, k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
-        var pool = ArrayPool<float>.Shared;
-        var a = pool.Rent(rows * k);
-        var d = pool.Rent(rows * k);
-        var e = pool.Rent(rows * mOut * k);
+        var a = Buffers.Rent(rows * k);
+        var d = Buffers.Rent(rows * k);
+        var e = Buffers.Rent(rows * mOut * k);
         var dc = new float[rows * mOut];
         var ll = new double[rows];
         var yArr = y[..rows].ToArray();
@@ -243,9 +244,9 @@ public static class Ebm
         }
         finally
         {
-            pool.Return(a);
-            pool.Return(d);
-            pool.Return(e);
+            Buffers.Return(a);
+            Buffers.Return(d);
+            Buffers.Return(e);
         }
     }
 
