@@ -19,6 +19,11 @@ public static class EquivalenceRun
         // Quick treats every argument as a kernel name, so the step count comes from QA_EQ_STEPS.
         Quick.Add("equivalence_synthetic", _ => Run(int.TryParse(Environment.GetEnvironmentVariable("QA_EQ_STEPS"), out int s) ? s : 250));
         Quick.Add("equivalence_profile", _ => Profile(10));
+        // The real run: QA_EQ_DATASET (default fashion-mnist) and QA_EQ_CLASSES (default 2,3), all images of the pair.
+        Quick.Add("equivalence_real", _ => RunReal(
+            Environment.GetEnvironmentVariable("QA_EQ_DATASET") ?? "fashion-mnist",
+            Environment.GetEnvironmentVariable("QA_EQ_CLASSES") ?? "2,3",
+            int.TryParse(Environment.GetEnvironmentVariable("QA_EQ_STEPS"), out int st) ? st : 250));
     }
 
     /// <summary>Time of each piece of one equivalence step (averaged over a few steps), to see where the budget goes.</summary>
@@ -73,6 +78,22 @@ public static class EquivalenceRun
             }
         }
         return new LabeledSet(rows, 784, x, y);
+    }
+
+    public static string RunReal(string dataset, string classes, int steps)
+    {
+        var parts = classes.Split(',');
+        var task = PairTask.Load(DatasetSpec.Parse(dataset), int.Parse(parts[0]), int.Parse(parts[1]), DataSize.All, DataSize.All, 1);
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var result = Equivalence.Run(task, new EquivalenceConfig { Steps = steps });
+        double secs = sw.Elapsed.TotalSeconds;
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+        var f = result.Final;
+        return $"equivalence_real {dataset} {classes} train={task.Train.Count} test={task.Test.Count} steps={steps} wall_s={secs:F2} cpu_s={cpu:F2} "
+            + $"mlp_acc={f.MlpTestAccuracy:F4} ebm_acc={f.EbmTestAccuracy:F4} mlp_ebmw_acc={f.MlpWithEbmWeightsAccuracy:F4} ebm_mlpw_acc={f.EbmWithMlpWeightsAccuracy:F4} sym_kl={f.SymKl:G4} sym_kl_ebm={f.SymKlEbm:G4}";
     }
 
     public static string Run(int steps)

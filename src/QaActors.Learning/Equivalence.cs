@@ -57,6 +57,11 @@ public sealed record EquivalenceResult(IReadOnlyList<EquivalencePoint> History, 
 /// </summary>
 public static class Equivalence
 {
+    /// <summary>Runs on a full class-pair task (paper: all images of the pair, ~12k train and ~2k test).</summary>
+    public static EquivalenceResult Run(PairTask task, EquivalenceConfig config,
+        Action<EquivalencePoint>? onEval = null, CancellationToken cancellationToken = default) =>
+        Run(task.Train, task.Test, config, onEval, cancellationToken);
+
     public static EquivalenceResult Run(LabeledSet train, LabeledSet test, EquivalenceConfig config,
         Action<EquivalencePoint>? onEval = null, CancellationToken cancellationToken = default)
     {
