@@ -1,23 +1,23 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text.Json;
 
 namespace QaActors.Data;
 
 /// <summary>
-/// The compact cache file (<c>NAME-VERSION.qads</c>) written once by <c>qa data fetch</c>:
+/// The compact cache file (<c>NAME-VERSION.vFORMAT.qads</c>) written once by <c>qa data fetch</c>:
 /// <code>
-/// "QADS"  int32 version (=1)  int32 n  n bytes of UTF-8 JSON header (<see cref="CacheHeader"/>)
+/// "QADS"  int32 format version (=2)  int32 n  n bytes of UTF-8 JSON header (<see cref="CacheHeader"/>)
 /// labels: count bytes   roles: count bytes (0 train, 1 test, 2 unassigned)   pixels: count·rows·cols bytes
 /// </code>
-/// All integers little-endian. The header carries the SHA-256 of everything after it, so a truncated or
+/// All integers little-endian. The header carries the XXH3-64 checksum of everything after it, so a truncated or
 /// altered cache is detected on load. Pixels are bytes 0..255 (pixel_encoding "u8/255"): the loader divides by
 /// 255. For mnist the package's floats are quantised as round(v·255), which is exact for that package (see
 /// <see cref="NpmDatasetPackage.Mnist"/>). Bytes, not floats, so 70,000 images are one 55 MB read.
 /// </summary>
 public static class DatasetCache
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2; // 1 had a SHA-256 checksum
     private static ReadOnlySpan<byte> Magic => "QADS"u8;
 
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -39,19 +39,16 @@ public static class DatasetCache
         Dictionary<string, int> Skipped,
         int Duplicates,
         string PixelEncoding,
-        string PayloadSha256);
+        string PayloadXxh3);
 
     /// <summary>Writes to a temporary file in the same folder, flushes it to disk, then renames it over
     /// <paramref name="path"/>, so a crash or a concurrent fetch never leaves a half-written cache.</summary>
     public static void Write(string path, NpmDatasetPackage package, ConversionResult r)
     {
-        var payloadHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        payloadHash.AppendData(r.Labels);
-        payloadHash.AppendData(MemoryMarshal.AsBytes(r.Roles.AsSpan()));
-        payloadHash.AppendData(r.Pixels);
+        string checksum = Checksum(r.Labels, r.Roles, r.Pixels);
         var header = new CacheHeader(package.Name, package.PackageSpec, package.Integrity, r.Rows, r.Cols, r.Count,
             package.ClassNames.ToArray(), r.KeptPerClass, new Dictionary<string, int>(r.Skipped), r.Duplicates, "u8/255",
-            Convert.ToHexStringLower(payloadHash.GetHashAndReset()));
+            checksum);
         byte[] headerJson = JsonSerializer.SerializeToUtf8Bytes(header, JsonOptions);
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -86,7 +83,7 @@ public static class DatasetCache
         return ReadHeader(fs, path);
     }
 
-    /// <summary>Reads and verifies the whole cache (header sanity, exact length, payload SHA-256, label and role ranges).</summary>
+    /// <summary>Reads and verifies the whole cache (header sanity, exact length, payload checksum, label and role ranges).</summary>
     public static (CacheHeader Header, byte[] Labels, ImageRole[] Roles, byte[] Pixels) Read(string path)
     {
         using var fs = OpenRead(path);
@@ -95,19 +92,25 @@ public static class DatasetCache
         if (fs.Length != need) throw Corrupt(path, $"it has {fs.Length:N0} bytes, the header promises {need:N0}");
         var labels = new byte[h.Count];
         var roles = new ImageRole[h.Count];
-        var pixels = new byte[(long)h.Count * h.Rows * h.Cols];
+        var pixels = GC.AllocateUninitializedArray<byte>(checked(h.Count * h.Rows * h.Cols)); // fully overwritten by the read
         fs.ReadExactly(labels);
         fs.ReadExactly(MemoryMarshal.AsBytes(roles.AsSpan()));
         fs.ReadExactly(pixels);
-        var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(labels);
-        sha.AppendData(MemoryMarshal.AsBytes(roles.AsSpan()));
-        sha.AppendData(pixels);
-        if (Convert.ToHexStringLower(sha.GetHashAndReset()) != h.PayloadSha256) throw Corrupt(path, "its checksum does not match");
+        if (Checksum(labels, roles, pixels) != h.PayloadXxh3) throw Corrupt(path, "its checksum does not match");
         int classes = h.ClassNames.Length;
         foreach (byte l in labels) if (l >= classes) throw Corrupt(path, $"label {l} is outside 0-{classes - 1}");
         foreach (var r in roles) if ((byte)r > (byte)ImageRole.Unassigned) throw Corrupt(path, $"image role {(byte)r} is unknown");
         return (h, labels, roles, pixels);
+    }
+
+    /// <summary>XXH3-64 of labels, roles and pixels in file order, as 16 hex digits. Detects damage, not tampering (the tarball's sha512 guards the download).</summary>
+    private static string Checksum(byte[] labels, ImageRole[] roles, byte[] pixels)
+    {
+        var h = new XxHash3();
+        h.Append(labels);
+        h.Append(MemoryMarshal.AsBytes(roles.AsSpan()));
+        h.Append(pixels);
+        return Convert.ToHexStringLower(h.GetCurrentHash());
     }
 
     private static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -125,7 +128,7 @@ public static class DatasetCache
         CacheHeader? h;
         try { h = JsonSerializer.Deserialize<CacheHeader>(json, JsonOptions); }
         catch (JsonException e) { throw Corrupt(path, $"its header is not valid JSON ({e.Message})"); }
-        if (h is null || h.ClassNames is null || h.KeptPerClass is null || h.Skipped is null || h.PayloadSha256 is null || h.Dataset is null)
+        if (h is null || h.ClassNames is null || h.KeptPerClass is null || h.Skipped is null || h.PayloadXxh3 is null || h.Dataset is null)
             throw Corrupt(path, "its header misses fields");
         if (h.Rows <= 0 || h.Cols <= 0 || h.Count < 0 || h.ClassNames.Length is 0 or > 256 || h.KeptPerClass.Length != h.ClassNames.Length || h.KeptPerClass.Sum() != h.Count)
             throw Corrupt(path, "its header is inconsistent");

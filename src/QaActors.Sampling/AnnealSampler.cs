@@ -168,6 +168,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
         private readonly double[] _s = new double[spin.NumVariables];
         private readonly double[] _f = new double[spin.NumVariables];
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
         {
             int n = _s.Length;
@@ -222,6 +224,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
             _acc = new Vector512<float>[g.A];
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
         {
             for (int a = 0; a < _sa.Length; a++) _sa[a] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
@@ -233,6 +237,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
             for (int b = 0; b < _g.B; b++) row[_g.BIndex[b]] = SamplerCommon.Value(_sb[b], vartype);
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Star(ref LaneRng lanes, ref Rng rng)
         {
             var l = lanes;
@@ -266,6 +272,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
             lanes = l;
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void General(ref LaneRng lanes, ref Rng rng)
         {
             var l = lanes;

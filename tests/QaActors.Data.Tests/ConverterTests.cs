@@ -167,3 +167,21 @@ public sealed class ConverterTests
         Assert.True(testPositions.Min() < 30 && testPositions.Max() >= 10);
     }
 }
+
+public sealed class NumberParsingTests
+{
+    [Fact]
+    public void Fast_decimal_path_equals_the_general_parser_and_declines_what_it_cannot_do()
+    {
+        var rng = new Random(5);
+        for (int i = 0; i < 20000; i++)
+        {
+            string s = i < 256 ? Math.Round(i / 255.0, 3).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)
+                : (rng.NextDouble() * Math.Pow(10, rng.Next(0, 6))).ToString("0.#########", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(NpmDatasetConverter.TryParsePlainDecimal(System.Text.Encoding.ASCII.GetBytes(s), out double v), s);
+            Assert.Equal(double.Parse(s, System.Globalization.CultureInfo.InvariantCulture), v);
+        }
+        foreach (string s in new[] { "-1", "1e3", "1.", "1.2.3", "", "12345678901234567" })
+            Assert.False(NpmDatasetConverter.TryParsePlainDecimal(System.Text.Encoding.ASCII.GetBytes(s), out _), s);
+    }
+}
