@@ -46,7 +46,7 @@ public class SapiClientSimulatorTests
         await using var hx = await SimulatorHarness.StartAsync();
         using var c = hx.Client();
         var s = await c.GetSolverAsync(SimulatorHarness.Solver);
-        // h0 = 2 makes the whole-chain flip cost 4, so even the test sampler's annealing freezes into the ground state.
+        // h0 = 2 makes the whole-chain flip cost 4, so annealing freezes into the ground state.
         var p = Chain(s, h0: 2);
         var prm = new QpuParameters { NumReads = 50, AutoScale = false };
         var r = await c.SampleAsync(s, p, prm, Deadline);
@@ -108,7 +108,7 @@ public class SapiClientSimulatorTests
     public async Task SingleQubitMagnetisation_MatchesBetaHw_AndControlErrorsMoveIt()
     {
         // E = h s, P(s) ∝ exp(-β h s)  ⇒  <s> = -tanh(β h). β_hw = 16, h = 0.05: <s> = -tanh(0.8) = -0.664.
-        await using var hx = await SimulatorHarness.StartAsync(betaHw: 16, sweeps: 20);
+        await using var hx = await SimulatorHarness.StartAsync(betaHw: 16, sweeps: 50);
         using var c = hx.Client();
         var s = await c.GetSolverAsync(SimulatorHarness.Solver);
         var p = new QpuProblem("ising", new Dictionary<int, double> { [35] = 0.05 }, new Dictionary<(int, int), double>());
@@ -140,7 +140,6 @@ public class SapiClientSimulatorTests
         var p = new QpuProblem("ising", new Dictionary<int, double> { [30] = 0 }, new Dictionary<(int, int), double> { [(30, 45)] = 1 });
         await Assert.ThrowsAsync<SapiValidationException>(() => c.SubmitAsync(s, p, new QpuParameters()));
         await Assert.ThrowsAsync<SapiValidationException>(() => c.SubmitAsync(s, Chain(s), new QpuParameters { NumReads = 20000 }));
-        Assert.Equal(0, hx.Sampler.Calls);
         Assert.Equal(0, hx.Sim.ProblemCount);
     }
 

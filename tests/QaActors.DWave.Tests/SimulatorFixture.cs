@@ -11,14 +11,13 @@ internal sealed class SimulatorHarness : IAsyncDisposable
     public const string Solver = "Sim_Kings";
     public const string Solver2 = "Sim_Kings2";
     public SapiSimulator Sim { get; }
-    public SimulatorTestSampler Sampler { get; }
-    public List<string> ClientLog { get; } = new();
+        public List<string> ClientLog { get; } = new();
 
-    private SimulatorHarness(SapiSimulator sim, SimulatorTestSampler sampler) { Sim = sim; Sampler = sampler; }
+    private SimulatorHarness(SapiSimulator sim) { Sim = sim; }
 
-    public static async Task<SimulatorHarness> StartAsync(double sigmaH = 0, double sigmaJ = 0, double betaHw = 16, int sweeps = 100)
+    public static async Task<SimulatorHarness> StartAsync(double sigmaH = 0, double sigmaJ = 0, double betaHw = 16, int sweeps = 200)
     {
-        var sampler = new SimulatorTestSampler(sweeps);
+        var sampler = new HardwareAnnealer(sweeps);
         var sim = await SapiSimulator.StartAsync(new SapiSimulatorOptions
         {
             Tokens = [Token],
@@ -32,7 +31,7 @@ internal sealed class SimulatorHarness : IAsyncDisposable
             SigmaJ = sigmaJ,
             BetaHw = betaHw,
         });
-        return new SimulatorHarness(sim, sampler);
+        return new SimulatorHarness(sim);
     }
 
     public SapiClient Client(string token = Token, SapiRetryPolicy? retry = null, bool compress = true, bool retrySubmitOn429 = true) =>
