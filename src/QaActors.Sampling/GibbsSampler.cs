@@ -204,6 +204,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
             float y = _sa[0];
             var one = Vector512<float>.One;
             var minusOne = -one;
+            var two24 = Vector512.Create((float)(1 << 24));
             for (int sw = 0; sw < sweeps; sw++)
             {
                 var yv = Vector512.Create(y);
@@ -213,8 +214,9 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     var jv = Vector512.LoadUnsafe(ref jr, (nuint)b);
                     var z = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
                     var e = SimdMath.Exp(z);
-                    var u = l.NextSingle();
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), one), one, minusOne);
+                    // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
+                    var u = l.NextOddScaled();
+                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     acc = Vector512.FusedMultiplyAdd(jv, k, acc);
                 }
@@ -238,6 +240,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
             int bp = _g.Bp, na = _g.A;
             var one = Vector512<float>.One;
             var minusOne = -one;
+            var two24 = Vector512.Create((float)(1 << 24));
             for (int sw = 0; sw < sweeps; sw++)
             {
                 Array.Clear(acc);
@@ -247,8 +250,9 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     for (int a = 0; a < na; a++)
                         z = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), z);
                     var e = SimdMath.Exp(z);
-                    var u = l.NextSingle();
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), one), one, minusOne);
+                    // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
+                    var u = l.NextOddScaled();
+                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
                         acc[a] = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), k, acc[a]);

@@ -110,4 +110,22 @@ public struct LaneRng
             Vector512.Create(1f / (1 << 23)),
             Vector512.Create(1f / (1 << 24)));
     }
+
+    /// <summary>
+    /// The same grid scaled by 2^24: odd integers k in [1, 2^24), so that U = k·2^-24. Saves the scaling
+    /// multiply where the comparison can absorb it (the Gibbs kernel tests k·(1 + e) &lt; 2^24).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> NextOddScaled()
+    {
+        var res = S0 + S3;
+        var t = Vector512.ShiftLeft(S1, 9);
+        S2 ^= S0;
+        S3 ^= S1;
+        S1 ^= S2;
+        S0 ^= S3;
+        S2 ^= t;
+        S3 = Avx512F.IsSupported ? Avx512F.RotateLeft(S3, 11) : Vector512.ShiftLeft(S3, 11) | Vector512.ShiftRightLogical(S3, 21);
+        return Vector512.ConvertToSingle((Vector512.ShiftRightLogical(res, 8) | Vector512<uint>.One).AsInt32());
+    }
 }
