@@ -151,7 +151,7 @@ public class StarAndDeterminismTests
     // their start; at 0.1, 30 suffice.
     public static TheoryData<string, double, int, int> StarCases => new()
     {
-        { "gibbs", 0.1, 30, 20000 }, { "gibbs", 0.2, 300, 4000 }, { "anneal", 0.1, 30, 20000 }, { "anneal", 0.2, 300, 4000 },
+        { "gibbs", 0.1, 30, 10000 }, { "gibbs", 0.2, 300, 2000 }, { "anneal", 0.1, 30, 10000 }, { "anneal", 0.2, 300, 2000 },
     };
 
     /// <summary>The 549-spin star on the vector kernel: hub and first-leaf means within 5 standard errors of the exact values.</summary>
