@@ -195,7 +195,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Star(ref LaneRng lanes, ref Rng rng, int sweeps)
         {
-            var l = lanes; // a local copy keeps the lane state in registers
+            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_hb);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_j);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
@@ -215,7 +215,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     var z = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
                     var e = SimdMath.Exp(z);
                     // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
-                    var u = l.NextOddScaled();
+                    var u = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
                     var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     acc = Vector512.FusedMultiplyAdd(jv, k, acc);
@@ -224,14 +224,14 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                 y = SamplerCommon.OpenUniform(ref rng) * (1 + eh) < 1 ? 1f : -1f;
             }
             _sa[0] = y;
-            lanes = l;
+            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
         }
 
         /// <summary>Side A of any size: each lane block needs Σ_a J_ab s_a, and every A field is accumulated alongside.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void General(ref LaneRng lanes, ref Rng rng, int sweeps)
         {
-            var l = lanes;
+            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3;
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_hb);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_j);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
@@ -251,7 +251,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                         z = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), z);
                     var e = SimdMath.Exp(z);
                     // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
-                    var u = l.NextOddScaled();
+                    var u = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
                     var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
@@ -263,7 +263,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     sa[a] = SamplerCommon.OpenUniform(ref rng) * (1 + eh) < 1 ? 1f : -1f;
                 }
             }
-            lanes = l;
+            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
         }
     }
 }
