@@ -94,3 +94,20 @@ public class SimulatorConfigTests
         Assert.NotEmpty(await c.ListSolversAsync());
     }
 }
+
+public class SimulatorDefaultConfigTests
+{
+    [Fact]
+    public void EmbeddedDefaults_AreTheShippedFile_AndOverridesLayerOnTop()
+    {
+        Assert.Contains("beta-hw = 16", SapiSimConfig.DefaultHocon);
+        var o = SapiSimConfig.LoadDefault("sapi-sim { port = 12345\n tokens = [\"a\", \"b\"]\n solvers.advantage2.enabled = off\n anneal.sweeps = 50 }");
+        Assert.Equal(12345, o.Port);
+        Assert.Equal(new[] { "a", "b" }, o.Tokens);
+        Assert.Equal(16, o.BetaHw);
+        var s = Assert.Single(o.Solvers);
+        Assert.Equal("Advantage_sim4.1", s.Name);
+        Assert.Equal(5640, s.Graph.Qubits.Length);
+        Assert.Equal(50, Assert.IsType<HardwareAnnealer>(o.Sampler).Sweeps);
+    }
+}
