@@ -13,7 +13,7 @@ namespace QaActors.Data;
 /// All integers little-endian. The header carries the XXH3-64 checksum of everything after it, so a truncated or
 /// altered cache is detected on load. Pixels are bytes 0..255 (pixel_encoding "u8/255"): the loader divides by
 /// 255. For mnist the package's floats are quantised as round(v·255), which is exact for that package (see
-/// <see cref="NpmDatasetPackage.Mnist"/>). Bytes, not floats, so 70,000 images are one 55 MB read.
+/// <see cref="NpmDatasetPackage.Mnist"/>). Bytes, not floats, so 70,000 images are one 55 MB memory map.
 /// </summary>
 public static class DatasetCache
 {
@@ -45,7 +45,7 @@ public static class DatasetCache
     /// <paramref name="path"/>, so a crash or a concurrent fetch never leaves a half-written cache.</summary>
     public static void Write(string path, NpmDatasetPackage package, ConversionResult r)
     {
-        string checksum = Checksum(r.Labels, r.Roles, r.Pixels);
+        string checksum = Checksum(r.Labels, MemoryMarshal.AsBytes(r.Roles.AsSpan()), r.Pixels);
         var header = new CacheHeader(package.Name, package.PackageSpec, package.Integrity, r.Rows, r.Cols, r.Count,
             package.ClassNames.ToArray(), r.KeptPerClass, new Dictionary<string, int>(r.Skipped), r.Duplicates, "u8/255",
             checksum);
@@ -71,6 +71,10 @@ public static class DatasetCache
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot write cache file {path} ({e.Message}); free disk space or choose a writable --data-dir", e);
+        }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
@@ -83,32 +87,73 @@ public static class DatasetCache
         return ReadHeader(fs, path);
     }
 
-    /// <summary>Reads and verifies the whole cache (header sanity, exact length, payload checksum, label and role ranges).</summary>
-    public static (CacheHeader Header, byte[] Labels, ImageRole[] Roles, byte[] Pixels) Read(string path)
+    private static readonly Dictionary<(string Path, long Length, DateTime Written), (CacheHeader, byte[], ImageRole[], ReadOnlyMemory<byte>)> Mapped = [];
+
+    /// <summary>
+    /// Reads and verifies the whole cache (header sanity, exact length, payload checksum, label and role ranges).
+    /// Labels and roles are fresh copies on every call; the pixels are a read-only memory map of the file, shared
+    /// by all reads of the same file version in this process (see <see cref="MappedBytes"/>).
+    /// </summary>
+    public static unsafe (CacheHeader Header, byte[] Labels, ImageRole[] Roles, ReadOnlyMemory<byte> Pixels) Read(string path)
     {
-        using var fs = OpenRead(path);
-        var h = ReadHeader(fs, path);
-        long need = fs.Position + 2L * h.Count + (long)h.Count * h.Rows * h.Cols;
-        if (fs.Length != need) throw Corrupt(path, $"it has {fs.Length:N0} bytes, the header promises {need:N0}");
-        var labels = new byte[h.Count];
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new DataException($"cache file {path} does not exist; run `qa data fetch`");
+        var key = (info.FullName, info.Length, info.LastWriteTimeUtc);
+        lock (Mapped)
+        {
+            if (Mapped.TryGetValue(key, out var hit))
+                return (hit.Item1, (byte[])hit.Item2.Clone(), (ImageRole[])hit.Item3.Clone(), hit.Item4);
+        }
+
+        // Share Delete: a concurrent fetch may rename a new cache over this one; our mapping keeps the old inode.
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot read cache file {path} ({e.Message}); check its permissions or choose another --data-dir", e);
+        }
+        CacheHeader h;
+        long payload;
+        byte* file;
+        bool mapped = false;
+        try
+        {
+            h = ReadHeader(fs, path);
+            payload = fs.Position;
+            long need = payload + 2L * h.Count + (long)h.Count * h.Rows * h.Cols;
+            if (fs.Length != need) throw Corrupt(path, $"it has {fs.Length:N0} bytes, the header promises {need:N0}");
+            if (need - payload > int.MaxValue) throw Corrupt(path, "its payload is larger than 2 GB");
+            file = MappedBytes.MapWholeFile(fs); // owns fs from here on
+            mapped = true;
+        }
+        finally
+        {
+            if (!mapped) fs.Dispose();
+        }
+        var labelSpan = new ReadOnlySpan<byte>(file + payload, h.Count);
+        var roleSpan = new ReadOnlySpan<byte>(file + payload + h.Count, h.Count);
+        int pixelCount = h.Count * h.Rows * h.Cols;
+        var pixels = MappedBytes.Over(file + payload + 2L * h.Count, pixelCount);
+        if (Checksum(labelSpan, roleSpan, pixels.Span) != h.PayloadXxh3) throw Corrupt(path, "its checksum does not match");
+        var labels = labelSpan.ToArray();
         var roles = new ImageRole[h.Count];
-        var pixels = GC.AllocateUninitializedArray<byte>(checked(h.Count * h.Rows * h.Cols)); // fully overwritten by the read
-        fs.ReadExactly(labels);
-        fs.ReadExactly(MemoryMarshal.AsBytes(roles.AsSpan()));
-        fs.ReadExactly(pixels);
-        if (Checksum(labels, roles, pixels) != h.PayloadXxh3) throw Corrupt(path, "its checksum does not match");
+        roleSpan.CopyTo(MemoryMarshal.AsBytes(roles.AsSpan()));
         int classes = h.ClassNames.Length;
         foreach (byte l in labels) if (l >= classes) throw Corrupt(path, $"label {l} is outside 0-{classes - 1}");
         foreach (var r in roles) if ((byte)r > (byte)ImageRole.Unassigned) throw Corrupt(path, $"image role {(byte)r} is unknown");
-        return (h, labels, roles, pixels);
+        lock (Mapped) Mapped[key] = (h, labels, roles, pixels);
+        return (h, (byte[])labels.Clone(), (ImageRole[])roles.Clone(), pixels);
     }
 
     /// <summary>XXH3-64 of labels, roles and pixels in file order, as 16 hex digits. Detects damage, not tampering (the tarball's sha512 guards the download).</summary>
-    private static string Checksum(byte[] labels, ImageRole[] roles, byte[] pixels)
+    private static string Checksum(ReadOnlySpan<byte> labels, ReadOnlySpan<byte> roles, ReadOnlySpan<byte> pixels)
     {
         var h = new XxHash3();
         h.Append(labels);
-        h.Append(MemoryMarshal.AsBytes(roles.AsSpan()));
+        h.Append(roles);
         h.Append(pixels);
         return Convert.ToHexStringLower(h.GetCurrentHash());
     }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 namespace QaActors.Learning;
 
 /// <summary>
@@ -45,7 +46,22 @@ public sealed class Adam
         for (int t = 0; t < ps.Length; t++)
         {
             float[] pt = ps[t], gt = gs[t], mt = ms[t], vt = vs[t];
-            for (int i = 0; i < pt.Length; i++)
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // Same arithmetic as the scalar loop below, element by element, so results do not depend on the path.
+                for (; i <= pt.Length - 16; i += 16)
+                {
+                    var gi = Vector512.Create(sign) * Vector512.Create(gt, i);
+                    var mi = Vector512.Create(b1) * Vector512.Create(mt, i) + Vector512.Create(1 - b1) * gi;
+                    var vi = Vector512.Create(b2) * Vector512.Create(vt, i) + Vector512.Create(1 - b2) * gi * gi;
+                    mi.CopyTo(mt.AsSpan(i));
+                    vi.CopyTo(vt.AsSpan(i));
+                    var denom = Vector512.Sqrt(vi) / Vector512.Create(sqrtBc2) + Vector512.Create(eps);
+                    (Vector512.Create(pt, i) - Vector512.Create(stepSize) * (mi / denom)).CopyTo(pt.AsSpan(i));
+                }
+            }
+            for (; i < pt.Length; i++)
             {
                 float gi = sign * gt[i];
                 // Same operation order as torch's single-tensor Adam: lerp-free form m = β1 m + (1−β1) g.

@@ -23,6 +23,11 @@ public sealed record TrainingResult(
 /// </summary>
 public static class DirectTrainer
 {
+    /// <summary>Trains on a class-pair task (its train and test sets).</summary>
+    public static TrainingResult Run(TrainingConfig config, PairTask task, ISampler? sampler = null,
+        Action<StepMetrics>? onStep = null, CancellationToken cancellationToken = default) =>
+        Run(config, task.Train, task.Test, sampler, onStep, cancellationToken);
+
     public static TrainingResult Run(TrainingConfig config, LabeledSet train, LabeledSet test, ISampler? sampler = null,
         Action<StepMetrics>? onStep = null, CancellationToken cancellationToken = default) =>
         RunAsync(config, train, test, sampler, onStep, cancellationToken).GetAwaiter().GetResult();

@@ -39,6 +39,17 @@ public static class Ebm
     private static void LogConditionalCore(MlpParameters p, ReadOnlySpan<float> a, Span<double> logp, Span<float> buf, float[]? sig)
     {
         int k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
+        if (mOut == 1)
+        {
+            // One output: both states' terms in a single fused pass.
+            var s0 = sig is null ? buf[..k] : sig.AsSpan(0, k);
+            var s1 = sig is null ? buf.Slice(k, k) : sig.AsSpan(k, k);
+            double logit = p.C[0] + Numerics.SoftplusDifferenceAndSigmoids(a, p.W2.AsSpan(0, k), s0, s1);
+            // log σ(±logit), stably.
+            logp[1] = -Numerics.Softplus(-logit);
+            logp[0] = -Numerics.Softplus(logit);
+            return;
+        }
         var sp0 = buf[..k];
         var t = buf.Slice(k, k);
         var sp = buf.Slice(2 * k, k);
@@ -101,12 +112,14 @@ public static class Ebm
     /// (M = 1: P(y=1|x) &gt; 0.5, ties to 0).
     /// </summary>
     public static void Evaluate(MlpParameters p, ReadOnlySpan<float> preActivation, ReadOnlySpan<byte> y, int rows,
+        Span<double> logLikelihood, Span<double> marginals, Span<int> predicted) =>
+        Evaluate(p, preActivation[..(rows * p.Hidden)].ToArray(), y[..rows].ToArray(), rows, logLikelihood, marginals, predicted);
+
+    internal static void Evaluate(MlpParameters p, float[] aArr, byte[] yArr, int rows,
         Span<double> logLikelihood, Span<double> marginals, Span<int> predicted)
     {
         CheckOutputs(p);
         int k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
-        var aArr = preActivation[..(rows * k)].ToArray();
-        var yArr = y[..rows].ToArray();
         var ll = new double[rows];
         var marg = new double[rows * mOut];
         var pred = new int[rows];
@@ -166,10 +179,9 @@ public static class Ebm
         if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, "a batch needs at least one example");
         Numerics.CheckLabels(y, rows, p.Outputs, "batch");
         int n = p.Inputs, k = p.Hidden, mOut = p.Outputs, states = 1 << mOut;
-        var pool = ArrayPool<float>.Shared;
-        var a = pool.Rent(rows * k);
-        var d = pool.Rent(rows * k);
-        var e = pool.Rent(rows * mOut * k);
+        var a = Buffers.Rent(rows * k);
+        var d = Buffers.Rent(rows * k);
+        var e = Buffers.Rent(rows * mOut * k);
         var dc = new float[rows * mOut];
         var ll = new double[rows];
         var yArr = y[..rows].ToArray();
@@ -232,9 +244,9 @@ public static class Ebm
         }
         finally
         {
-            pool.Return(a);
-            pool.Return(d);
-            pool.Return(e);
+            Buffers.Return(a);
+            Buffers.Return(d);
+            Buffers.Return(e);
         }
     }
 

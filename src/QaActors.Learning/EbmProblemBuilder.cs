@@ -29,13 +29,13 @@ public static class EbmProblemBuilder
     {
         CheckT(tEff);
         int k = p.Hidden;
-        var a = ArrayPool<float>.Shared.Rent(Math.Max(1, rows * k));
+        var a = Buffers.Rent(Math.Max(1, rows * k));
         try
         {
             Numerics.HiddenPreActivation(p, x, rows, a);
             return BuildFromPreActivation(p, a.AsSpan(0, rows * k), rows, tEff);
         }
-        finally { ArrayPool<float>.Shared.Return(a); }
+        finally { Buffers.Return(a); }
     }
 
     /// <summary>One BQM per row of the pre-activation A (rows×K).</summary>

@@ -54,7 +54,7 @@ public static class Metrics
         var pred = new int[rows];
         double ce = 0;
         int mlpCorrect = 0;
-        var a = ArrayPool<float>.Shared.Rent(Math.Min(rows, EvalChunk) * k);
+        var a = Buffers.Rent(Math.Min(rows, EvalChunk) * k);
         var logits = new float[Math.Min(rows, EvalChunk) * mOut];
         try
         {
@@ -64,7 +64,7 @@ public static class Metrics
                 var x = set.X.AsSpan(r0 * p.Inputs, n * p.Inputs);
                 var y = set.Y.AsSpan(r0, n);
                 Numerics.HiddenPreActivation(p, x, n, a);
-                Ebm.Evaluate(p, a, y, n, ll.AsSpan(r0, n), ebmProb.AsSpan(r0 * mOut, n * mOut), pred.AsSpan(r0, n));
+                Ebm.Evaluate(p, a, r0 == 0 && n == rows ? set.Y : y.ToArray(), n, ll.AsSpan(r0, n), ebmProb.AsSpan(r0 * mOut, n * mOut), pred.AsSpan(r0, n));
                 Mlp.ForwardFromPreActivation(p, a, n, a, logits);
                 for (int i = 0; i < n; i++)
                 {
@@ -82,7 +82,7 @@ public static class Metrics
                 }
             }
         }
-        finally { ArrayPool<float>.Shared.Return(a); }
+        finally { Buffers.Return(a); }
         int ebmCorrect = 0;
         double llSum = 0;
         for (int i = 0; i < rows; i++)

@@ -38,7 +38,7 @@ public static class Mlp
     public static float[] Logits(MlpParameters p, ReadOnlySpan<float> x, int rows)
     {
         int k = p.Hidden;
-        var a = ArrayPool<float>.Shared.Rent(rows * k);
+        var a = Buffers.Rent(rows * k);
         try
         {
             Numerics.HiddenPreActivation(p, x, rows, a);
@@ -46,7 +46,7 @@ public static class Mlp
             ForwardFromPreActivation(p, a, rows, a, logits);
             return logits;
         }
-        finally { ArrayPool<float>.Shared.Return(a); }
+        finally { Buffers.Return(a); }
     }
 
     /// <summary>Binary cross-entropy (nats) of one output given its logit, stable for any logit.</summary>
@@ -72,9 +72,8 @@ public static class Mlp
         if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, "a batch needs at least one example");
         Numerics.CheckLabels(y, rows, p.Outputs, "batch");
         int n = p.Inputs, k = p.Hidden, mOut = p.Outputs;
-        var pool = ArrayPool<float>.Shared;
-        var h = pool.Rent(rows * k);
-        var g = pool.Rent(rows * k);
+        var h = Buffers.Rent(rows * k);
+        var g = Buffers.Rent(rows * k);
         var delta = new float[rows * mOut];
         var loss = new double[rows];
         var yArr = y[..rows].ToArray();
@@ -87,6 +86,7 @@ public static class Mlp
             Numerics.ForChunks(rows, Chunk, (r0, r1) =>
             {
                 var back = new float[k];
+                var tmp = new float[k];
                 for (int i = r0; i < r1; i++)
                 {
                     var hi = h.AsSpan(i * k, k);
@@ -106,7 +106,9 @@ public static class Mlp
                     loss[i] = li;
                     // g = back ⊙ h ⊙ (1 − h)
                     var gi = g.AsSpan(i * k, k);
-                    for (int j = 0; j < k; j++) gi[j] = back[j] * hi[j] * (1f - hi[j]);
+                    TensorPrimitives.Multiply(back, hi, gi);
+                    TensorPrimitives.Subtract(1f, hi, tmp);
+                    TensorPrimitives.Multiply(gi, tmp, gi);
                 }
             });
             Reduce(g, h, delta, rows, k, mOut, grad);
@@ -117,8 +119,8 @@ public static class Mlp
         }
         finally
         {
-            pool.Return(h);
-            pool.Return(g);
+            Buffers.Return(h);
+            Buffers.Return(g);
         }
     }
 

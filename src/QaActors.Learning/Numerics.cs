@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using QaActors.Data;
 
 namespace QaActors.Learning;
@@ -28,6 +30,71 @@ public static class Numerics
         TensorPrimitives.Add(dst, 1f, dst);
         TensorPrimitives.Log(dst, dst);
         for (int i = 0; i < t.Length; i++) if (t[i] > 0) dst[i] += t[i];
+    }
+
+    /// <summary>
+    /// The one-output EBM's per-example terms in one pass: s0 = σ(a), s1 = σ(a + w), and the return value
+    /// Σ_j [softplus(a_j + w_j) − softplus(a_j)] (the M = 1 closed form's logit minus c). With e = exp(−|t|):
+    /// softplus(t) = max(t,0) + log(1+e) and σ(t) = 1/(1+e) for t ≥ 0, e/(1+e) otherwise (no cancellation).
+    /// </summary>
+    public static double SoftplusDifferenceAndSigmoids(ReadOnlySpan<float> a, ReadOnlySpan<float> w, Span<float> s0, Span<float> s1)
+    {
+        int k = a.Length;
+        if (w.Length < k || s0.Length < k || s1.Length < k) throw new ArgumentException("all spans need the length of a");
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rw = ref MemoryMarshal.GetReference(w);
+        ref float r0 = ref MemoryMarshal.GetReference(s0);
+        ref float r1 = ref MemoryMarshal.GetReference(s1);
+        int j = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var acc = Vector512<float>.Zero;
+            var one = Vector512<float>.One;
+            for (; j <= k - 16; j += 16)
+            {
+                var va = Vector512.LoadUnsafe(ref ra, (nuint)j);
+                var vt = va + Vector512.LoadUnsafe(ref rw, (nuint)j);
+                var ea = Vector512.Exp(-Vector512.Abs(va));
+                var et = Vector512.Exp(-Vector512.Abs(vt));
+                var pa = one + ea;
+                var pt = one + et;
+                acc += Vector512.Max(vt, Vector512<float>.Zero) + Vector512.Log(pt) - Vector512.Max(va, Vector512<float>.Zero) - Vector512.Log(pa);
+                var ia = one / pa;
+                var it = one / pt;
+                Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(va, Vector512<float>.Zero), ia, ea * ia).StoreUnsafe(ref r0, (nuint)j);
+                Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(vt, Vector512<float>.Zero), it, et * it).StoreUnsafe(ref r1, (nuint)j);
+            }
+            sum = Vector512.Sum(acc);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var acc = Vector256<float>.Zero;
+            var one = Vector256<float>.One;
+            for (; j <= k - 8; j += 8)
+            {
+                var va = Vector256.LoadUnsafe(ref ra, (nuint)j);
+                var vt = va + Vector256.LoadUnsafe(ref rw, (nuint)j);
+                var ea = Vector256.Exp(-Vector256.Abs(va));
+                var et = Vector256.Exp(-Vector256.Abs(vt));
+                var pa = one + ea;
+                var pt = one + et;
+                acc += Vector256.Max(vt, Vector256<float>.Zero) + Vector256.Log(pt) - Vector256.Max(va, Vector256<float>.Zero) - Vector256.Log(pa);
+                var ia = one / pa;
+                var it = one / pt;
+                Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(va, Vector256<float>.Zero), ia, ea * ia).StoreUnsafe(ref r0, (nuint)j);
+                Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(vt, Vector256<float>.Zero), it, et * it).StoreUnsafe(ref r1, (nuint)j);
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; j < k; j++)
+        {
+            float t = a[j] + w[j];
+            sum += Softplus(t) - Softplus(a[j]);
+            s0[j] = (float)Sigmoid(a[j]);
+            s1[j] = (float)Sigmoid(t);
+        }
+        return sum;
     }
 
     /// <summary>Scalar softplus in double, stable for any argument.</summary>

@@ -25,7 +25,8 @@ public enum AnnealSchedule
 /// <item><see cref="AnnealSchedule.Geometric"/> (the default) or <see cref="AnnealSchedule.Linear"/>: the sweeps follow the
 /// schedule over <paramref name="BetaRange"/>, whose values are absolute inverse temperatures applied to the problem's
 /// energies as given, as in Ocean; when it is null, Ocean's default range for the problem is used
-/// (<see cref="AnnealSampler.DefaultBetaRange"/>). The request's β is then not used (it is still recorded in the info).</item>
+/// (<see cref="AnnealSampler.DefaultBetaRange"/>). The request's β is then not used; the info records beta_start and
+/// beta_end (and "beta" only for a constant schedule).</item>
 /// </list>
 /// One read is one run of <paramref name="Sweeps"/> sweeps from a uniformly random state (Ocean: num_sweeps = 1000,
 /// one sweep per β, random initial states).
@@ -149,8 +150,10 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
                 k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
             }
         }
-        var info = SampleInfo.For(Name)
-            .WithProperty("beta", request.Beta)
+        var info = SampleInfo.For(Name);
+        // Only a constant schedule samples at the request's beta; recording it otherwise would misstate the run.
+        if (Options.Schedule == AnnealSchedule.Constant) info = info.WithProperty("beta", request.Beta);
+        info = info
             .WithProperty("beta_start", betas[0])
             .WithProperty("beta_end", betas[^1])
             .WithProperty("sweeps", Options.Sweeps)

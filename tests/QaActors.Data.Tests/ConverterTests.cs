@@ -108,10 +108,18 @@ public sealed class ConverterTests
         var (h, labels, roles, pixels) = DatasetCache.Read(cache);
         Assert.Equal(r.Labels, labels);
         Assert.Equal(r.Roles, roles);
-        Assert.Equal(r.Pixels, pixels);
+        Assert.Equal(r.Pixels, pixels.ToArray());
         Assert.Equal(r.KeptPerClass, h.KeptPerClass);
         Assert.Equal(r.Skipped, h.Skipped);
         Assert.Equal("toy-flat@0.0.1", h.Package);
+
+        // repeated reads share the mapped pixels but hand out their own label and role arrays
+        var again = DatasetCache.Read(cache);
+        labels[0] = 99;
+        roles[0] = ImageRole.Test;
+        Assert.Equal(r.Labels, again.Labels);
+        Assert.Equal(r.Roles, again.Roles);
+        Assert.Equal(r.Pixels, again.Pixels.ToArray());
 
         var bytes = File.ReadAllBytes(cache);
         string cut = t.File("cut.qads");

@@ -150,8 +150,18 @@ public static class BipartiteEmbedder
             AddToHub(bq, bj);
             hubTotal++;
         }
-        // Leaves: the K qubits touching every hub that lie closest to the start, which keeps the copy compact.
-        var leafQubits = g.Nodes.ToArray().Where(q => hubOf[q] < 0 && mask[q] == full).OrderBy(q => dist[q]).ThenBy(q => q).Take(k).ToArray();
+        // Leaves: of the qubits touching every hub, take first those with the fewest other free neighbours (they would
+        // be stranded otherwise), then those closest to the start; the unused rest stays well connected for later copies.
+        var candidates = g.Nodes.ToArray().Where(q => hubOf[q] < 0 && mask[q] == full).ToArray();
+        var isCandidate = new bool[n];
+        foreach (int q in candidates) isCandidate[q] = true;
+        int Outside(int q)
+        {
+            int c = 0;
+            foreach (int r in g.Neighbours(q)) if (hubOf[r] < 0 && !isCandidate[r]) c++;
+            return c;
+        }
+        var leafQubits = candidates.OrderBy(Outside).ThenBy(q => dist[q]).ThenBy(q => q).Take(k).ToArray();
         var map = new Dictionary<int, int[]>(k + m);
         for (int i = 0; i < k; i++) map[leaves[i]] = [leafQubits[i]];
         for (int j = 0; j < m; j++) map[hubs[j]] = chains[j].ToArray();
