@@ -45,3 +45,33 @@ public class EmbeddingVerifierTests
         Assert.False(EmbeddingVerifier.IsValid(Triangle, Path, e, nodes));
     }
 }
+
+public class EmbeddingFinderTests
+{
+    [Fact]
+    public void FinderTakesConstructivePathForKxMAndHeuristicOtherwise()
+    {
+        var p6 = Pegasus.Create(6);
+        var star = Enumerable.Range(0, 100).Select(i => (i, 100)).ToList();
+        var e = EmbeddingFinder.Find(star, p6);
+        EmbeddingVerifier.Verify(star, p6, e);
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Single(e.Chain(i)));
+        var ring = Enumerable.Range(0, 10).Select(i => (i, (i + 1) % 10)).ToList();
+        var r = EmbeddingFinder.Find(ring, p6, null, [42]);
+        EmbeddingVerifier.Verify(ring, p6, r, [42]);
+        Assert.True(r.Contains(42));
+    }
+
+    [Fact]
+    public void JsonRoundTripAndErrors()
+    {
+        var e = new MinorEmbedding(new Dictionary<int, int[]> { [0] = [31, 30], [5] = [45] });
+        string json = EmbeddingJson.Write(e);
+        Assert.Equal("{\"0\":[30,31],\"5\":[45]}", json);
+        var back = EmbeddingJson.Read(json);
+        Assert.Equal(new[] { 30, 31 }, back.Chain(0).ToArray());
+        Assert.Equal(new[] { 45 }, back.Chain(5).ToArray());
+        Assert.Throws<FormatException>(() => EmbeddingJson.Read("{\"x\":[1]}"));
+        Assert.Throws<FormatException>(() => EmbeddingJson.Read("[1,2]"));
+    }
+}
