@@ -131,6 +131,20 @@ public class SimdMathTests
         // sd of a lane mean = sqrt(1/12/draws) = 0.002
         foreach (double s in sums) Assert.InRange(s / draws, 0.49, 0.51);
         Assert.Equal(16, sums.Distinct().Count());
+
+        // The kernels' scaled form draws the same uniforms times 2^24, as odd integers.
+        var a = lanes;
+        Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3;
+        for (int k = 0; k < 100; k++)
+        {
+            var u = a.NextSingle();
+            var kk = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
+            for (int l = 0; l < 16; l++)
+            {
+                Assert.Equal(u[l] * (1 << 24), kk[l]);
+                Assert.Equal(1, (int)kk[l] % 2);
+            }
+        }
     }
 }
 
