@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Text;
+using QaActors.DWave.Embedding;
+using QaActors.DWave.Temperature;
+using QaActors.DWave.Topology;
+using QaActors.Sampling;
+
+namespace QaActors.DWave.Sapi;
+
+/// <summary>Settings of the "qpu" sampler (CLI: --solver, --reads via the request, --annealing-time, --chain-strength, --t-eff).</summary>
+public sealed record QpuSamplerOptions
+{
+    /// <summary>Every call (submit, wait, answer) ends within this; a slower answer is a typed Transient failure and the problem is cancelled.</summary>
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(5);
+    public double? AnnealingTime { get; init; }
+    /// <summary>Fixed chain strength; null uses uniform torque compensation (Ocean's default) with <see cref="ChainStrengthPrefactor"/>.</summary>
+    public double? ChainStrength { get; init; }
+    public double ChainStrengthPrefactor { get; init; } = Embedding.ChainStrength.DefaultPrefactor;
+    /// <summary>
+    /// The logical problem is multiplied by this before embedding: 1/T_eff (math.md "Temperature, ranges and scaling").
+    /// 1 when the problem handed in is already divided by T, as the per-example EBM problems of math.md are.
+    /// </summary>
+    public double ProblemScale { get; init; } = 1;
+    public UnembedOptions Unembed { get; init; } = new();
+    public MinorEmbedderOptions? MinorEmbedder { get; init; }
+    /// <summary>Copies of one problem placed on the chip per call by <see cref="QpuSampler.SampleManyAsync"/> (1 = no tiling).</summary>
+    public int MaxTiles { get; init; } = 1;
+    public TilingOptions? Tiling { get; init; }
+    /// <summary>Refuse a call whose estimated access time exceeds this (µs); null = no cap.</summary>
+    public double? MaxAccessTimeMicroseconds { get; init; }
+    public string? Label { get; init; }
+    /// <summary>Estimate β from each call's logical samples (maximum pseudo-likelihood) and report it as beta_estimate.</summary>
+    public bool EstimateBeta { get; init; } = true;
+}
+
+/// <summary>
+/// The "qpu" sampler: the logical problem is minor-embedded on the solver's working graph (the embedding is found once
+/// per problem structure and reused, so every example of an experiment shares it), biases are spread over chains with
+/// the chosen chain strength and clipped to h_range / j_range (counted, never silent), sent with auto_scale off (math.md:
+/// rescaling would change the sampled temperature), and the answer is unembedded by majority vote.
+/// Info: SAPI timing (µs, incl. qpu_access_time), problem_id, clipped, chain_break_fraction, chain_strength,
+/// embedding summary, beta_estimate. The QPU's β is the hardware's: <see cref="SampleRequest.Beta"/> cannot be set on a
+/// QPU and is only recorded (beta_requested); temperature is controlled by <see cref="QpuSamplerOptions.ProblemScale"/>.
+/// </summary>
+public sealed class QpuSampler : ISampler
+{
+    private readonly SapiClient _client;
+    private readonly ConcurrentDictionary<string, Lazy<MinorEmbedding>> _embeddings = new();
+    private readonly ConcurrentDictionary<string, Lazy<IReadOnlyList<MinorEmbedding>>> _tiles = new();
+
+    public SolverInfo Solver { get; }
+    public Graph Target { get; }
+    public QpuSamplerOptions Options { get; }
+    public string Name => "qpu";
+
+    public QpuSampler(SapiClient client, SolverInfo solver, QpuSamplerOptions? options = null)
+    {
+        _client = client;
+        Solver = solver;
+        Options = options ?? new QpuSamplerOptions();
+        if (!(Options.ProblemScale > 0) || !double.IsFinite(Options.ProblemScale))
+            throw new ArgumentOutOfRangeException(nameof(options), Options.ProblemScale, "problem scale (1/t-eff) must be positive and finite");
+        var shape = solver.TopologyType switch
+        {
+            "pegasus" when solver.TopologyShape.Length == 1 => new LatticeShape(LatticeKind.Pegasus, solver.TopologyShape[0]),
+            "zephyr" when solver.TopologyShape.Length >= 1 => new LatticeShape(LatticeKind.Zephyr, solver.TopologyShape[0], solver.TopologyShape.Length > 1 ? solver.TopologyShape[1] : 4),
+            _ => LatticeShape.None,
+        };
+        Target = HardwareGraph.FromSolver(solver.Qubits, solver.Couplers, shape);
+    }
+
+    /// <summary>Fetches the solver's description and builds the sampler.</summary>
+    public static async Task<QpuSampler> CreateAsync(SapiClient client, string solverName, QpuSamplerOptions? options = null, CancellationToken ct = default) =>
+        new(client, await client.GetSolverAsync(solverName, ct).ConfigureAwait(false), options);
+
+    /// <summary>The (cached) embedding for this problem's structure: constructive for K×M bipartite graphs, heuristic otherwise.</summary>
+    public MinorEmbedding EmbeddingFor(Bqm problem)
+    {
+        var (nodes, edges) = Structure(problem);
+        var lazy = _embeddings.GetOrAdd(StructureKey(nodes, edges), _ => new Lazy<MinorEmbedding>(() => Wrap(() => EmbeddingFinder.Find(edges, Target, Options.MinorEmbedder, nodes))));
+        return lazy.Value;
+    }
+
+    /// <summary>The (cached) disjoint copies of this problem's structure on the chip, at most <see cref="QpuSamplerOptions.MaxTiles"/>.</summary>
+    public IReadOnlyList<MinorEmbedding> TilesFor(Bqm problem)
+    {
+        if (Options.MaxTiles <= 1) return [EmbeddingFor(problem)];
+        var (nodes, edges) = Structure(problem);
+        var lazy = _tiles.GetOrAdd(StructureKey(nodes, edges), _ => new Lazy<IReadOnlyList<MinorEmbedding>>(() => Wrap(() =>
+        {
+            var t = Tiling.Create(edges, Target, Options.MaxTiles, Options.Tiling, nodes);
+            return t.Count > 0 ? t : throw new EmbeddingException($"no copy of the {nodes.Length}-variable problem fits on {Solver.Name}");
+        })));
+        return lazy.Value;
+    }
+
+    private static (int[] Nodes, (int U, int V)[] Edges) Structure(Bqm problem) =>
+        (problem.Labels.ToArray(), problem.QuadraticByLabel().Select(t => (t.U, t.V)).ToArray());
+
+    private T Wrap<T>(Func<T> find)
+    {
+        try { return find(); }
+        catch (EmbeddingException e) { throw new EmbeddingException($"solver {Solver.Name}: {e.Message}"); }
+    }
+
+    private static string StructureKey(int[] nodes, (int U, int V)[] edges)
+    {
+        var sb = new StringBuilder(nodes.Length * 4 + edges.Length * 8);
+        foreach (int n in nodes.Order()) sb.Append(n).Append(',');
+        sb.Append('|');
+        foreach (var (u, v) in edges.Select(e => (Math.Min(e.U, e.V), Math.Max(e.U, e.V))).Order()) sb.Append(u).Append('-').Append(v).Append(',');
+        return sb.ToString();
+    }
+
+    public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default)
+    {
+        request.Validate();
+        var logical = Scaled(problem);
+        var results = await SampleCallAsync([problem], [logical], [EmbeddingFor(logical)], request, cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    /// <summary>
+    /// Samples several problems of one structure (the examples of a batch: same couplings layout, own linear terms),
+    /// as many per QPU call as <see cref="TilesFor"/> places on the chip, calls made one after another. Each result carries
+    /// its share of the call's timing (the call's values divided by the copies in it, so that summing over examples gives
+    /// the access time charged) and the full call figures as qpu_access_time_call and tiles.
+    /// </summary>
+    public async Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, SampleRequest request, CancellationToken cancellationToken = default)
+    {
+        request.Validate();
+        if (problems.Count == 0) return [];
+        var logical = problems.Select(Scaled).ToArray();
+        string key = StructureKey(Structure(logical[0]).Nodes, Structure(logical[0]).Edges);
+        for (int i = 1; i < logical.Length; i++)
+        {
+            var (n, e) = Structure(logical[i]);
+            if (StructureKey(n, e) != key)
+                throw new ArgumentException($"problem {i} has a different structure (variables or couplings) from problem 0; tiled sampling needs one structure", nameof(problems));
+        }
+        var tiles = TilesFor(logical[0]);
+        var all = new List<SampleSet>(problems.Count);
+        for (int start = 0; start < problems.Count; start += tiles.Count)
+        {
+            int k = Math.Min(tiles.Count, problems.Count - start);
+            var part = await SampleCallAsync(problems.Skip(start).Take(k).ToArray(), logical.Skip(start).Take(k).ToArray(), tiles.Take(k).ToArray(),
+                request with { Seed = SeedPolicy.Derive(request.Seed, start, 0, SeedPolicy.Purpose.Sample) }, cancellationToken).ConfigureAwait(false);
+            all.AddRange(part);
+        }
+        return all;
+    }
+
+    private Bqm Scaled(Bqm problem) => Options.ProblemScale == 1 ? problem : problem.Scale(Options.ProblemScale);
+
+    private async Task<SampleSet[]> SampleCallAsync(Bqm[] problems, Bqm[] logical, MinorEmbedding[] embeddings, SampleRequest request, CancellationToken ct)
+    {
+        var embedded = EmbeddedProblem.CreateTiled(logical, embeddings, Target, new EmbedOptions
+        {
+            ChainStrength = Options.ChainStrength,
+            ChainStrengthPrefactor = Options.ChainStrengthPrefactor,
+            HRange = (Solver.HRange.Min, Solver.HRange.Max),
+            JRange = (Solver.JRange.Min, Solver.JRange.Max),
+        });
+        var parameters = new QpuParameters { NumReads = request.Reads, AnnealingTime = Options.AnnealingTime, AutoScale = false };
+        var call = await _client.SampleAsync(Solver, QpuProblem.FromBqm(embedded.Target), parameters, Options.Deadline,
+            Options.MaxAccessTimeMicroseconds, Options.Label, ct).ConfigureAwait(false);
+        var unembedded = embedded.UnembedAll(call.Samples, Options.Unembed with { Seed = request.Seed });
+        int k = problems.Length;
+        var results = new SampleSet[k];
+        for (int c = 0; c < k; c++)
+        {
+            var u = unembedded[c];
+            var info = u.Samples.Info with { Sampler = Name };
+            if (k > 1)
+            {
+                foreach (var (key, value) in call.Samples.Info.Timing) info = info.WithTiming(key, key.EndsWith("_per_sample", StringComparison.Ordinal) ? value : value / k);
+                info = info.WithProperty("qpu_access_time_call", call.Samples.Info.Timing.GetValueOrDefault("qpu_access_time"));
+            }
+            info = info.WithProperty("tiles", k)
+                .WithProperty("beta_requested", request.Beta)
+                .WithProperty("problem_scale", Options.ProblemScale)
+                .WithProperty("qubits", embeddings[c].TotalQubits);
+            if (Options.EstimateBeta)
+            {
+                var est = BetaEstimator.MaximumPseudoLikelihood(logical[c].ToSpin(), u.Samples.ChangeVartype(Vartype.Spin));
+                info = est.IsUnbounded ? info.WithNote("beta_estimate", "unbounded (every read is a local minimum)") : info.WithProperty("beta_estimate", est.Beta);
+            }
+            // Energies on the problem as handed in (before ProblemScale), as every other sampler reports them.
+            results[c] = Options.ProblemScale == 1
+                ? u.Samples.WithInfo(info)
+                : SampleSet.FromSamples(problems[c], u.Samples.Samples.ToArray(), info, u.Samples.NumOccurrences.ToArray());
+        }
+        return results;
+    }
+}
