@@ -157,4 +157,40 @@ public class SapiQpuSamplerTests
         Assert.True(set.Info.Timing["qpu_access_time"] > 15000);
         Assert.Equal(0, set.Info.Properties["clipped"]);
     }
+
+    [Fact]
+    public async Task AutoTemperature_MovesTheScaleTowardsOneOverBetaHw()
+    {
+        // β_hw = 8 here: starting from scale 1/2 the running estimate should bring the scale near 1/8.
+        await using var hx = await SimulatorHarness.StartAsync(betaHw: 8, sweeps: 200);
+        using var c = hx.Client();
+        var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
+        using var qpu = new QpuSampler(c, solver, new QpuSamplerOptions { ProblemScale = 0.5, AutoTemperature = true, AutoTemperatureSmoothing = 0.5, Deadline = TimeSpan.FromSeconds(30) });
+        var problem = Star(4, 0.6, 0.7, 0.9);
+        for (int call = 0; call < 4; call++) await qpu.SampleAsync(problem, new SampleRequest(400, 1, (ulong)call + 1));
+        Assert.InRange(qpu.RunningBetaEstimate!.Value, 8 * 0.75, 8 * 1.25);
+        Assert.InRange(qpu.CurrentProblemScale, 1 / (8 * 1.25), 1 / (8 * 0.75));
+        Assert.Throws<ArgumentException>(() => new QpuSampler(c, solver, new QpuSamplerOptions { AutoTemperature = true, EstimateBeta = false }));
+    }
+
+    [Fact]
+    public async Task FromConfig_PicksTheConfiguredOrLargestOnlineSolver()
+    {
+        await using var hx = await SimulatorHarness.StartAsync();
+        var env = new Dictionary<string, string>
+        {
+            ["DWAVE_API_ENDPOINT"] = hx.Sim.SapiEndpoint.ToString(),
+            ["DWAVE_API_TOKEN"] = SimulatorHarness.Token,
+        };
+        var sources = new QaActors.DWave.Config.DWaveConfigSources(k => env.GetValueOrDefault(k), Path.GetTempPath(), Path.GetTempPath());
+        var cfg = QaActors.DWave.Config.DWaveConfig.Load(new QaActors.DWave.Config.DWaveConfigOverrides { IgnoreConfigFiles = true }, sources);
+        using (var any = await QpuSampler.FromConfigAsync(cfg))
+            Assert.Equal(SimulatorHarness.Solver, any.Solver.Name); // 16 qubits beat 9
+        env["DWAVE_API_SOLVER"] = SimulatorHarness.Solver2;
+        cfg = QaActors.DWave.Config.DWaveConfig.Load(new QaActors.DWave.Config.DWaveConfigOverrides { IgnoreConfigFiles = true }, sources);
+        using var named = await QpuSampler.FromConfigAsync(cfg);
+        Assert.Equal(SimulatorHarness.Solver2, named.Solver.Name);
+        var set = await named.SampleAsync(Star(3, 0.5, 0.5, 0.5), new SampleRequest(10, 1, 1));
+        Assert.Equal(10, set.TotalReads);
+    }
 }

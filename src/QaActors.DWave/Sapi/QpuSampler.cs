@@ -21,6 +21,14 @@ public sealed record QpuSamplerOptions
     /// 1 when the problem handed in is already divided by T, as the per-example EBM problems of math.md are.
     /// </summary>
     public double ProblemScale { get; init; } = 1;
+    /// <summary>
+    /// <c>--t-eff auto</c>: after every call the scale is set to 1/β̂ from a running mean of the β estimates (β̂ is in
+    /// programmed units, so programmed = logical·scale is sampled at β̂·scale = 1 on the logical model, math.md's target),
+    /// starting from <see cref="ProblemScale"/>. Needs <see cref="EstimateBeta"/>.
+    /// </summary>
+    public bool AutoTemperature { get; init; }
+    /// <summary>Weight of the newest β estimate in the running mean (exponential smoothing).</summary>
+    public double AutoTemperatureSmoothing { get; init; } = 0.3;
     public UnembedOptions Unembed { get; init; } = new();
     public MinorEmbedderOptions? MinorEmbedder { get; init; }
     /// <summary>Copies of one problem placed on the chip per call by <see cref="QpuSampler.SampleManyAsync"/> (1 = no tiling).</summary>
@@ -42,24 +50,43 @@ public sealed record QpuSamplerOptions
 /// embedding summary, beta_estimate. The QPU's β is the hardware's: <see cref="SampleRequest.Beta"/> cannot be set on a
 /// QPU and is only recorded (beta_requested); temperature is controlled by <see cref="QpuSamplerOptions.ProblemScale"/>.
 /// </summary>
-public sealed class QpuSampler : ISampler
+public sealed class QpuSampler : ISampler, IDisposable
 {
     private readonly SapiClient _client;
     private readonly ConcurrentDictionary<string, Lazy<MinorEmbedding>> _embeddings = new();
     private readonly ConcurrentDictionary<string, Lazy<IReadOnlyList<MinorEmbedding>>> _tiles = new();
 
+    private readonly object _scaleGate = new();
+    private readonly bool _ownsClient;
+    private double _scale;
+    private double? _betaMean;
+
     public SolverInfo Solver { get; }
+    /// <summary>The factor applied to problems now (fixed, or moving under <see cref="QpuSamplerOptions.AutoTemperature"/>).</summary>
+    public double CurrentProblemScale { get { lock (_scaleGate) return _scale; } }
+    /// <summary>Running mean of β estimates in programmed units (null before the first estimate).</summary>
+    public double? RunningBetaEstimate { get { lock (_scaleGate) return _betaMean; } }
     public Graph Target { get; }
     public QpuSamplerOptions Options { get; }
     public string Name => "qpu";
 
-    public QpuSampler(SapiClient client, SolverInfo solver, QpuSamplerOptions? options = null)
+    public QpuSampler(SapiClient client, SolverInfo solver, QpuSamplerOptions? options = null) : this(client, solver, options, ownsClient: false)
     {
+    }
+
+    private QpuSampler(SapiClient client, SolverInfo solver, QpuSamplerOptions? options, bool ownsClient)
+    {
+        _ownsClient = ownsClient;
         _client = client;
         Solver = solver;
         Options = options ?? new QpuSamplerOptions();
         if (!(Options.ProblemScale > 0) || !double.IsFinite(Options.ProblemScale))
             throw new ArgumentOutOfRangeException(nameof(options), Options.ProblemScale, "problem scale (1/t-eff) must be positive and finite");
+        if (Options.AutoTemperature && !Options.EstimateBeta)
+            throw new ArgumentException("automatic temperature needs EstimateBeta", nameof(options));
+        if (Options.AutoTemperatureSmoothing is not (> 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(options), Options.AutoTemperatureSmoothing, "smoothing must be in (0, 1]");
+        _scale = Options.ProblemScale;
         var shape = solver.TopologyType switch
         {
             "pegasus" when solver.TopologyShape.Length == 1 => new LatticeShape(LatticeKind.Pegasus, solver.TopologyShape[0]),
@@ -70,6 +97,39 @@ public sealed class QpuSampler : ISampler
     }
 
     /// <summary>Fetches the solver's description and builds the sampler.</summary>
+    /// <summary>
+    /// From Ocean-style configuration (<see cref="Config.DWaveConfig.Load"/>): the configured solver, or else the online QPU
+    /// solver with the most qubits (Ocean's DWaveSampler orders by -num_active_qubits). The sampler owns the client it
+    /// creates and disposes it.
+    /// </summary>
+    public static async Task<QpuSampler> FromConfigAsync(Config.DWaveConfig config, QpuSamplerOptions? options = null,
+        Func<SapiClientOptions, SapiClientOptions>? adjustClient = null, CancellationToken ct = default)
+    {
+        var client = SapiClient.FromConfig(config, adjustClient);
+        try
+        {
+            SolverInfo solver;
+            if (config.Solver is { } name) solver = await client.GetSolverAsync(name, ct).ConfigureAwait(false);
+            else
+            {
+                var all = await client.ListSolversAsync(ct).ConfigureAwait(false);
+                solver = all.Where(s => s.Category == "qpu" && s.IsOnline).OrderByDescending(s => s.Qubits.Length).FirstOrDefault()
+                    ?? throw new SapiException(SapiErrorKind.NotFound, $"no online QPU solver at {config.ResolvedEndpoint}; set DWAVE_API_SOLVER or --solver");
+            }
+            return new QpuSampler(client, solver, options, ownsClient: true);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_ownsClient) _client.Dispose();
+    }
+
     public static async Task<QpuSampler> CreateAsync(SapiClient client, string solverName, QpuSamplerOptions? options = null, CancellationToken ct = default) =>
         new(client, await client.GetSolverAsync(solverName, ct).ConfigureAwait(false), options);
 
@@ -115,8 +175,9 @@ public sealed class QpuSampler : ISampler
     public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default)
     {
         request.Validate();
-        var logical = Scaled(problem);
-        var results = await SampleCallAsync([problem], [logical], [EmbeddingFor(logical)], request, cancellationToken).ConfigureAwait(false);
+        double scale = CurrentProblemScale;
+        var logical = Scaled(problem, scale);
+        var results = await SampleCallAsync([problem], [logical], [EmbeddingFor(logical)], scale, request, cancellationToken).ConfigureAwait(false);
         return results[0];
     }
 
@@ -130,29 +191,40 @@ public sealed class QpuSampler : ISampler
     {
         request.Validate();
         if (problems.Count == 0) return [];
-        var logical = problems.Select(Scaled).ToArray();
-        string key = StructureKey(Structure(logical[0]).Nodes, Structure(logical[0]).Edges);
-        for (int i = 1; i < logical.Length; i++)
+        string key = StructureKey(Structure(problems[0]).Nodes, Structure(problems[0]).Edges);
+        for (int i = 1; i < problems.Count; i++)
         {
-            var (n, e) = Structure(logical[i]);
+            var (n, e) = Structure(problems[i]);
             if (StructureKey(n, e) != key)
                 throw new ArgumentException($"problem {i} has a different structure (variables or couplings) from problem 0; tiled sampling needs one structure", nameof(problems));
         }
-        var tiles = TilesFor(logical[0]);
+        var tiles = TilesFor(problems[0]);
         var all = new List<SampleSet>(problems.Count);
         for (int start = 0; start < problems.Count; start += tiles.Count)
         {
             int k = Math.Min(tiles.Count, problems.Count - start);
-            var part = await SampleCallAsync(problems.Skip(start).Take(k).ToArray(), logical.Skip(start).Take(k).ToArray(), tiles.Take(k).ToArray(),
+            double scale = CurrentProblemScale;
+            var group = problems.Skip(start).Take(k).ToArray();
+            var part = await SampleCallAsync(group, group.Select(p => Scaled(p, scale)).ToArray(), tiles.Take(k).ToArray(), scale,
                 request with { Seed = SeedPolicy.Derive(request.Seed, start, 0, SeedPolicy.Purpose.Sample) }, cancellationToken).ConfigureAwait(false);
             all.AddRange(part);
         }
         return all;
     }
 
-    private Bqm Scaled(Bqm problem) => Options.ProblemScale == 1 ? problem : problem.Scale(Options.ProblemScale);
+    private Bqm Scaled(Bqm problem, double scale) => scale == 1 ? problem : problem.Scale(scale);
 
-    private async Task<SampleSet[]> SampleCallAsync(Bqm[] problems, Bqm[] logical, MinorEmbedding[] embeddings, SampleRequest request, CancellationToken ct)
+    private void Observe(double beta)
+    {
+        if (!Options.AutoTemperature || !double.IsFinite(beta) || !(beta > 0)) return;
+        lock (_scaleGate)
+        {
+            _betaMean = _betaMean is { } m ? (1 - Options.AutoTemperatureSmoothing) * m + Options.AutoTemperatureSmoothing * beta : beta;
+            _scale = 1 / _betaMean.Value;
+        }
+    }
+
+    private async Task<SampleSet[]> SampleCallAsync(Bqm[] problems, Bqm[] logical, MinorEmbedding[] embeddings, double scale, SampleRequest request, CancellationToken ct)
     {
         var embedded = EmbeddedProblem.CreateTiled(logical, embeddings, Target, new EmbedOptions
         {
@@ -178,15 +250,16 @@ public sealed class QpuSampler : ISampler
             }
             info = info.WithProperty("tiles", k)
                 .WithProperty("beta_requested", request.Beta)
-                .WithProperty("problem_scale", Options.ProblemScale)
+                .WithProperty("problem_scale", scale)
                 .WithProperty("qubits", embeddings[c].TotalQubits);
             if (Options.EstimateBeta)
             {
                 var est = BetaEstimator.MaximumPseudoLikelihood(logical[c].ToSpin(), u.Samples.ChangeVartype(Vartype.Spin));
                 info = est.IsUnbounded ? info.WithNote("beta_estimate", "unbounded (every read is a local minimum)") : info.WithProperty("beta_estimate", est.Beta);
+                Observe(est.Beta);
             }
-            // Energies on the problem as handed in (before ProblemScale), as every other sampler reports them.
-            results[c] = Options.ProblemScale == 1
+            // Energies on the problem as handed in (before the scale), as every other sampler reports them.
+            results[c] = scale == 1
                 ? u.Samples.WithInfo(info)
                 : SampleSet.FromSamples(problems[c], u.Samples.Samples.ToArray(), info, u.Samples.NumOccurrences.ToArray());
         }
