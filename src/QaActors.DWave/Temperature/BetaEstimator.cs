@@ -110,10 +110,16 @@ public static class BetaEstimator
         double total = 0;
         var s = new sbyte[spin.NumVariables];
         var labels = spin.Labels;
+        var col = new int[s.Length];
+        for (int i = 0; i < s.Length; i++)
+        {
+            col[i] = set.Variables.IndexOf(labels[i]);
+            if (col[i] < 0) throw new ArgumentException($"the samples have no column for variable {labels[i]} of the problem", nameof(samples));
+        }
         for (int r = 0; r < set.NumRows; r++)
         {
             var row = set.Row(r);
-            for (int i = 0; i < s.Length; i++) s[i] = row[set.Variables.IndexOf(labels[i])];
+            for (int i = 0; i < s.Length; i++) s[i] = row[col[i]];
             for (int i = 0; i < s.Length; i++)
             {
                 double f = spin.Linear[i];
