@@ -86,14 +86,22 @@ public static class DirectTrainer
         {
             if (sampler is null) throw new ArgumentException($"method {config.Method.ToWire()} needs a sampler", nameof(sampler));
             var problems = plan.BuildProblems(p, config.TEff);
-            var tasks = new Task<SampleSet>[problems.Length];
-            for (int i = 0; i < problems.Length; i++)
+            if (sampler is IBatchSampler many)
             {
-                var problem = problems[i];
-                var request = plan.Request(config, i);
-                tasks[i] = Task.Run(() => sampler.SampleAsync(problem, request, cancellationToken), cancellationToken);
+                // One call for the whole batch (a QPU tiles the examples on the chip); its seed is the first example's.
+                samples = await many.SampleManyAsync(problems, plan.Request(config, 0), cancellationToken).ConfigureAwait(false);
             }
-            samples = await Task.WhenAll(tasks).ConfigureAwait(false);
+            else
+            {
+                var tasks = new Task<SampleSet>[problems.Length];
+                for (int i = 0; i < problems.Length; i++)
+                {
+                    var problem = problems[i];
+                    var request = plan.Request(config, i);
+                    tasks[i] = Task.Run(() => sampler.SampleAsync(problem, request, cancellationToken), cancellationToken);
+                }
+                samples = await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
             if (samplerTotals != null)
                 foreach (var s in samples)
                 {

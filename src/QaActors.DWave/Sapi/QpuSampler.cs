@@ -50,7 +50,7 @@ public sealed record QpuSamplerOptions
 /// embedding summary, beta_estimate. The QPU's β is the hardware's: <see cref="SampleRequest.Beta"/> cannot be set on a
 /// QPU and is only recorded (beta_requested); temperature is controlled by <see cref="QpuSamplerOptions.ProblemScale"/>.
 /// </summary>
-public sealed class QpuSampler : ISampler, IDisposable
+public sealed class QpuSampler : IBatchSampler, IDisposable
 {
     private readonly SapiClient _client;
     private readonly ConcurrentDictionary<string, Lazy<MinorEmbedding>> _embeddings = new();
