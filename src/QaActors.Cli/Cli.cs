@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using QaActors.Cli.Commands;
+using QaActors.Sampling;
+
+namespace QaActors.Cli;
+
+/// <summary>Bad input from the user: the message names the input and the fix; the process exits with code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+public static class Cli
+{
+    public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitInterrupted = 130;
+
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task<int> RunAsync(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"qa: {error.Message}");
+            Console.Error.WriteLine("qa: run with --help for the options.");
+            return ExitUsage;
+        }
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
+        }
+        catch (Exception e) when (IsUsage(e))
+        {
+            Console.Error.WriteLine($"qa: {e.Message}");
+            return ExitUsage;
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("qa: interrupted; finished steps are saved.");
+            return ExitInterrupted;
+        }
+    }
+
+    /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>
+    private static bool IsUsage(Exception e) => e is UsageException or ProblemFormatException
+        || CommandCatalog.IsUsageError(e);
+
+    public static void WriteJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(JsonOptions));
+}

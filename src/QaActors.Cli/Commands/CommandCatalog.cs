@@ -1,0 +1,16 @@
+using System.CommandLine;
+
+namespace QaActors.Cli.Commands;
+
+/// <summary>Every top-level command of <c>qa</c>, in the order `qa --help` lists them.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return DataCommand.Create();
+        yield return SampleCommand.Create();
+    }
+
+    /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>
+    public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException;
+}

@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace QaActors.Sampling;
+
+/// <summary>How β moves from sweep to sweep.</summary>
+public enum AnnealSchedule
+{
+    /// <summary>β_k = lo·(hi/lo)^(k/(S−1)), Ocean's default (numpy geomspace).</summary>
+    Geometric,
+    /// <summary>β_k = lo + (hi − lo)·k/(S−1) (numpy linspace).</summary>
+    Linear,
+    /// <summary>Every sweep at the request's β: Metropolis sampling of exp(−β E) rather than annealing.</summary>
+    Constant,
+}
+
+/// <summary>
+/// Settings of simulated annealing. The contract with <see cref="SampleRequest.Beta"/>:
+/// <list type="bullet">
+/// <item><see cref="AnnealSchedule.Constant"/> (see <see cref="ConstantAtRequestBeta"/>): every sweep runs at the request's β,
+/// so the reads are Metropolis samples of exp(−β E) (what <c>qa sample --sampler anneal --beta B</c> asks for).
+/// <paramref name="BetaRange"/> must then be null.</item>
+/// <item><see cref="AnnealSchedule.Geometric"/> (the default) or <see cref="AnnealSchedule.Linear"/>: the sweeps follow the
+/// schedule over <paramref name="BetaRange"/>, whose values are absolute inverse temperatures applied to the problem's
+/// energies as given, as in Ocean; when it is null, Ocean's default range for the problem is used
+/// (<see cref="AnnealSampler.DefaultBetaRange"/>). The request's β is then not used (it is still recorded in the info).</item>
+/// </list>
+/// One read is one run of <paramref name="Sweeps"/> sweeps from a uniformly random state (Ocean: num_sweeps = 1000,
+/// one sweep per β, random initial states).
+/// </summary>
+public sealed record AnnealOptions(int Sweeps = 1000, (double Lo, double Hi)? BetaRange = null, AnnealSchedule Schedule = AnnealSchedule.Geometric)
+{
+    /// <summary>Fixed-β sampling: <paramref name="sweeps"/> Metropolis sweeps at the request's β.</summary>
+    public static AnnealOptions ConstantAtRequestBeta(int sweeps = 1000) => new(sweeps, null, AnnealSchedule.Constant);
+
+    public void Validate()
+    {
+        if (Sweeps < 1) throw new ArgumentOutOfRangeException(nameof(Sweeps), Sweeps, "sweeps must be at least 1");
+        if (Schedule == AnnealSchedule.Constant && BetaRange is not null)
+            throw new ArgumentException("a constant schedule runs at the request's beta; give either a beta range (geometric or linear schedule) or a constant schedule, not both");
+        if (BetaRange is var (lo, hi))
+        {
+            if (!(lo > 0) || !(hi >= lo) || double.IsInfinity(hi))
+                throw new ArgumentException($"beta range ({lo}, {hi}) is invalid: it needs 0 < lo <= hi < infinity, for example 0.1,3");
+        }
+    }
+
+    /// <summary>β for each sweep.</summary>
+    public double[] Betas(Bqm spin, double requestBeta)
+    {
+        var betas = new double[Sweeps];
+        if (Schedule == AnnealSchedule.Constant)
+        {
+            Array.Fill(betas, requestBeta);
+            return betas;
+        }
+        var (lo, hi) = BetaRange ?? AnnealSampler.DefaultBetaRange(spin);
+        // Ocean: "With a single beta, only the final beta is used" (dwave-samplers sa/sampler.py).
+        if (Sweeps == 1) { betas[0] = hi; return betas; }
+        for (int k = 0; k < Sweeps; k++)
+        {
+            double x = (double)k / (Sweeps - 1);
+            betas[k] = Schedule == AnnealSchedule.Geometric ? lo * Math.Pow(hi / lo, x) : lo + (hi - lo) * x;
+        }
+        return betas;
+    }
+}
+
+/// <summary>
+/// Metropolis simulated annealing on the Ising form ("anneal"), as dwave-samplers' SimulatedAnnealingSampler
+/// (dwave-neal) does it: each sweep proposes a flip of every spin once, ΔE_i = −2 s_i (h_i + Σ_j J_ij s_j), accepted when
+/// ΔE ≤ 0 or e^{−β ΔE} &gt; U. Local fields are kept incrementally (a flip of s_i moves each neighbour's field by
+/// 2 J_ij s_i), spins are proposed in index order. A bipartite graph dense between its sides (the star, K×M) runs a
+/// float32 kernel instead: side B's spins are conditionally independent given side A, so their proposals in one
+/// sweep are the same whether made one by one or all at once, and are made 16 lanes at a time; then side A's
+/// spins are proposed. Any <see cref="Bqm"/> works (converted to SPIN inside); rows come back in its vartype.
+/// Deterministic for a given seed: read r's stream derives from (seed, r) only.
+/// </summary>
+public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
+{
+    public AnnealOptions Options { get; } = options ?? new AnnealOptions();
+
+    public string Name => "anneal";
+
+    /// <summary>
+    /// Ocean's default β range (dwave-samplers sa/sampler.py <c>_default_ising_beta_range</c>, after dwave-neal PR #91):
+    /// hot = ln 2 / (2 max_i Σ_i) with Σ_i = |h_i| + Σ_j |J_ij|, so that at the start any flip is accepted with
+    /// probability at least one half; cold = ln(n_min / 0.01) / (2 min_i m_i) with m_i the smallest nonzero |h_i| or |J_ij|
+    /// at spin i and n_min the number of spins attaining the global minimum, so that at the end the weakest excitation
+    /// is accepted with probability about 1 %. All-zero biases give Ocean's fallback [0.1, 1].
+    /// </summary>
+    public static (double Lo, double Hi) DefaultBetaRange(Bqm problem)
+    {
+        var spin = problem.ToSpin();
+        int n = spin.NumVariables;
+        double maxSum = 0;
+        var minBias = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double h = Math.Abs(spin.Linear[i]);
+            double sum = h, min = h > 0 ? h : double.PositiveInfinity;
+            foreach (double j in spin.NeighbourBiases(i))
+            {
+                double a = Math.Abs(j);
+                sum += a;
+                if (a > 0) min = Math.Min(min, a);
+            }
+            maxSum = Math.Max(maxSum, sum);
+            minBias[i] = min;
+        }
+        if (maxSum == 0) return (0.1, 1.0);
+        double globalMin = minBias.Min();
+        int nMin = minBias.Count(m => m == globalMin);
+        double hot = Math.Log(2) / (2 * maxSum);
+        double cold = Math.Log(nMin / 0.01) / (2 * globalMin);
+        return (hot, cold);
+    }
+
+    public Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default)
+    {
+        SamplerCommon.Check(problem, request);
+        Options.Validate();
+        var clock = Stopwatch.StartNew();
+        var spin = problem.ToSpin();
+        var betas = Options.Betas(spin, request.Beta);
+        int n = problem.NumVariables, reads = request.Reads;
+        var samples = new sbyte[reads * n];
+        var dense = DenseBipartite.TryCreate(spin);
+        string kernel;
+        if (dense is not null)
+        {
+            kernel = "dense_bipartite";
+            var k = new DenseAnneal(dense, betas);
+            for (int r = 0; r < reads; r++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
+            }
+        }
+        else
+        {
+            kernel = "sequential";
+            var k = new SequentialAnneal(spin, betas);
+            for (int r = 0; r < reads; r++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
+            }
+        }
+        var info = SampleInfo.For(Name)
+            .WithProperty("beta", request.Beta)
+            .WithProperty("beta_start", betas[0])
+            .WithProperty("beta_end", betas[^1])
+            .WithProperty("sweeps", Options.Sweeps)
+            .WithNote("schedule", Options.Schedule.ToString().ToLowerInvariant())
+            .WithNote("kernel", kernel)
+            .WithTiming("sampling_time", clock.Elapsed.TotalMicroseconds);
+        return Task.FromResult(SampleSet.FromSamples(problem, samples, info));
+    }
+
+    /// <summary>The generic path, close to Ocean's cpu_sa.cpp: cached fields, sequential proposals.</summary>
+    private sealed class SequentialAnneal(Bqm spin, double[] betas)
+    {
+        // Ocean skips a proposal when ΔE ≥ 44.36142/β: e^{−44.36} is below any uniform it can draw.
+        private const double SkipExponent = 44.36142;
+        private readonly double[] _s = new double[spin.NumVariables];
+        private readonly double[] _f = new double[spin.NumVariables];
+
+        public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
+        {
+            int n = _s.Length;
+            var s = _s;
+            var f = _f;
+            for (int i = 0; i < n; i++) s[i] = (rng.NextUInt64() >> 63) != 0 ? 1.0 : -1.0;
+            for (int i = 0; i < n; i++)
+            {
+                double fi = spin.Linear[i];
+                var nb = spin.Neighbours(i);
+                var bias = spin.NeighbourBiases(i);
+                for (int q = 0; q < nb.Length; q++) fi += bias[q] * s[nb[q]];
+                f[i] = fi;
+            }
+            foreach (double beta in betas)
+            {
+                double skip = SkipExponent / beta;
+                for (int i = 0; i < n; i++)
+                {
+                    double dE = -2 * s[i] * f[i];
+                    if (dE >= skip) continue;
+                    if (dE > 0 && Math.Exp(-beta * dE) <= rng.NextDouble()) continue;
+                    s[i] = -s[i];
+                    double twoS = 2 * s[i];
+                    var nb = spin.Neighbours(i);
+                    var bias = spin.NeighbourBiases(i);
+                    for (int q = 0; q < nb.Length; q++) f[nb[q]] += twoS * bias[q];
+                }
+            }
+            for (int i = 0; i < n; i++) row[i] = SamplerCommon.Value(s[i], vartype);
+        }
+    }
+
+    /// <summary>
+    /// The dense bipartite kernel. A lane accepts when e^{min(x,0)} &gt; U with x = −βΔE = 2β s f: one compare covers
+    /// both the downhill case (e^0 = 1 &gt; U) and the Metropolis test.
+    /// </summary>
+    [SkipLocalsInit]
+    private sealed class DenseAnneal
+    {
+        private readonly DenseBipartite _g;
+        private readonly float[] _betas;
+        private readonly float[] _sa, _sb;
+        private readonly Vector512<float>[] _acc;
+
+        public DenseAnneal(DenseBipartite g, double[] betas)
+        {
+            _g = g;
+            _betas = betas.Select(b => (float)b).ToArray();
+            _sa = new float[g.A];
+            _sb = new float[g.Bp];
+            _acc = new Vector512<float>[g.A];
+        }
+
+        public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
+        {
+            for (int a = 0; a < _sa.Length; a++) _sa[a] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
+            for (int b = 0; b < _sb.Length; b++) _sb[b] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
+            var lanes = new LaneRng(ref rng);
+            if (_g.A == 1) Star(ref lanes, ref rng);
+            else General(ref lanes, ref rng);
+            for (int a = 0; a < _g.A; a++) row[_g.AIndex[a]] = SamplerCommon.Value(_sa[a], vartype);
+            for (int b = 0; b < _g.B; b++) row[_g.BIndex[b]] = SamplerCommon.Value(_sb[b], vartype);
+        }
+
+        private void Star(ref LaneRng lanes, ref Rng rng)
+        {
+            var l = lanes;
+            ref float hb = ref MemoryMarshal.GetArrayDataReference(_g.HB);
+            ref float jr = ref MemoryMarshal.GetArrayDataReference(_g.J);
+            ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
+            int bp = _g.Bp;
+            float h0 = _g.HA[0];
+            float y = _sa[0];
+            var zero = Vector512<float>.Zero;
+            foreach (float beta in _betas)
+            {
+                var yv = Vector512.Create(y);
+                var tb = Vector512.Create(2 * beta);
+                var acc = zero;
+                for (int b = 0; b < bp; b += DenseBipartite.Lanes)
+                {
+                    var jv = Vector512.LoadUnsafe(ref jr, (nuint)b);
+                    var f = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
+                    var s = Vector512.LoadUnsafe(ref sb, (nuint)b);
+                    var x = Vector512.Min(tb * s * f, zero);
+                    var flip = Vector512.GreaterThan(SimdMath.Exp(x), l.NextSingle());
+                    s = Vector512.ConditionalSelect(flip, -s, s);
+                    s.StoreUnsafe(ref sb, (nuint)b);
+                    acc = Vector512.FusedMultiplyAdd(jv, s, acc);
+                }
+                float fh = h0 + Vector512.Sum(acc);
+                if (SimdMath.Exp(MathF.Min(2 * beta * y * fh, 0f)) > SamplerCommon.OpenUniform(ref rng)) y = -y;
+            }
+            _sa[0] = y;
+            lanes = l;
+        }
+
+        private void General(ref LaneRng lanes, ref Rng rng)
+        {
+            var l = lanes;
+            ref float hb = ref MemoryMarshal.GetArrayDataReference(_g.HB);
+            ref float jr = ref MemoryMarshal.GetArrayDataReference(_g.J);
+            ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
+            var sa = _sa;
+            var ha = _g.HA;
+            var acc = _acc;
+            int bp = _g.Bp, na = _g.A;
+            var zero = Vector512<float>.Zero;
+            foreach (float beta in _betas)
+            {
+                var tb = Vector512.Create(2 * beta);
+                Array.Clear(acc);
+                for (int b = 0; b < bp; b += DenseBipartite.Lanes)
+                {
+                    var f = Vector512.LoadUnsafe(ref hb, (nuint)b);
+                    for (int a = 0; a < na; a++)
+                        f = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), f);
+                    var s = Vector512.LoadUnsafe(ref sb, (nuint)b);
+                    var x = Vector512.Min(tb * s * f, zero);
+                    var flip = Vector512.GreaterThan(SimdMath.Exp(x), l.NextSingle());
+                    s = Vector512.ConditionalSelect(flip, -s, s);
+                    s.StoreUnsafe(ref sb, (nuint)b);
+                    for (int a = 0; a < na; a++)
+                        acc[a] = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), s, acc[a]);
+                }
+                // Side A has no internal edges, so its fields are fixed while its spins are proposed in turn.
+                for (int a = 0; a < na; a++)
+                {
+                    float fa = ha[a] + Vector512.Sum(acc[a]);
+                    if (SimdMath.Exp(MathF.Min(2 * beta * sa[a] * fa, 0f)) > SamplerCommon.OpenUniform(ref rng)) sa[a] = -sa[a];
+                }
+            }
+            lanes = l;
+        }
+    }
+}
