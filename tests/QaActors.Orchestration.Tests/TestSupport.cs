@@ -86,6 +86,8 @@ public sealed class FakeQpu(TimeProvider clock) : IQpuBackend
     public int MaxConcurrent;
     public int Calls;
     public volatile bool Failing;
+    /// <summary>Calls after this many fail (an outage that starts at a known point).</summary>
+    public int FailAfter = int.MaxValue;
     public TimeSpan Delay = TimeSpan.Zero;
     public TaskCompletionSource? Gate;
     public Func<string, double> CostOf = _ => 1000;
@@ -101,7 +103,7 @@ public sealed class FakeQpu(TimeProvider clock) : IQpuBackend
     {
         // The user rides in the seed's low bits in these tests: see Job().
         string user = ((char)('a' + (int)(request.Seed % 26))).ToString();
-        Interlocked.Increment(ref Calls);
+        int call = Interlocked.Increment(ref Calls);
         int now = Interlocked.Increment(ref _current);
         int seen;
         while (now > (seen = Volatile.Read(ref MaxConcurrent)) && Interlocked.CompareExchange(ref MaxConcurrent, now, seen) != seen) { }
@@ -111,7 +113,7 @@ public sealed class FakeQpu(TimeProvider clock) : IQpuBackend
         {
             if (Gate is { } g) await g.Task.ConfigureAwait(false);
             if (Delay > TimeSpan.Zero) await Task.Delay(Delay, ct).ConfigureAwait(false);
-            if (Failing) throw new HttpRequestException("injected: solver offline");
+            if (Failing || call > FailAfter) throw new HttpRequestException("injected: solver offline");
             var set = await new SeededRandomSampler("qpu").SampleAsync(problem, request, ct).ConfigureAwait(false);
             return set.WithInfo(set.Info.WithTiming("qpu_access_time", cost).WithProperty("chain_break_fraction", 0.01));
         }

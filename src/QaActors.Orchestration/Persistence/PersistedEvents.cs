@@ -30,7 +30,7 @@ public sealed record ExperimentSpec(
     DateTimeOffset CreatedAt) : IQaMessage;
 
 /// <summary>Metrics of one applied step (name → value), in the order the science reports them.</summary>
-public sealed record StepMetrics(long Step, ImmutableArray<KeyValuePair<string, double>> Values) : IQaMessage
+public sealed record StepStats(long Step, ImmutableArray<KeyValuePair<string, double>> Values) : IQaMessage
 {
     public double? Get(string name)
     {
@@ -49,14 +49,14 @@ public sealed record StepCheckpoint(
     long Step,
     byte[] State,
     (ulong, ulong, ulong, ulong) RngState,
-    StepMetrics Metrics,
+    StepStats Metrics,
     Provenance Provenance) : IPersisted;
 
 /// <summary>The whole experiment state at one step (snapshot): spec, last checkpoint, history, totals.</summary>
 public sealed record ExperimentSnapshot(
     ExperimentSpec Spec,
     StepCheckpoint? Last,
-    ImmutableArray<StepMetrics> History,
+    ImmutableArray<StepStats> History,
     Provenance Totals) : IPersisted;
 
 public sealed record QuotaLimitSet(string User, double LimitMicros, DateTimeOffset At) : IPersisted;

@@ -157,25 +157,25 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         var spec = ReadSpec(r);
         var last = r.ReadBoolean() ? ReadCheckpoint(r) : null;
         int n = r.ReadInt32();
-        var h = ImmutableArray.CreateBuilder<StepMetrics>(n);
+        var h = ImmutableArray.CreateBuilder<StepStats>(n);
         for (int i = 0; i < n; i++) h.Add(ReadMetrics(r));
         return new ExperimentSnapshot(spec, last, h.MoveToImmutable(), ReadProvenance(r));
     }
 
-    private static void WriteMetrics(BinaryWriter w, StepMetrics m)
+    private static void WriteMetrics(BinaryWriter w, StepStats m)
     {
         w.Write(m.Step);
         w.Write(m.Values.Length);
         foreach (var (k, v) in m.Values) { w.Write(k); w.Write(v); }
     }
 
-    private static StepMetrics ReadMetrics(BinaryReader r)
+    private static StepStats ReadMetrics(BinaryReader r)
     {
         long step = r.ReadInt64();
         int n = r.ReadInt32();
         var b = ImmutableArray.CreateBuilder<KeyValuePair<string, double>>(n);
         for (int i = 0; i < n; i++) b.Add(new(r.ReadString(), r.ReadDouble()));
-        return new StepMetrics(step, b.MoveToImmutable());
+        return new StepStats(step, b.MoveToImmutable());
     }
 
     private static void WriteProvenance(BinaryWriter w, Provenance p)
