@@ -33,15 +33,15 @@ public sealed class Dataset
     /// <summary>Classes are 0 .. ClassCount-1.</summary>
     public int ClassCount { get; }
     public IReadOnlyList<string> ClassNames { get; }
-    /// <summary>Row-major Count × Features, 0 = background.</summary>
-    public byte[] Pixels { get; }
+    /// <summary>Row-major Count × Features, 0 = background. Read-only: for a fetched dataset it is a memory map of the cache file.</summary>
+    public ReadOnlyMemory<byte> Pixels { get; }
     public byte[] Labels { get; }
     public ImageRole[] Roles { get; }
     /// <summary>How the train/test split of this dataset was made, in words (also returned by <see cref="PairTask"/>).</summary>
     public string SplitRule { get; }
 
     public Dataset(string name, int rows, int cols, int classCount, IReadOnlyList<string>? classNames,
-        byte[] pixels, byte[] labels, ImageRole[] roles, string splitRule)
+        ReadOnlyMemory<byte> pixels, byte[] labels, ImageRole[] roles, string splitRule)
     {
         if (rows <= 0 || cols <= 0) throw new ArgumentException($"image size {rows}x{cols} must be positive");
         if (classCount <= 0 || classCount > 256) throw new ArgumentException($"class count {classCount} must be 1..256");
@@ -65,7 +65,7 @@ public sealed class Dataset
         SplitRule = splitRule;
     }
 
-    public ReadOnlySpan<byte> Image(int i) => Pixels.AsSpan(i * Features, Features);
+    public ReadOnlySpan<byte> Image(int i) => Pixels.Span.Slice(i * Features, Features);
 
     /// <summary>Indices (ascending) of the images of <paramref name="cls"/>, optionally only those with <paramref name="role"/>.</summary>
     public int[] IndicesOf(int cls, ImageRole? role = null)
@@ -97,10 +97,11 @@ public sealed class Dataset
         int f = Features;
         var x = new float[indices.Length * f];
         var y = new byte[indices.Length];
+        var pixels = Pixels.Span;
         for (int k = 0; k < indices.Length; k++)
         {
             int i = indices[k];
-            var src = Pixels.AsSpan(i * f, f);
+            var src = pixels.Slice(i * f, f);
             var dst = x.AsSpan(k * f, f);
             for (int j = 0; j < f; j++) dst[j] = src[j] / 255f;
             y[k] = label is null ? Labels[i] : label(Labels[i]);

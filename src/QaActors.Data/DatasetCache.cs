@@ -1,23 +1,23 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text.Json;
 
 namespace QaActors.Data;
 
 /// <summary>
-/// The compact cache file (<c>NAME-VERSION.qads</c>) written once by <c>qa data fetch</c>:
+/// The compact cache file (<c>NAME-VERSION.vFORMAT.qads</c>) written once by <c>qa data fetch</c>:
 /// <code>
-/// "QADS"  int32 version (=1)  int32 n  n bytes of UTF-8 JSON header (<see cref="CacheHeader"/>)
+/// "QADS"  int32 format version (=2)  int32 n  n bytes of UTF-8 JSON header (<see cref="CacheHeader"/>)
 /// labels: count bytes   roles: count bytes (0 train, 1 test, 2 unassigned)   pixels: count·rows·cols bytes
 /// </code>
-/// All integers little-endian. The header carries the SHA-256 of everything after it, so a truncated or
+/// All integers little-endian. The header carries the XXH3-64 checksum of everything after it, so a truncated or
 /// altered cache is detected on load. Pixels are bytes 0..255 (pixel_encoding "u8/255"): the loader divides by
 /// 255. For mnist the package's floats are quantised as round(v·255), which is exact for that package (see
 /// <see cref="NpmDatasetPackage.Mnist"/>). Bytes, not floats, so 70,000 images are one 55 MB read.
 /// </summary>
 public static class DatasetCache
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2; // 1 had a SHA-256 checksum
     private static ReadOnlySpan<byte> Magic => "QADS"u8;
 
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -39,19 +39,16 @@ public static class DatasetCache
         Dictionary<string, int> Skipped,
         int Duplicates,
         string PixelEncoding,
-        string PayloadSha256);
+        string PayloadXxh3);
 
     /// <summary>Writes to a temporary file in the same folder, flushes it to disk, then renames it over
     /// <paramref name="path"/>, so a crash or a concurrent fetch never leaves a half-written cache.</summary>
     public static void Write(string path, NpmDatasetPackage package, ConversionResult r)
     {
-        var payloadHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        payloadHash.AppendData(r.Labels);
-        payloadHash.AppendData(MemoryMarshal.AsBytes(r.Roles.AsSpan()));
-        payloadHash.AppendData(r.Pixels);
+        string checksum = Checksum(r.Labels, MemoryMarshal.AsBytes(r.Roles.AsSpan()), r.Pixels);
         var header = new CacheHeader(package.Name, package.PackageSpec, package.Integrity, r.Rows, r.Cols, r.Count,
             package.ClassNames.ToArray(), r.KeptPerClass, new Dictionary<string, int>(r.Skipped), r.Duplicates, "u8/255",
-            Convert.ToHexStringLower(payloadHash.GetHashAndReset()));
+            checksum);
         byte[] headerJson = JsonSerializer.SerializeToUtf8Bytes(header, JsonOptions);
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -74,6 +71,10 @@ public static class DatasetCache
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot write cache file {path} ({e.Message}); free disk space or choose a writable --data-dir", e);
+        }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
@@ -86,28 +87,75 @@ public static class DatasetCache
         return ReadHeader(fs, path);
     }
 
-    /// <summary>Reads and verifies the whole cache (header sanity, exact length, payload SHA-256, label and role ranges).</summary>
-    public static (CacheHeader Header, byte[] Labels, ImageRole[] Roles, byte[] Pixels) Read(string path)
+    private static readonly Dictionary<(string Path, long Length, DateTime Written), (CacheHeader, byte[], ImageRole[], ReadOnlyMemory<byte>)> Mapped = [];
+
+    /// <summary>
+    /// Reads and verifies the whole cache (header sanity, exact length, payload checksum, label and role ranges).
+    /// Labels and roles are fresh copies on every call; the pixels are a read-only memory map of the file, shared
+    /// by all reads of the same file version in this process (see <see cref="MappedBytes"/>).
+    /// </summary>
+    public static unsafe (CacheHeader Header, byte[] Labels, ImageRole[] Roles, ReadOnlyMemory<byte> Pixels) Read(string path)
     {
-        using var fs = OpenRead(path);
-        var h = ReadHeader(fs, path);
-        long need = fs.Position + 2L * h.Count + (long)h.Count * h.Rows * h.Cols;
-        if (fs.Length != need) throw Corrupt(path, $"it has {fs.Length:N0} bytes, the header promises {need:N0}");
-        var labels = new byte[h.Count];
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new DataException($"cache file {path} does not exist; run `qa data fetch`");
+        var key = (info.FullName, info.Length, info.LastWriteTimeUtc);
+        lock (Mapped)
+        {
+            if (Mapped.TryGetValue(key, out var hit))
+                return (hit.Item1, (byte[])hit.Item2.Clone(), (ImageRole[])hit.Item3.Clone(), hit.Item4);
+        }
+
+        // Share Delete: a concurrent fetch may rename a new cache over this one; our mapping keeps the old inode.
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot read cache file {path} ({e.Message}); check its permissions or choose another --data-dir", e);
+        }
+        CacheHeader h;
+        long payload;
+        byte* file;
+        bool mapped = false;
+        try
+        {
+            h = ReadHeader(fs, path);
+            payload = fs.Position;
+            long need = payload + 2L * h.Count + (long)h.Count * h.Rows * h.Cols;
+            if (fs.Length != need) throw Corrupt(path, $"it has {fs.Length:N0} bytes, the header promises {need:N0}");
+            if (need - payload > int.MaxValue) throw Corrupt(path, "its payload is larger than 2 GB");
+            file = MappedBytes.MapWholeFile(fs); // owns fs from here on
+            mapped = true;
+        }
+        finally
+        {
+            if (!mapped) fs.Dispose();
+        }
+        var labelSpan = new ReadOnlySpan<byte>(file + payload, h.Count);
+        var roleSpan = new ReadOnlySpan<byte>(file + payload + h.Count, h.Count);
+        int pixelCount = h.Count * h.Rows * h.Cols;
+        var pixels = MappedBytes.Over(file + payload + 2L * h.Count, pixelCount);
+        if (Checksum(labelSpan, roleSpan, pixels.Span) != h.PayloadXxh3) throw Corrupt(path, "its checksum does not match");
+        var labels = labelSpan.ToArray();
         var roles = new ImageRole[h.Count];
-        var pixels = new byte[(long)h.Count * h.Rows * h.Cols];
-        fs.ReadExactly(labels);
-        fs.ReadExactly(MemoryMarshal.AsBytes(roles.AsSpan()));
-        fs.ReadExactly(pixels);
-        var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(labels);
-        sha.AppendData(MemoryMarshal.AsBytes(roles.AsSpan()));
-        sha.AppendData(pixels);
-        if (Convert.ToHexStringLower(sha.GetHashAndReset()) != h.PayloadSha256) throw Corrupt(path, "its checksum does not match");
+        roleSpan.CopyTo(MemoryMarshal.AsBytes(roles.AsSpan()));
         int classes = h.ClassNames.Length;
         foreach (byte l in labels) if (l >= classes) throw Corrupt(path, $"label {l} is outside 0-{classes - 1}");
         foreach (var r in roles) if ((byte)r > (byte)ImageRole.Unassigned) throw Corrupt(path, $"image role {(byte)r} is unknown");
-        return (h, labels, roles, pixels);
+        lock (Mapped) Mapped[key] = (h, labels, roles, pixels);
+        return (h, (byte[])labels.Clone(), (ImageRole[])roles.Clone(), pixels);
+    }
+
+    /// <summary>XXH3-64 of labels, roles and pixels in file order, as 16 hex digits. Detects damage, not tampering (the tarball's sha512 guards the download).</summary>
+    private static string Checksum(ReadOnlySpan<byte> labels, ReadOnlySpan<byte> roles, ReadOnlySpan<byte> pixels)
+    {
+        var h = new XxHash3();
+        h.Append(labels);
+        h.Append(roles);
+        h.Append(pixels);
+        return Convert.ToHexStringLower(h.GetCurrentHash());
     }
 
     private static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -125,7 +173,7 @@ public static class DatasetCache
         CacheHeader? h;
         try { h = JsonSerializer.Deserialize<CacheHeader>(json, JsonOptions); }
         catch (JsonException e) { throw Corrupt(path, $"its header is not valid JSON ({e.Message})"); }
-        if (h is null || h.ClassNames is null || h.KeptPerClass is null || h.Skipped is null || h.PayloadSha256 is null || h.Dataset is null)
+        if (h is null || h.ClassNames is null || h.KeptPerClass is null || h.Skipped is null || h.PayloadXxh3 is null || h.Dataset is null)
             throw Corrupt(path, "its header misses fields");
         if (h.Rows <= 0 || h.Cols <= 0 || h.Count < 0 || h.ClassNames.Length is 0 or > 256 || h.KeptPerClass.Length != h.ClassNames.Length || h.KeptPerClass.Sum() != h.Count)
             throw Corrupt(path, "its header is inconsistent");

@@ -215,7 +215,8 @@ public static class NpmDatasetConverter
     private static string? Convert(ref Utf8JsonReader reader, PixelScale scale, out byte value)
     {
         value = 0;
-        if (!reader.TryGetDouble(out double v) || !double.IsFinite(v)) return SkipReason.OutOfRange;
+        if (!TryParsePlainDecimal(reader.ValueSpan, out double v) && (!reader.TryGetDouble(out v) || !double.IsFinite(v)))
+            return SkipReason.OutOfRange;
         if (scale == PixelScale.Unit)
         {
             if (v is < 0 or > 1) return SkipReason.OutOfRange;
@@ -226,6 +227,36 @@ public static class NpmDatasetConverter
         if (v != Math.Floor(v)) return SkipReason.NotInteger;
         value = (byte)v;
         return null;
+    }
+
+    private static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>
+    /// Fast path for the package's numbers ("0", "255", "0.624"): digits with at most one point and at most 15
+    /// digits. mantissa / 10^k divides two exactly representable doubles, so the result is the correctly
+    /// rounded value, the same double the general parser gives. Anything else (signs, exponents) returns false.
+    /// </summary>
+    internal static bool TryParsePlainDecimal(ReadOnlySpan<byte> text, out double value)
+    {
+        value = 0;
+        if (text.Length is 0 or > 16) return false;
+        long mantissa = 0;
+        int digits = 0, fraction = -1;
+        foreach (byte b in text)
+        {
+            uint d = (uint)(b - '0');
+            if (d <= 9)
+            {
+                mantissa = mantissa * 10 + d;
+                digits++;
+                if (fraction >= 0) fraction++;
+            }
+            else if (b == '.' && fraction < 0) fraction = 0;
+            else return false;
+        }
+        if (digits == 0 || digits > 15 || fraction == 0) return false;
+        value = fraction > 0 ? mantissa / Pow10[fraction] : mantissa;
+        return true;
     }
 
     private static void Count(Dictionary<string, int> skipped, string reason) =>

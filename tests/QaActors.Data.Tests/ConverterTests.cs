@@ -108,10 +108,18 @@ public sealed class ConverterTests
         var (h, labels, roles, pixels) = DatasetCache.Read(cache);
         Assert.Equal(r.Labels, labels);
         Assert.Equal(r.Roles, roles);
-        Assert.Equal(r.Pixels, pixels);
+        Assert.Equal(r.Pixels, pixels.ToArray());
         Assert.Equal(r.KeptPerClass, h.KeptPerClass);
         Assert.Equal(r.Skipped, h.Skipped);
         Assert.Equal("toy-flat@0.0.1", h.Package);
+
+        // repeated reads share the mapped pixels but hand out their own label and role arrays
+        var again = DatasetCache.Read(cache);
+        labels[0] = 99;
+        roles[0] = ImageRole.Test;
+        Assert.Equal(r.Labels, again.Labels);
+        Assert.Equal(r.Roles, again.Roles);
+        Assert.Equal(r.Pixels, again.Pixels.ToArray());
 
         var bytes = File.ReadAllBytes(cache);
         string cut = t.File("cut.qads");
@@ -165,5 +173,23 @@ public sealed class ConverterTests
         // and it is not simply "the last 15%": test images are spread over each class
         var testPositions = d.IndicesOf(0, ImageRole.Test);
         Assert.True(testPositions.Min() < 30 && testPositions.Max() >= 10);
+    }
+}
+
+public sealed class NumberParsingTests
+{
+    [Fact]
+    public void Fast_decimal_path_equals_the_general_parser_and_declines_what_it_cannot_do()
+    {
+        var rng = new Random(5);
+        for (int i = 0; i < 20000; i++)
+        {
+            string s = i < 256 ? Math.Round(i / 255.0, 3).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)
+                : (rng.NextDouble() * Math.Pow(10, rng.Next(0, 6))).ToString("0.#########", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(NpmDatasetConverter.TryParsePlainDecimal(System.Text.Encoding.ASCII.GetBytes(s), out double v), s);
+            Assert.Equal(double.Parse(s, System.Globalization.CultureInfo.InvariantCulture), v);
+        }
+        foreach (string s in new[] { "-1", "1e3", "1.", "1.2.3", "", "12345678901234567" })
+            Assert.False(NpmDatasetConverter.TryParsePlainDecimal(System.Text.Encoding.ASCII.GetBytes(s), out _), s);
     }
 }

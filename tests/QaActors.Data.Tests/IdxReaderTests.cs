@@ -43,6 +43,22 @@ public sealed class IdxReaderTests
     }
 
     [Fact]
+    public void Pair_task_on_an_idx_folder_uses_the_files_own_split()
+    {
+        using var t = new TempDir();
+        WriteFolder(t.Path, gzip: true);
+        // training labels i%3 over 10 images: class 0 has 4, class 1 has 3; test labels (i+1)%3 over 4: class 0 has 1, class 1 has 2
+        var task = PairTask.Load(DatasetSpec.Parse("idx:" + t.Path), 0, 1, DataSize.All, DataSize.All, 3, t.File("unused"));
+        Assert.Equal((7, 3), (task.Train.Count, task.Test.Count));
+        Assert.All(task.TrainIndices, i => Assert.True(i < 10));
+        Assert.All(task.TestIndices, i => Assert.True(i >= 10));
+        Assert.Equal(DatasetSplit.IdxRule, task.SplitRule);
+        Assert.Equal(4, task.Train.Y.Count(y => y == 0));
+        Assert.Contains("--train-size 8 is more than the 7 training images",
+            Assert.Throws<DataException>(() => PairTask.Create(task.Dataset, 0, 1, DataSize.Of(8), DataSize.All, 3)).Message);
+    }
+
+    [Fact]
     public void Gzip_is_detected_by_content_not_by_name()
     {
         using var t = new TempDir();

@@ -8,7 +8,12 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return DataCommand.Create();
+        yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
+        yield return EquivalenceCommand.Create();
         yield return SampleCommand.Create();
+        yield return TopologyCommands.Topology();
+        yield return TopologyCommands.Embed();
     }
 
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>

@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using QaActors.DWave.Sapi;
+
+namespace QaActors.DWave.Simulator;
+
+/// <summary>
+/// One solver the simulator presents. Its properties follow the published Advantage / Advantage2 descriptions
+/// (Ocean SDK <c>solver_properties_all.rst</c>, <c>solver_properties_specific.rst</c>; dwave-system
+/// <c>testing.py</c>'s Advantage_system4.1 mock), with the working graph from an <see cref="ISolverGraphSource"/>.
+/// </summary>
+public sealed record SimulatedSolverSpec
+{
+    public required string Name { get; init; }
+    public required SolverGraph Graph { get; init; }
+    public string GraphId { get; init; } = "sim0000001";
+    public string Description { get; init; } = "QaActors simulated QPU";
+    public ProblemTimingData Timing { get; init; } = ProblemTimingData.Advantage41;
+    public ValueRange HRange { get; init; } = new(-4, 4);
+    public ValueRange JRange { get; init; } = new(-1, 1);
+    public ValueRange ExtendedJRange { get; init; } = new(-2, 1);
+    public ValueRange? PerQubitCouplingRange { get; init; } = new(-18, 15);
+    public ValueRange? PerGroupCouplingRange { get; init; }
+    public ValueRange AnnealingTimeRange { get; init; } = new(0.5, 2000);
+    public ValueRange NumReadsRange { get; init; } = new(1, 10000);
+    public ValueRange ProblemRunDurationRange { get; init; } = new(0, 1_000_000);
+    public string ChipId { get; init; } = "SIM_ADVANTAGE";
+    /// <summary>What <c>qpu_access_overhead_time</c> reports (µs): real systems show 10–20 ms, not charged.</summary>
+    public double AccessOverheadTime { get; init; } = 12_000;
+
+    /// <summary>Advantage (Pegasus P16) figures; pass the P16 fabric graph (with any dead qubits removed).</summary>
+    public static SimulatedSolverSpec AdvantageLike(string name, SolverGraph graph) => new()
+    {
+        Name = name,
+        Graph = graph,
+        GraphId = "simpeg0016",
+        Description = "Simulated Advantage-like QPU (Pegasus) served by QaActors sapi-sim",
+        Timing = ProblemTimingData.Advantage41,
+        ChipId = "SIM_Advantage",
+    };
+
+    /// <summary>Advantage2 (Zephyr t=4) figures: per-group coupling limit instead of per-qubit, its own timing data.</summary>
+    public static SimulatedSolverSpec Advantage2Like(string name, SolverGraph graph) => new()
+    {
+        Name = name,
+        Graph = graph,
+        GraphId = "simzep0001",
+        Description = "Simulated Advantage2-like QPU (Zephyr) served by QaActors sapi-sim",
+        Timing = ProblemTimingData.Advantage2,
+        PerQubitCouplingRange = null,
+        PerGroupCouplingRange = new(-13, 10),
+        ChipId = "SIM_Advantage2",
+    };
+
+    /// <summary>Parameters accepted (names from the Ocean SDK solver_parameters.rst). Those the simulator cannot
+    /// model physically (flux biases, offsets, h-gain) are accepted and ignored, as documented in sapi-sim.conf.</summary>
+    public static readonly string[] ParameterNames =
+    [
+        "anneal_offsets", "anneal_schedule", "annealing_time", "answer_mode", "auto_scale", "fast_anneal",
+        "flux_biases", "flux_drift_compensation", "h_gain_schedule", "initial_state", "num_reads",
+        "programming_thermalization", "readout_thermalization", "reduce_intersample_correlation", "reinitialize_state",
+    ];
+
+    public JsonObject PropertiesJson()
+    {
+        static JsonArray R(ValueRange r) => new(r.Min, r.Max);
+        var p = new JsonObject
+        {
+            ["num_qubits"] = Graph.NumQubits,
+            ["qubits"] = new JsonArray(Graph.Qubits.Select(q => (JsonNode)q).ToArray()),
+            ["couplers"] = new JsonArray(Graph.Couplers.Select(c => (JsonNode)new JsonArray(c.U, c.V)).ToArray()),
+            ["topology"] = new JsonObject { ["type"] = Graph.TopologyType, ["shape"] = new JsonArray(Graph.Shape.Select(s => (JsonNode)s).ToArray()) },
+            ["h_range"] = R(HRange),
+            ["j_range"] = R(JRange),
+            ["extended_j_range"] = R(ExtendedJRange),
+            ["annealing_time_range"] = R(AnnealingTimeRange),
+            ["default_annealing_time"] = Timing.DefaultAnnealingTime,
+            ["default_programming_thermalization"] = Timing.DefaultProgrammingThermalization,
+            ["default_readout_thermalization"] = Timing.DefaultReadoutThermalization,
+            ["programming_thermalization_range"] = new JsonArray(0, 10000),
+            ["readout_thermalization_range"] = new JsonArray(0, 10000),
+            ["problem_run_duration_range"] = R(ProblemRunDurationRange),
+            ["num_reads_range"] = R(NumReadsRange),
+            ["max_anneal_schedule_points"] = 12,
+            ["supported_problem_types"] = new JsonArray("ising", "qubo"),
+            ["category"] = "qpu",
+            ["quota_conversion_rate"] = 1,
+            ["chip_id"] = ChipId,
+            ["tags"] = new JsonArray("simulated"),
+            ["vfyc"] = false,
+            ["problem_timing_data"] = Timing.ToJson(),
+            ["parameters"] = new JsonObject(ParameterNames.Select(n => KeyValuePair.Create(n, (JsonNode?)JsonValue.Create("See the Ocean SDK solver_parameters documentation.")))),
+        };
+        if (PerQubitCouplingRange is { } pq) p["per_qubit_coupling_range"] = R(pq);
+        if (PerGroupCouplingRange is { } pg) p["per_group_coupling_range"] = R(pg);
+        return p;
+    }
+}

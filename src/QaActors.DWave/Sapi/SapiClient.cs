@@ -1,0 +1,526 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using QaActors.DWave.Config;
+using QaActors.Sampling;
+
+namespace QaActors.DWave.Sapi;
+
+/// <summary>
+/// Bounded retry of idempotent requests: exponential backoff with "equal jitter" (half fixed, half random, so
+/// that clients that failed together do not retry together), capped per delay and overall. A Retry-After
+/// header is honoured exactly (dwave-cloud-client relies on urllib3 doing the same for 413/429/503).
+/// </summary>
+public sealed record SapiRetryPolicy
+{
+    public int MaxAttempts { get; init; } = 6;
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>All attempts of one call together never take longer than this.</summary>
+    public TimeSpan MaxElapsed { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>A Retry-After longer than this is not waited for: the call fails with <see cref="SapiErrorKind.RateLimited"/>.</summary>
+    public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan Backoff(int failedAttempts, Random rng)
+    {
+        double full = Math.Min(MaxDelay.TotalMilliseconds, BaseDelay.TotalMilliseconds * Math.Pow(2, failedAttempts - 1));
+        return TimeSpan.FromMilliseconds(full / 2 + rng.NextDouble() * full / 2);
+    }
+}
+
+public sealed record SapiClientOptions
+{
+    /// <summary>SAPI base URL ending in '/', e.g. https://na-west-1.cloud.dwavesys.com/sapi/v2/.</summary>
+    public required Uri Endpoint { get; init; }
+    public required SecretToken Token { get; init; }
+    /// <summary>Per HTTP attempt (dwave-cloud-client's request_timeout is 60 s); a long poll adds its own wait to this.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public SapiRetryPolicy Retry { get; init; } = new();
+    /// <summary>Long-poll wait sent as <c>timeout</c> (SAPI accepts 1–30 s; dwave-cloud-client's poll_wait_time is 30).</summary>
+    public int LongPollSeconds { get; init; } = 30;
+    /// <summary>zlib-compress submissions (<c>Content-Encoding: deflate</c>), dwave-cloud-client's default.</summary>
+    public bool CompressRequests { get; init; } = true;
+    /// <summary>
+    /// A 429 on a submit means the server refused it, so no problem was created and nothing is charged: retrying
+    /// after Retry-After cannot double-charge. Set false to surface every 429 to the caller instead.
+    /// </summary>
+    public bool RetrySubmitOnRateLimit { get; init; } = true;
+    /// <summary>Diagnostics sink; messages never contain the token.</summary>
+    public Action<string>? Log { get; init; }
+    public int? JitterSeed { get; init; }
+}
+
+/// <summary>Status of one problem (<c>{id, type, solver, label, status, submitted_on, solved_on, error_message}</c>).</summary>
+public sealed record ProblemStatus(string Id, string Status, string? Type, string? ErrorMessage, JsonObject? Answer, JsonObject Raw)
+{
+    public bool IsTerminal => Status is "COMPLETED" or "FAILED" or "CANCELLED";
+
+    public static ProblemStatus Parse(JsonObject o)
+    {
+        string id = o["id"]?.GetValue<string>() ?? throw new SapiException(SapiErrorKind.Protocol, "problem status without id");
+        return new ProblemStatus(id, o["status"]?.GetValue<string>() ?? "UNKNOWN", o["type"]?.GetValue<string>(),
+            o["error_message"]?.GetValue<string>(), o["answer"] as JsonObject, o);
+    }
+}
+
+public enum CancelOutcome
+{
+    /// <summary>200: the problem was cancelled before it ran.</summary>
+    Cancelled,
+    /// <summary>202: the problem is running; SAPI attempts to cancel it.</summary>
+    CancelRequested,
+    /// <summary>409: the problem had already finished.</summary>
+    AlreadyFinished,
+}
+
+/// <summary>The outcome of one QPU call: qubit-level samples plus what was sent and what it cost.</summary>
+public sealed record QpuCallResult(SampleSet Samples, string ProblemId, QpAnswer Answer, AccessTimeEstimate? Estimate);
+
+/// <summary>
+/// A SAPI v2 client for QPU solvers (wire facts: /work/shared/docs/dwave-sapi-and-ocean.md §1, from the Ocean SDK
+/// <c>docs/leap_sapi/sapi_rest.rst</c> and dwave-cloud-client <c>api/client.py</c>, <c>api/resources.py</c>,
+/// <c>client/base.py</c>, <c>coders.py</c>). Every call takes a <see cref="CancellationToken"/>, every HTTP
+/// attempt has a timeout and every retry loop an overall deadline, so nothing waits forever.
+///
+/// Retry rules: GETs (solvers, status, answer) are idempotent and retried on transient failures (5xx, connection
+/// errors, timeouts) and on 429/503 after Retry-After. A submit (POST) is retried only when the server provably
+/// did not accept it: the TCP connection was refused (no byte sent) or the server answered 429 (an explicit
+/// refusal). Any other failure of a submit is reported as is: the problem may exist on the server, and a blind
+/// retry could run (and charge) it twice. DELETE (cancel) is idempotent in effect and retried like a GET.
+/// </summary>
+public sealed class SapiClient : IDisposable
+{
+    public const string ApiVersion = "3.0.0";
+    private const string MediaPrefix = "application/vnd.dwave.sapi.";
+    public const string SolverListType = MediaPrefix + "solver-definition-list+json";
+    public const string SolverType = MediaPrefix + "solver-definition+json";
+    public const string ProblemsType = MediaPrefix + "problems+json";
+    public const string ProblemType = MediaPrefix + "problem+json";
+    public const string AnswerType = MediaPrefix + "problem-answer+json";
+
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+    private readonly Random _jitter;
+
+    public SapiClientOptions Options { get; }
+
+    public SapiClient(SapiClientOptions options, HttpMessageHandler? handler = null)
+    {
+        Options = options;
+        if (!options.Endpoint.AbsoluteUri.EndsWith('/'))
+            throw new ArgumentException($"SAPI endpoint '{options.Endpoint}' must end with '/'", nameof(options));
+        if (options.LongPollSeconds is < 1 or > 30)
+            throw new ArgumentOutOfRangeException(nameof(options), options.LongPollSeconds, "LongPollSeconds must be 1..30 (SAPI's accepted range)");
+        handler ??= new SocketsHttpHandler
+        {
+            ConnectTimeout = options.RequestTimeout,
+            AutomaticDecompression = DecompressionMethods.All,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+        };
+        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan, BaseAddress = options.Endpoint };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("QaActors-SapiClient/1.0");
+        _ownsHttp = true;
+        _jitter = options.JitterSeed is { } s ? new Random(s) : new Random();
+    }
+
+    public static SapiClient FromConfig(DWaveConfig config, Func<SapiClientOptions, SapiClientOptions>? adjust = null)
+    {
+        var o = new SapiClientOptions { Endpoint = config.ResolvedEndpoint, Token = config.RequireToken() };
+        return new SapiClient(adjust is null ? o : adjust(o));
+    }
+
+    public void Dispose()
+    {
+        if (_ownsHttp) _http.Dispose();
+    }
+
+    // ---------------------------------------------------------------- solvers
+
+    public async Task<IReadOnlyList<SolverInfo>> ListSolversAsync(CancellationToken ct = default)
+    {
+        var body = await SendAsync(HttpMethod.Get, "solvers/remote/", SolverListType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        var arr = body as JsonArray ?? throw new SapiException(SapiErrorKind.Protocol, "GET solvers/remote/: expected a JSON list");
+        return arr.Select(x => SolverInfo.Parse(x as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, "solver record is not an object"))).ToArray();
+    }
+
+    public async Task<SolverInfo> GetSolverAsync(string name, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a solver name is required (--solver or DWAVE_API_SOLVER)", nameof(name));
+        var body = await SendAsync(HttpMethod.Get, $"solvers/remote/{Uri.EscapeDataString(name)}/", SolverType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        return SolverInfo.Parse(body as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, $"GET solvers/remote/{name}/: expected an object"));
+    }
+
+    // ---------------------------------------------------------------- problems
+
+    /// <summary>Validates, then submits one problem in <c>qp</c> format. Returns its first status.</summary>
+    public async Task<ProblemStatus> SubmitAsync(SolverInfo solver, QpuProblem problem, QpuParameters parameters, string? label = null, CancellationToken ct = default)
+    {
+        if (!solver.IsOnline)
+            throw new SapiException(SapiErrorKind.SolverOffline, $"solver {solver.Name} is OFFLINE; choose another solver or try later");
+        QpuProblemValidator.Validate(solver, problem, parameters);
+        var job = new JsonObject
+        {
+            ["solver"] = solver.IdentityJson(),
+            ["type"] = problem.Type,
+            ["data"] = QpProblemData.Encode(solver, problem).ToJson(),
+            ["params"] = parameters.ToJson(),
+        };
+        if (label is not null) job["label"] = label;
+        var body = await SendAsync(HttpMethod.Post, "problems/", ProblemsType, new JsonArray(job), idempotent: false, ct: ct).ConfigureAwait(false);
+        var first = (body as JsonArray)?.FirstOrDefault() as JsonObject
+            ?? throw new SapiException(SapiErrorKind.Protocol, "POST problems/: expected a list with one status");
+        if (first["error_code"] is JsonValue code)
+        {
+            int c = code.GetValue<int>();
+            string msg = first["error_msg"]?.GetValue<string>() ?? "(no message)";
+            throw new SapiException(KindFor(c), $"POST problems/: the problem was rejected ({c}): {msg}", c, c);
+        }
+        var status = ProblemStatus.Parse(first);
+        ThrowIfFailed(status);
+        return status;
+    }
+
+    public async Task<ProblemStatus> GetStatusAsync(string problemId, CancellationToken ct = default)
+    {
+        var body = await SendAsync(HttpMethod.Get, $"problems/{Uri.EscapeDataString(problemId)}/", ProblemType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        return ProblemStatus.Parse(body as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, "problem status is not an object"));
+    }
+
+    /// <summary>One long poll: <c>GET problems/?id=…&amp;timeout=N</c>; the server answers when one completes or N s pass.</summary>
+    public async Task<IReadOnlyList<ProblemStatus>> PollAsync(IReadOnlyCollection<string> ids, int timeoutSeconds, CancellationToken ct = default)
+    {
+        if (ids.Count is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(ids), ids.Count, "poll 1..100 problems at a time");
+        timeoutSeconds = Math.Clamp(timeoutSeconds, 1, 30);
+        string path = $"problems/?id={string.Join(",", ids.Select(Uri.EscapeDataString))}&timeout={timeoutSeconds}";
+        var body = await SendAsync(HttpMethod.Get, path, ProblemsType, null, idempotent: true,
+            extraTimeout: TimeSpan.FromSeconds(timeoutSeconds), ct: ct).ConfigureAwait(false);
+        var arr = body as JsonArray ?? throw new SapiException(SapiErrorKind.Protocol, "GET problems/: expected a list");
+        return arr.Select(x => ProblemStatus.Parse(x as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, "status is not an object"))).ToArray();
+    }
+
+    /// <summary>
+    /// Long-polls until the problem is terminal or <paramref name="deadline"/> passes. Transient failures and
+    /// 429s during the wait do not end it (dwave-cloud-client re-queues problems after a 5xx on a poll); they are
+    /// waited out with backoff until the deadline, after which the last failure is reported with the problem id.
+    /// When a poll returns early without completion the next one is delayed 0.05 s ×1.3 per poll, capped
+    /// (dwave-cloud-client's poll backoff).
+    /// </summary>
+    public async Task<ProblemStatus> WaitAsync(string problemId, TimeSpan deadline, CancellationToken ct = default)
+    {
+        var sw = Stopwatch.StartNew();
+        double pause = 0.05;
+        int failures = 0;
+        SapiException? last = null;
+        while (true)
+        {
+            var remaining = deadline - sw.Elapsed;
+            if (remaining <= TimeSpan.Zero)
+                throw new SapiException(SapiErrorKind.Transient,
+                    $"problem {problemId} did not finish within {deadline.TotalSeconds:F1} s" + (last is null ? "" : $" (last error: {last.Message})"),
+                    problemId: problemId, inner: last);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(remaining);
+            int wait = (int)Math.Clamp(Math.Floor(remaining.TotalSeconds), 1, Options.LongPollSeconds);
+            var started = sw.Elapsed;
+            try
+            {
+                var statuses = await PollAsync([problemId], wait, cts.Token).ConfigureAwait(false);
+                var st = statuses.FirstOrDefault(s => s.Id == problemId)
+                    ?? throw new SapiException(SapiErrorKind.NotFound, $"problem {problemId} is not in the poll response", problemId: problemId);
+                if (st.IsTerminal)
+                {
+                    ThrowIfFailed(st);
+                    return st;
+                }
+                failures = 0;
+                if (sw.Elapsed - started < TimeSpan.FromSeconds(wait) - TimeSpan.FromMilliseconds(200))
+                {
+                    await DelayWithin(TimeSpan.FromSeconds(pause), deadline - sw.Elapsed, ct).ConfigureAwait(false);
+                    pause = Math.Min(pause * 1.3, 60);
+                }
+            }
+            catch (SapiException e) when (e.IsRetryable)
+            {
+                last = e;
+                failures++;
+                var d = e.RetryAfter ?? Options.Retry.Backoff(failures, _jitter);
+                Options.Log?.Invoke($"poll of {problemId} failed ({e.Kind}: {e.Message}); waiting {d.TotalMilliseconds:F0} ms");
+                await DelayWithin(d, deadline - sw.Elapsed, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && cts.IsCancellationRequested
+                                      && e is OperationCanceledException or SapiException { Kind: SapiErrorKind.Cancelled })
+            {
+                // Our own deadline fired inside the poll, not the caller: loop once more to report it as a timeout.
+            }
+        }
+    }
+
+    public async Task<QpAnswer> GetAnswerAsync(string problemId, string problemType, CancellationToken ct = default)
+    {
+        var body = await SendAsync(HttpMethod.Get, $"problems/{Uri.EscapeDataString(problemId)}/answer/", AnswerType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        var ans = body?["answer"] as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, $"GET problems/{problemId}/answer/: no 'answer' object", problemId: problemId);
+        return QpAnswer.Decode(ans, problemType);
+    }
+
+    public async Task<CancelOutcome> CancelAsync(string problemId, CancellationToken ct = default)
+    {
+        try
+        {
+            var (code, _) = await SendCoreAsync(HttpMethod.Delete, $"problems/{Uri.EscapeDataString(problemId)}/", ProblemType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+            return code == 202 ? CancelOutcome.CancelRequested : CancelOutcome.Cancelled;
+        }
+        catch (SapiException e) when (e.StatusCode == 409)
+        {
+            return CancelOutcome.AlreadyFinished;
+        }
+    }
+
+    /// <summary>
+    /// The whole round trip: check the estimate against <paramref name="maxAccessTimeMicroseconds"/> (if given),
+    /// submit, wait (up to <paramref name="deadline"/>), fetch and decode the answer. If the wait fails or the
+    /// caller cancels, a best-effort cancel is sent so that an abandoned problem is not run and charged for nothing.
+    /// </summary>
+    public async Task<QpuCallResult> SampleAsync(SolverInfo solver, QpuProblem problem, QpuParameters parameters, TimeSpan deadline,
+        double? maxAccessTimeMicroseconds = null, string? label = null, CancellationToken ct = default)
+    {
+        AccessTimeEstimate? est = solver.TimingData is null ? null
+            : AccessTimeEstimator.Estimate(solver, Math.Max(1, problem.ActiveQubits().Length), parameters.Timing);
+        if (maxAccessTimeMicroseconds is { } cap)
+        {
+            if (est is null) throw new SapiException(SapiErrorKind.BadProblem, $"a quota cap was given but {solver.Name} publishes no problem_timing_data to estimate against");
+            if (est.QpuAccessTime > cap)
+                throw new SapiException(SapiErrorKind.BadProblem, $"estimated QPU access time {est.QpuAccessTime:F0} µs exceeds the remaining quota {cap:F0} µs; nothing was submitted");
+        }
+        var sw = Stopwatch.StartNew();
+        var submitted = await SubmitAsync(solver, problem, parameters, label, ct).ConfigureAwait(false);
+        string id = submitted.Id;
+        try
+        {
+            var status = submitted.IsTerminal ? submitted : await WaitAsync(id, deadline - sw.Elapsed, ct).ConfigureAwait(false);
+            var answer = status.Answer is JsonObject a && a["answer"] is JsonObject inner ? QpAnswer.Decode(inner, problem.Type)
+                : status.Answer is JsonObject a2 && a2["format"] is not null ? QpAnswer.Decode(a2, problem.Type)
+                : await GetAnswerAsync(id, problem.Type, ct).ConfigureAwait(false);
+            var samples = answer.ToSampleSet(problem.Offset, id, solver.Name);
+            if (est is not null) samples = samples.WithInfo(samples.Info.WithProperty("estimated_qpu_access_time", est.QpuAccessTime));
+            return new QpuCallResult(samples, id, answer, est);
+        }
+        catch (Exception e) when (e is SapiException { Kind: SapiErrorKind.Transient or SapiErrorKind.Cancelled or SapiErrorKind.RateLimited } or OperationCanceledException)
+        {
+            await BestEffortCancel(id).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The seam the QPU sampler composes: an Ising problem over qubits, answered as a qubit-level sample set.</summary>
+    public Task<QpuCallResult> SampleIsingAsync(SolverInfo solver, IReadOnlyDictionary<int, double> h, IReadOnlyDictionary<(int U, int V), double> j,
+        QpuParameters parameters, TimeSpan deadline, CancellationToken ct = default) =>
+        SampleAsync(solver, new QpuProblem(QpuProblem.Ising, h, j), parameters, deadline, ct: ct);
+
+    private async Task BestEffortCancel(string id)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var outcome = await CancelAsync(id, cts.Token).ConfigureAwait(false);
+            Options.Log?.Invoke($"cancel of abandoned problem {id}: {outcome}");
+        }
+        catch (Exception e) when (e is SapiException or OperationCanceledException)
+        {
+            // The original failure is what the caller must see; a failed cancel is only logged.
+            Options.Log?.Invoke($"cancel of abandoned problem {id} failed: {e.Message}");
+        }
+    }
+
+    private static void ThrowIfFailed(ProblemStatus st)
+    {
+        if (st.Status == "FAILED")
+        {
+            string msg = st.ErrorMessage ?? "(no error message)";
+            // dwave-cloud-client: "solver is offline" in the message means SolverOfflineError.
+            var kind = msg.Contains("solver is offline", StringComparison.OrdinalIgnoreCase) ? SapiErrorKind.SolverOffline : SapiErrorKind.ProblemFailed;
+            throw new SapiException(kind, $"problem {st.Id} FAILED: {msg}", problemId: st.Id);
+        }
+        if (st.Status == "CANCELLED")
+            throw new SapiException(SapiErrorKind.Cancelled, $"problem {st.Id} was CANCELLED", problemId: st.Id);
+    }
+
+    // ---------------------------------------------------------------- HTTP
+
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string path, string accept, JsonNode? content, bool idempotent,
+        TimeSpan? extraTimeout = null, CancellationToken ct = default) =>
+        (await SendCoreAsync(method, path, accept, content, idempotent, extraTimeout, ct).ConfigureAwait(false)).Body;
+
+    private async Task<(int Status, JsonNode? Body)> SendCoreAsync(HttpMethod method, string path, string accept, JsonNode? content, bool idempotent,
+        TimeSpan? extraTimeout = null, CancellationToken ct = default)
+    {
+        var policy = Options.Retry;
+        var sw = Stopwatch.StartNew();
+        byte[]? payload = content is null ? null : Encoding.UTF8.GetBytes(content.ToJsonString());
+        string what = $"{method} {path.Split('?')[0]}";
+        for (int attempt = 1; ; attempt++)
+        {
+            SapiException error;
+            try
+            {
+                return await AttemptAsync(method, path, accept, payload, extraTimeout, what, ct).ConfigureAwait(false);
+            }
+            catch (SapiException e)
+            {
+                error = e;
+            }
+            bool mayRetry = error.IsRetryable
+                && (idempotent || error.NotSent || (error.Kind == SapiErrorKind.RateLimited && Options.RetrySubmitOnRateLimit));
+            if (!mayRetry) throw Annotate(error, method, idempotent);
+            if (attempt >= policy.MaxAttempts)
+                throw Wrap(error, $"{error.Message} (gave up after {attempt} attempts)");
+            TimeSpan delay;
+            if (error.RetryAfter is { } ra)
+            {
+                if (ra > policy.MaxRetryAfter)
+                    throw Wrap(error, $"{error.Message} (Retry-After {ra.TotalSeconds:F0} s exceeds the {policy.MaxRetryAfter.TotalSeconds:F0} s this client waits)");
+                delay = ra;
+            }
+            else delay = policy.Backoff(attempt, _jitter);
+            if (sw.Elapsed + delay > policy.MaxElapsed)
+                throw Wrap(error, $"{error.Message} (retry deadline of {policy.MaxElapsed.TotalSeconds:F0} s reached after {attempt} attempts)");
+            Options.Log?.Invoke($"{what} attempt {attempt} failed ({error.Kind}: {error.Message}); retrying in {delay.TotalMilliseconds:F0} ms");
+            try { await Task.Delay(delay, ct).ConfigureAwait(false); }
+            catch (OperationCanceledException oce) { throw new SapiException(SapiErrorKind.Cancelled, $"{what}: cancelled by the caller", inner: oce); }
+        }
+    }
+
+    private static SapiException Wrap(SapiException e, string message) =>
+        new(e.Kind, message, e.StatusCode, e.ErrorCode, e.RetryAfter, e.ProblemId, e.NotSent, e);
+
+    private static SapiException Annotate(SapiException e, HttpMethod method, bool idempotent) =>
+        !idempotent && method == HttpMethod.Post && e.IsRetryable && !e.NotSent
+            ? Wrap(e, $"{e.Message}. The submit was not retried: the server may have accepted the problem (check its problem list before resubmitting)")
+            : e;
+
+    private async Task<(int, JsonNode?)> AttemptAsync(HttpMethod method, string path, string accept, byte[]? payload, TimeSpan? extraTimeout, string what, CancellationToken ct)
+    {
+        using var req = new HttpRequestMessage(method, path);
+        req.Headers.TryAddWithoutValidation("Accept", $"{accept}; version={ApiVersion}");
+        req.Headers.TryAddWithoutValidation("X-Auth-Token", Options.Token.Reveal());
+        if (payload is not null)
+        {
+            HttpContent c;
+            if (Options.CompressRequests)
+            {
+                using var ms = new MemoryStream();
+                using (var z = new ZLibStream(ms, CompressionLevel.Fastest, leaveOpen: true)) z.Write(payload);
+                c = new ByteArrayContent(ms.ToArray());
+                c.Headers.ContentEncoding.Add("deflate");
+            }
+            else c = new ByteArrayContent(payload);
+            c.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            req.Content = c;
+        }
+
+        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var timeout = Options.RequestTimeout + (extraTimeout ?? TimeSpan.Zero);
+        attemptCts.CancelAfter(timeout);
+        HttpResponseMessage resp;
+        string text;
+        try
+        {
+            resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, attemptCts.Token).ConfigureAwait(false);
+            text = await resp.Content.ReadAsStringAsync(attemptCts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException oce) when (ct.IsCancellationRequested)
+        {
+            throw new SapiException(SapiErrorKind.Cancelled, $"{what}: cancelled by the caller", inner: oce);
+        }
+        catch (OperationCanceledException oce)
+        {
+            throw new SapiException(SapiErrorKind.Transient, $"{what}: no response within {timeout.TotalSeconds:F1} s", inner: oce);
+        }
+        catch (HttpRequestException hre)
+        {
+            bool refused = hre.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused };
+            string reason = refused ? "connection refused" : hre.HttpRequestError.ToString();
+            throw new SapiException(SapiErrorKind.Transient, $"{what}: {reason} ({Options.Endpoint.Authority})", notSent: refused, inner: hre);
+        }
+        using (resp)
+        {
+            int code = (int)resp.StatusCode;
+            if (code is >= 200 and < 300)
+            {
+                CheckMediaType(resp, accept, what);
+                try
+                {
+                    return (code, text.Length == 0 ? null : JsonNode.Parse(text));
+                }
+                catch (JsonException je)
+                {
+                    throw new SapiException(SapiErrorKind.Protocol, $"{what}: response is not valid JSON ({je.Message})", code, inner: je);
+                }
+            }
+            throw ErrorFor(resp, code, text, what);
+        }
+    }
+
+    /// <summary>dwave-cloud-client VersionedAPISessionMixin: same media type, version ~=3.0 (3.x with x ≥ 0).</summary>
+    private static void CheckMediaType(HttpResponseMessage resp, string expected, string what)
+    {
+        var ctype = resp.Content.Headers.ContentType;
+        if (ctype is null) return; // 202/204 bodies may be empty and untyped
+        if (!string.Equals(ctype.MediaType, expected, StringComparison.OrdinalIgnoreCase))
+            throw new SapiException(SapiErrorKind.Protocol, $"{what}: server sent Content-Type {ctype.MediaType}, expected {expected}", (int)resp.StatusCode);
+        string? version = ctype.Parameters.FirstOrDefault(p => p.Name.Equals("version", StringComparison.OrdinalIgnoreCase))?.Value?.Trim('"');
+        if (version is null || !Version.TryParse(version, out var v) || v.Major != 3)
+            throw new SapiException(SapiErrorKind.Protocol, $"{what}: server API version '{version ?? "(none)"}' is not compatible with ~=3.0", (int)resp.StatusCode);
+    }
+
+    private static SapiErrorKind KindFor(int code) => code switch
+    {
+        401 or 403 => SapiErrorKind.Authentication,
+        404 or 410 => SapiErrorKind.NotFound,
+        429 => SapiErrorKind.RateLimited,
+        >= 500 => SapiErrorKind.Transient,
+        _ => SapiErrorKind.BadProblem,
+    };
+
+    private static SapiException ErrorFor(HttpResponseMessage resp, int code, string text, string what)
+    {
+        int? errorCode = null;
+        string msg = text;
+        try
+        {
+            if (text.Length > 0 && text.TrimStart().StartsWith('{') && JsonNode.Parse(text) is JsonObject o)
+            {
+                errorCode = o["error_code"] is JsonValue ec && ec.TryGetValue(out int e) ? e : null;
+                msg = o["error_msg"]?.GetValue<string>() ?? text;
+            }
+        }
+        catch (JsonException)
+        {
+            // Plain-text error bodies are allowed (Ocean SDK sapi_rest.rst); keep the raw text.
+        }
+        if (msg.Length > 500) msg = msg[..500] + "…";
+        TimeSpan? retryAfter = null;
+        if (resp.Headers.RetryAfter is { } ra)
+            retryAfter = ra.Delta ?? (ra.Date is { } d ? (d - DateTimeOffset.UtcNow) is var dt && dt > TimeSpan.Zero ? dt : TimeSpan.Zero : null);
+        var kind = KindFor(code);
+        string hint = kind switch
+        {
+            SapiErrorKind.Authentication => " (check the token: DWAVE_API_TOKEN, --token or dwave.conf)",
+            SapiErrorKind.RateLimited => retryAfter is { } r ? $" (Retry-After {r.TotalSeconds:F0} s)" : "",
+            _ => "",
+        };
+        return new SapiException(kind, $"{what}: HTTP {code}: {(msg.Length == 0 ? resp.ReasonPhrase : msg)}{hint}", code, errorCode, retryAfter);
+    }
+
+    private static async Task DelayWithin(TimeSpan delay, TimeSpan remaining, CancellationToken ct)
+    {
+        var d = delay < remaining ? delay : remaining;
+        if (d <= TimeSpan.Zero) return;
+        try { await Task.Delay(d, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException oce) { throw new SapiException(SapiErrorKind.Cancelled, "wait cancelled by the caller", inner: oce); }
+    }
+}

@@ -1,0 +1,55 @@
+namespace QaActors.DWave.Sapi;
+
+/// <summary>What went wrong, in terms a caller can act on (re-authenticate, fix the problem, wait, retry).</summary>
+public enum SapiErrorKind
+{
+    /// <summary>401/403: the token is missing, wrong or not allowed for this solver.</summary>
+    Authentication,
+    /// <summary>404: the solver or problem id does not exist.</summary>
+    NotFound,
+    /// <summary>400/409/413/415, or our own pre-submit validation: the request itself must change.</summary>
+    BadProblem,
+    /// <summary>The solver reports OFFLINE, or a problem failed because the solver went offline.</summary>
+    SolverOffline,
+    /// <summary>The problem reached status FAILED; <see cref="SapiException.Message"/> carries SAPI's error_message.</summary>
+    ProblemFailed,
+    /// <summary>429: request rate exceeded; <see cref="SapiException.RetryAfter"/> says when to come back.</summary>
+    RateLimited,
+    /// <summary>5xx, connection refused/reset, request timeout, or a wait's deadline passing: worth retrying later.</summary>
+    Transient,
+    /// <summary>The caller cancelled, or the problem was CANCELLED on the server.</summary>
+    Cancelled,
+    /// <summary>The server answered with something this client cannot read (wrong media type or version, malformed JSON).</summary>
+    Protocol,
+}
+
+/// <summary>
+/// Every failure of the SAPI client. Messages never contain the token (the client never formats it), and
+/// name the request (method and path) so that a user knows which call failed.
+/// </summary>
+public class SapiException : Exception
+{
+    public SapiErrorKind Kind { get; }
+    /// <summary>HTTP status, when a response was received.</summary>
+    public int? StatusCode { get; }
+    /// <summary>SAPI's error_code from the body, when present.</summary>
+    public int? ErrorCode { get; }
+    /// <summary>Parsed Retry-After for 429/503 responses.</summary>
+    public TimeSpan? RetryAfter { get; }
+    /// <summary>The problem id this failure concerns, when known.</summary>
+    public string? ProblemId { get; }
+    /// <summary>True when the request provably never reached the server (connection refused before any byte).</summary>
+    public bool NotSent { get; }
+
+    public SapiException(SapiErrorKind kind, string message, int? statusCode = null, int? errorCode = null,
+        TimeSpan? retryAfter = null, string? problemId = null, bool notSent = false, Exception? inner = null)
+        : base(message, inner)
+    {
+        Kind = kind; StatusCode = statusCode; ErrorCode = errorCode; RetryAfter = retryAfter; ProblemId = problemId; NotSent = notSent;
+    }
+
+    public bool IsRetryable => Kind is SapiErrorKind.Transient or SapiErrorKind.RateLimited;
+}
+
+/// <summary>A problem failed validation against the solver before anything was sent.</summary>
+public sealed class SapiValidationException(string message) : SapiException(SapiErrorKind.BadProblem, message);

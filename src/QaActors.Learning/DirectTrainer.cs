@@ -1,0 +1,129 @@
+using QaActors.Data;
+using QaActors.Sampling;
+
+namespace QaActors.Learning;
+
+/// <summary>Outcome of a training run.</summary>
+public sealed record TrainingResult(
+    TrainingConfig Config,
+    IReadOnlyList<StepMetrics> History,
+    StepMetrics Final,
+    int? StepsTo70,
+    bool Success,
+    MlpParameters Parameters,
+    TrainerState State,
+    /// <summary>Sums over every sample set of the run of the samplers' Timing (µs) and numeric Properties, by key.</summary>
+    IReadOnlyDictionary<string, double> SamplerTotals);
+
+/// <summary>
+/// Trains in-process by composing the same pieces the actor layer distributes (<see cref="StepPlan"/>,
+/// <see cref="TrainingStep"/>), so both give identical results. The examples of a batch are sampled concurrently
+/// (each on the thread pool); each example's seed comes from SeedPolicy, and results are kept by position, so
+/// nothing depends on completion order.
+/// </summary>
+public static class DirectTrainer
+{
+    /// <summary>Trains on a class-pair task (its train and test sets).</summary>
+    public static TrainingResult Run(TrainingConfig config, PairTask task, ISampler? sampler = null,
+        Action<StepMetrics>? onStep = null, CancellationToken cancellationToken = default) =>
+        Run(config, task.Train, task.Test, sampler, onStep, cancellationToken);
+
+    public static TrainingResult Run(TrainingConfig config, LabeledSet train, LabeledSet test, ISampler? sampler = null,
+        Action<StepMetrics>? onStep = null, CancellationToken cancellationToken = default) =>
+        RunAsync(config, train, test, sampler, onStep, cancellationToken).GetAwaiter().GetResult();
+
+    public static Task<TrainingResult> RunAsync(TrainingConfig config, LabeledSet train, LabeledSet test, ISampler? sampler = null,
+        Action<StepMetrics>? onStep = null, CancellationToken cancellationToken = default)
+    {
+        config.Validate();
+        return ResumeAsync(TrainerState.Create(config, train.Features), train, test, sampler, onStep, cancellationToken);
+    }
+
+    /// <summary>Continues from a state (fresh or restored from a checkpoint) until <see cref="TrainingConfig.Steps"/> updates.</summary>
+    public static async Task<TrainingResult> ResumeAsync(TrainerState state, LabeledSet train, LabeledSet test, ISampler? sampler = null,
+        Action<StepMetrics>? onStep = null, CancellationToken cancellationToken = default)
+    {
+        var config = state.Config;
+        config.Validate();
+        Numerics.CheckSet(state.Parameters, train, "training set");
+        Numerics.CheckSet(state.Parameters, test, "test set");
+        if (config.Method.NeedsSampler() && sampler is null)
+            throw new ArgumentException($"method {config.Method.ToWire()} needs a sampler for its negative phase; pass one (gibbs, anneal or qpu)", nameof(sampler));
+        var totals = new Dictionary<string, double>();
+        if (state.History.Count == 0)
+        {
+            var full = Mlp.Logits(state.Parameters, train.X, train.Count);
+            var first = Record(state, 0, Mlp.MeanCrossEntropy(full, train.Y, train.Count, config.Outputs), test);
+            onStep?.Invoke(first);
+        }
+        var grad = state.Parameters.ZerosLike();
+        while (state.Step < config.Steps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var plan = StepPlan.Create(config, train, state.Step);
+            double trainLoss = await StepAsync(state, plan, sampler, grad, totals, cancellationToken).ConfigureAwait(false);
+            if (state.Step % config.EvalEvery == 0 || state.Step == config.Steps)
+            {
+                var m = Record(state, state.Step, trainLoss, test);
+                onStep?.Invoke(m);
+            }
+        }
+        var history = state.History.ToList();
+        var points = history.Select(h => (h.Step, h.TestAccuracy)).ToList();
+        return new TrainingResult(config, history, history[^1], Metrics.StepsTo70(points), Metrics.IsSuccess(points),
+            state.Parameters, state, totals);
+    }
+
+    /// <summary>
+    /// One update: samples the batch's problems when the method needs it, computes the loss gradient, applies Adam.
+    /// Returns the MLP's batch cross-entropy before the update.
+    /// </summary>
+    public static async Task<double> StepAsync(TrainerState state, StepPlan plan, ISampler? sampler, MlpParameters gradientBuffer,
+        IDictionary<string, double>? samplerTotals = null, CancellationToken cancellationToken = default)
+    {
+        var config = state.Config;
+        var p = state.Parameters;
+        var batch = plan.Batch;
+        IReadOnlyList<SampleSet>? samples = null;
+        if (config.Method.NeedsSampler())
+        {
+            if (sampler is null) throw new ArgumentException($"method {config.Method.ToWire()} needs a sampler", nameof(sampler));
+            var problems = plan.BuildProblems(p, config.TEff);
+            var tasks = new Task<SampleSet>[problems.Length];
+            for (int i = 0; i < problems.Length; i++)
+            {
+                var problem = problems[i];
+                var request = plan.Request(config, i);
+                tasks[i] = Task.Run(() => sampler.SampleAsync(problem, request, cancellationToken), cancellationToken);
+            }
+            samples = await Task.WhenAll(tasks).ConfigureAwait(false);
+            if (samplerTotals != null)
+                foreach (var s in samples)
+                {
+                    foreach (var (key, v) in s.Info.Timing) samplerTotals[key] = (samplerTotals.TryGetValue(key, out var old) ? old : 0) + v;
+                    foreach (var (key, v) in s.Info.Properties) samplerTotals[key] = (samplerTotals.TryGetValue(key, out var old) ? old : 0) + v;
+                }
+        }
+        double trainLoss;
+        if (config.Method == TrainingMethod.Backprop)
+        {
+            trainLoss = TrainingStep.LossGradient(config, p, batch, samples, gradientBuffer);
+        }
+        else
+        {
+            var logits = Mlp.Logits(p, batch.X, batch.Count);
+            trainLoss = Mlp.MeanCrossEntropy(logits, batch.Y, batch.Count, config.Outputs);
+            TrainingStep.LossGradient(config, p, batch, samples, gradientBuffer);
+        }
+        TrainingStep.ApplyAdam(state, gradientBuffer);
+        return trainLoss;
+    }
+
+    private static StepMetrics Record(TrainerState state, int step, double trainLoss, LabeledSet test)
+    {
+        var e = Metrics.Evaluate(state.Parameters, test);
+        var m = new StepMetrics(step, trainLoss, e.Accuracy, e.EbmAccuracy, e.CrossEntropy, e.EbmLogLikelihood);
+        state.History.Add(m);
+        return m;
+    }
+}
