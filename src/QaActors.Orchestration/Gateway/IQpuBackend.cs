@@ -48,6 +48,14 @@ public sealed class DelegateQpuBackend(
     public Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken ct) => sampler.SampleAsync(problem, request, ct);
     public QpuFailureKind Classify(Exception error) => classify?.Invoke(error) ?? DefaultClassify(error);
 
-    public static QpuFailureKind DefaultClassify(Exception e) =>
-        e is ArgumentException or ProblemFormatException ? QpuFailureKind.BadRequest : QpuFailureKind.Unavailable;
+    /// <summary>
+    /// SAPI's typed errors: a bad problem is the request's fault; everything else (authentication, unknown
+    /// solver, offline, failed problem, 429, 5xx/timeouts, protocol) means the QPU cannot serve now.
+    /// </summary>
+    public static QpuFailureKind DefaultClassify(Exception e) => e switch
+    {
+        QaActors.DWave.Sapi.SapiException s => s.Kind == QaActors.DWave.Sapi.SapiErrorKind.BadProblem ? QpuFailureKind.BadRequest : QpuFailureKind.Unavailable,
+        ArgumentException or ProblemFormatException => QpuFailureKind.BadRequest,
+        _ => QpuFailureKind.Unavailable,
+    };
 }
