@@ -13,7 +13,7 @@ namespace QaActors.Data;
 /// All integers little-endian. The header carries the XXH3-64 checksum of everything after it, so a truncated or
 /// altered cache is detected on load. Pixels are bytes 0..255 (pixel_encoding "u8/255"): the loader divides by
 /// 255. For mnist the package's floats are quantised as round(v·255), which is exact for that package (see
-/// <see cref="NpmDatasetPackage.Mnist"/>). Bytes, not floats, so 70,000 images are one 55 MB read.
+/// <see cref="NpmDatasetPackage.Mnist"/>). Bytes, not floats, so 70,000 images are one 55 MB memory map.
 /// </summary>
 public static class DatasetCache
 {

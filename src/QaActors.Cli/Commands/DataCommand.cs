@@ -41,14 +41,18 @@ public static class DataCommand
                 .StartAsync(async ctx =>
                 {
                     var tasks = new Dictionary<string, ProgressTask>();
+                    // Datasets are fetched in parallel, so reports arrive on several pool threads at once.
                     var progress = new Progress<FetchProgress>(p =>
                     {
-                        if (!tasks.TryGetValue(p.Dataset, out var t)) tasks[p.Dataset] = t = ctx.AddTask(p.Dataset, maxValue: 1.0);
-                        t.Description = $"{p.Dataset}: {p.Stage.ToString().ToLowerInvariant()}";
-                        t.Value = p.Stage is FetchStage.Done or FetchStage.Cached ? 1.0 : p.Fraction;
+                        lock (tasks)
+                        {
+                            if (!tasks.TryGetValue(p.Dataset, out var t)) tasks[p.Dataset] = t = ctx.AddTask(p.Dataset, maxValue: 1.0);
+                            t.Description = $"{p.Dataset}: {p.Stage.ToString().ToLowerInvariant()}";
+                            t.Value = p.Stage is FetchStage.Done or FetchStage.Cached ? 1.0 : Math.Max(t.Value, p.Fraction);
+                        }
                     });
                     var r = await store.FetchAsync(names, pr.GetValue(force), progress, ct);
-                    foreach (var t in tasks.Values) t.Value = t.MaxValue;
+                    lock (tasks) foreach (var t in tasks.Values) t.Value = t.MaxValue;
                     return r;
                 });
             Render(report);

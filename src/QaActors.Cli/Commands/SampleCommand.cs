@@ -33,17 +33,12 @@ public static class SampleCommand
             int? s = pr.GetValue(sweeps);
             if (s is int sv) CommonOptions.RequireRange(sv, "--sweeps", 1, 10_000_000);
             string? range = pr.GetValue(betaRange);
-            if (range != null && name != "anneal") throw new UsageException("--beta-range applies to --sampler anneal only; use --beta for the other samplers.");
             if (range != null && b != null) throw new UsageException("give either --beta (constant schedule) or --beta-range (geometric schedule), not both.");
             if (name == "exact" && bqm.NumVariables > ExactSampler.MaxVariables)
                 throw new UsageException($"--sampler exact enumerates all states and takes at most {ExactSampler.MaxVariables} variables; {pr.GetValue(problem)} has {bqm.NumVariables}. Use --sampler gibbs or anneal.");
-            ISampler smp = name switch
-            {
-                "exact" => new ExactSampler(),
-                "gibbs" => new GibbsSampler(s is int sw ? new GibbsOptions(Sweeps: sw) : new GibbsOptions()),
-                "anneal" => new AnnealSampler(AnnealOptionsFor(b, range, s)),
-                _ => throw new UsageException($"--sampler {name} is not available in this build."),
-            };
+            ISampler smp;
+            try { smp = ClassicalSamplers.Create(name, s, range is null ? null : ParseBetaRange(range), fixedBeta: b is not null); }
+            catch (ArgumentException e) { throw new UsageException(e.Message + "."); }
             var request = new SampleRequest(n, b ?? 1.0, pr.GetValue(seed));
             var set = await smp.SampleAsync(bqm, request, ct);
             if (pr.GetValue(json)) { Cli.WriteJson(ProblemJson.ToJson(set)); return Cli.ExitOk; }
@@ -53,20 +48,13 @@ public static class SampleCommand
         return cmd;
     }
 
-    private static AnnealOptions AnnealOptionsFor(double? beta, string? range, int? sweeps)
+    private static (double Lo, double Hi) ParseBetaRange(string range)
     {
-        var o = new AnnealOptions();
-        if (sweeps is int s) o = o with { Sweeps = s };
-        if (beta is double b) return o with { Schedule = AnnealSchedule.Constant, BetaRange = null };
-        if (range != null)
-        {
-            var parts = range.Split(',', StringSplitOptions.TrimEntries);
-            if (parts.Length != 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lo)
-                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double hi) || !(lo > 0) || !(hi >= lo) || !double.IsFinite(hi))
-                throw new UsageException($"--beta-range '{range}' must be LO,HI with 0 < LO <= HI, for example --beta-range 0.1,3.");
-            return o with { Schedule = AnnealSchedule.Geometric, BetaRange = (lo, hi) };
-        }
-        return o;
+        var parts = range.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lo)
+            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double hi) || !(lo > 0) || !(hi >= lo) || !double.IsFinite(hi))
+            throw new UsageException($"--beta-range '{range}' must be LO,HI with 0 < LO <= HI, for example --beta-range 0.1,3.");
+        return (lo, hi);
     }
 
     private static void Render(SampleSet set)
