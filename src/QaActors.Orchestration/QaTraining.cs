@@ -62,23 +62,15 @@ public static class QaTraining
         return new TrainingRun(result, LearningProcedure.ToTrainingResult(result));
     }
 
-    /// <summary>`qa experiment resume ID`.</summary>
+    /// <summary>`qa experiment resume ID`: continues from the last persisted step, with the experiment's own settings.</summary>
     public static async Task<TrainingRun> ResumeAsync(string experimentId, RunOptions options,
         IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default)
     {
-        await using var qa = await Start(options, LearningProcedure.Factory(), null, cancellationToken).ConfigureAwait(false);
-        var runner = new ExperimentRunner(qa);
-        var summary = await runner.ShowAsync(experimentId, cancellationToken).ConfigureAwait(false);
-        if (summary.Spec.ConfigJson is { Length: > 0 } && options.Samplers is null)
-        {
-            // The pools must sample as the experiment was configured: restart with its own config's samplers.
-            await qa.DisposeAsync().ConfigureAwait(false);
-            var config = LearningProcedure.ParseConfig(summary.Spec.ConfigJson);
-            await using var qa2 = await Start(options, LearningProcedure.Factory(), config, cancellationToken).ConfigureAwait(false);
-            var r2 = await new ExperimentRunner(qa2).ResumeAsync(experimentId, progress, cancellationToken).ConfigureAwait(false);
-            return new TrainingRun(r2, LearningProcedure.ToTrainingResult(r2));
-        }
-        var r = await runner.ResumeAsync(experimentId, progress, cancellationToken).ConfigureAwait(false);
+        // The sampler pools must sample as the experiment was configured, so its spec is read first.
+        var summary = await ShowAsync(experimentId, options, cancellationToken).ConfigureAwait(false);
+        var config = LearningProcedure.ParseConfig(summary.Spec.ConfigJson);
+        await using var qa = await Start(options, LearningProcedure.Factory(), config, cancellationToken).ConfigureAwait(false);
+        var r = await new ExperimentRunner(qa).ResumeAsync(experimentId, progress, cancellationToken).ConfigureAwait(false);
         return new TrainingRun(r, LearningProcedure.ToTrainingResult(r));
     }
 
