@@ -1,3 +1,4 @@
+using Akka.Actor;
 using QaActors.Data;
 using QaActors.Learning;
 using QaActors.Orchestration.Configuration;
@@ -58,7 +59,13 @@ public class ClusterEndToEndTests(ITestOutputHelper output)
         output.WriteLine($"start: {sw.ElapsedMilliseconds} ms");
         {
             // Stop after step 3 is persisted (as a kill at a step boundary would leave it).
-            var progress = new Inline<StepReport>(r => { if (r.Step == 1) qa1.Trainers.Tell(new PauseExperiment(id, AfterStep: 3), Akka.Actor.ActorRefs.NoSender); });
+            sw.Restart();
+            await qa1.Registry.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), TimeSpan.FromSeconds(20));
+            output.WriteLine($"registry answered after {sw.ElapsedMilliseconds} ms");
+            await Assert.ThrowsAsync<KeyNotFoundException>(() => new ExperimentRunner(qa1).ShowAsync("nobody"));
+            output.WriteLine($"trainer region answered after {sw.ElapsedMilliseconds} ms");
+            sw.Restart();
+            var progress = new Inline<StepReport>(r => { if (r.Step == 1) output.WriteLine($"first step after {sw.ElapsedMilliseconds} ms"); if (r.Step == 1) qa1.Trainers.Tell(new PauseExperiment(id, AfterStep: 3), Akka.Actor.ActorRefs.NoSender); });
             var stopped = await Assert.ThrowsAsync<ExperimentFailedException>(() => new ExperimentRunner(qa1).RunAsync(spec, progress));
             Assert.Equal("paused", stopped.Reason);
             var s = await new ExperimentRunner(qa1).ShowAsync(id);
