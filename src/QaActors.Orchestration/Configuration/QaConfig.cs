@@ -1,0 +1,213 @@
+using System.Reflection;
+using System.Text;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+
+namespace QaActors.Orchestration.Configuration;
+
+/// <summary>
+/// Loads the HOCON under hocon/ (embedded in this assembly), an optional overlay file and the
+/// command-line overrides, checks every qa.* key, and produces the Akka config plus typed settings.
+/// Layering, highest first: overrides (--db, data dir) → overlay (--config FILE) → hocon/ defaults →
+/// the provider file (sqlite.conf or postgres.conf, chosen by qa.persistence.provider) → the
+/// sharding/singleton/pub-sub module defaults (without those, raw HOCON fails at runtime with
+/// "Could not find any internal Akka.NET serializer", akka-notes §3.2).
+/// </summary>
+public static class QaConfig
+{
+    private const string ResourcePrefix = "QaActors.hocon.";
+    private static readonly string[] DefaultFiles = ["defaults.conf", "gateway.conf", "quotas.conf", "akka.conf"];
+
+    /// <summary>Maps under qa.* whose keys are user-chosen (user names), not fixed settings.</summary>
+    private static readonly string[] OpenMaps = ["qa.quotas.weights", "qa.quotas.users"];
+
+    /// <summary>The text of one embedded hocon/ file.</summary>
+    public static string ReadEmbedded(string fileName)
+    {
+        var asm = typeof(QaConfig).Assembly;
+        using var s = asm.GetManifestResourceStream(ResourcePrefix + fileName)
+            ?? throw new InvalidOperationException($"embedded configuration {fileName} is missing from {asm.GetName().Name}; rebuild the project");
+        using var r = new StreamReader(s, Encoding.UTF8);
+        return r.ReadToEnd();
+    }
+
+    public static Config Defaults()
+    {
+        Config c = Config.Empty;
+        foreach (var f in DefaultFiles) c = c.WithFallback(Parse(ReadEmbedded(f), f));
+        return c;
+    }
+
+    /// <summary>
+    /// Builds the settings. <paramref name="overlayFile"/> is the --config file (may be null);
+    /// <paramref name="dataDir"/> the data directory (used when qa.data-dir is empty);
+    /// <paramref name="db"/> the --db connection string (null: from configuration). <paramref name="extraHocon"/>
+    /// lets tests and the CLI add settings (highest priority after db).
+    /// </summary>
+    public static QaSettings Load(string? overlayFile = null, string? dataDir = null, string? db = null, string? extraHocon = null)
+    {
+        Config overlay = Config.Empty;
+        if (overlayFile is not null)
+        {
+            if (!File.Exists(overlayFile))
+                throw new QaConfigException("--config", $"file '{overlayFile}' does not exist; give the path of a HOCON file");
+            overlay = Parse(File.ReadAllText(overlayFile), overlayFile);
+        }
+        if (!string.IsNullOrWhiteSpace(extraHocon)) overlay = Parse(extraHocon, "overrides").WithFallback(overlay);
+
+        var defaults = Defaults();
+        CheckKeys(overlay, defaults, overlayFile ?? "overrides");
+        var merged = overlay.WithFallback(defaults);
+
+        string provider = GetString(merged, "qa.persistence.provider").Trim().ToLowerInvariant();
+        string? conn = db ?? NullIfEmpty(GetString(merged, "qa.persistence.connection-string"));
+        if (db is not null)
+        {
+            // --db alone selects the provider: a SQLite file path or "Data Source=..." is SQLite,
+            // a key/value string with Host= or Server= is PostgreSQL.
+            provider = LooksLikePostgres(db) ? "postgres" : "sqlite";
+        }
+        string dir = NullIfEmpty(GetString(merged, "qa.data-dir")) ?? dataDir
+            ?? throw new QaConfigException("qa.data-dir", "no data directory: set qa.data-dir or pass the data directory");
+        string providerFile;
+        switch (provider)
+        {
+            case "sqlite":
+                providerFile = "sqlite.conf";
+                conn = conn is null ? $"Data Source={Path.Combine(Path.GetFullPath(dir), "qa.db")}"
+                    : conn.Contains('=') ? conn : $"Data Source={Path.GetFullPath(conn)}";
+                break;
+            case "postgres":
+            case "postgresql":
+                providerFile = "postgres.conf";
+                if (conn is null)
+                    throw new QaConfigException("qa.persistence.connection-string",
+                        "provider postgres needs a connection string, e.g. \"Host=localhost;Port=5432;Database=qa;Username=qa;Password=...\" (or pass --db)");
+                break;
+            default:
+                throw new QaConfigException("qa.persistence.provider", $"'{provider}' is not a provider; use sqlite or postgres");
+        }
+
+        var node = new StringBuilder();
+        foreach (var path in new[] { "akka.persistence.journal.sql", "akka.persistence.query.journal.sql", "akka.persistence.snapshot-store.sql" })
+            node.Append(path).Append(".connection-string = ").Append(Quote(conn)).Append('\n');
+        node.Append("akka.remote.dot-netty.tcp.hostname = ").Append(Quote(GetString(merged, "qa.node.hostname"))).Append('\n');
+        node.Append("akka.remote.dot-netty.tcp.port = ").Append(GetInt(merged, "qa.node.port", 0, 65535)).Append('\n');
+        node.Append("qa.data-dir = ").Append(Quote(Path.GetFullPath(dir))).Append('\n');
+        node.Append("qa.persistence.resolved-provider = ").Append(Quote(providerFile == "sqlite.conf" ? "sqlite" : "postgres")).Append('\n');
+
+        var full = Parse(node.ToString(), "substitutions")
+            .WithFallback(merged)
+            .WithFallback(Parse(ReadEmbedded(providerFile), providerFile))
+            .WithFallback(ClusterSharding.DefaultConfig())
+            .WithFallback(ClusterSingleton.DefaultConfig())
+            .WithFallback(DistributedPubSub.DefaultConfig());
+        return QaSettings.From(full);
+    }
+
+    internal static bool LooksLikePostgres(string conn)
+    {
+        var c = conn.ToLowerInvariant();
+        return c.Contains("host=") || c.Contains("server=") || c.StartsWith("postgres://") || c.StartsWith("postgresql://");
+    }
+
+    /// <summary>Every qa.* key in the overlay must exist in the defaults (open maps excepted).</summary>
+    private static void CheckKeys(Config overlay, Config defaults, string source)
+    {
+        if (overlay.IsEmpty || !overlay.HasPath("qa")) return;
+        foreach (var key in LeafKeys(overlay.GetValue("qa"), "qa"))
+        {
+            if (OpenMaps.Any(m => key.StartsWith(m + ".", StringComparison.Ordinal))) continue;
+            if (!defaults.HasPath(key))
+            {
+                string parent = key[..key.LastIndexOf('.')];
+                string known = defaults.HasPath(parent) && defaults.GetValue(parent).IsObject()
+                    ? string.Join(", ", defaults.GetValue(parent).GetObject().Items.Keys.Select(k => parent + "." + k))
+                    : "see hocon/defaults.conf";
+                throw new QaConfigException(key, $"unknown key in {source}; known keys here: {known}");
+            }
+        }
+    }
+
+    private static IEnumerable<string> LeafKeys(HoconValue value, string prefix)
+    {
+        if (value.IsObject())
+        {
+            foreach (var (k, v) in value.GetObject().Items)
+                foreach (var leaf in LeafKeys(v, prefix + "." + k)) yield return leaf;
+        }
+        else yield return prefix;
+    }
+
+    private static Config Parse(string text, string source)
+    {
+        try { return ConfigurationFactory.ParseString(text); }
+        catch (Exception e) when (e is not QaConfigException)
+        {
+            throw new QaConfigException(source, $"is not valid HOCON: {e.Message}", e);
+        }
+    }
+
+    internal static string Quote(string s) =>
+        "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    // Typed getters: Akka's own throw messages do not name the key, these do.
+    internal static string GetString(Config c, string key)
+    {
+        if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
+        try { return c.GetString(key) ?? ""; }
+        catch (Exception e) { throw new QaConfigException(key, $"must be a string ({e.Message})", e); }
+    }
+
+    internal static int GetInt(Config c, string key, int min, int max)
+    {
+        if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
+        int v;
+        try { v = c.GetInt(key); }
+        catch (Exception e) { throw new QaConfigException(key, $"must be an integer ({e.Message})", e); }
+        if (v < min || v > max) throw new QaConfigException(key, $"is {v}; it must be between {min} and {max}");
+        return v;
+    }
+
+    internal static double GetDouble(Config c, string key, double min, double max)
+    {
+        if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
+        double v;
+        try { v = c.GetDouble(key); }
+        catch (Exception e) { throw new QaConfigException(key, $"must be a number ({e.Message})", e); }
+        if (!(v >= min && v <= max)) throw new QaConfigException(key, $"is {v}; it must be between {min} and {max}");
+        return v;
+    }
+
+    internal static TimeSpan GetDuration(Config c, string key, TimeSpan min, bool allowZero = false)
+    {
+        if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
+        TimeSpan v;
+        try { v = c.GetTimeSpan(key, null, allowInfinite: false); }
+        catch (Exception e) { throw new QaConfigException(key, $"must be a duration such as 5s or 500ms ({e.Message})", e); }
+        if (v < min && !(allowZero && v == TimeSpan.Zero)) throw new QaConfigException(key, $"is {v}; it must be at least {min}");
+        return v;
+    }
+
+    internal static Dictionary<string, double> GetNumberMap(Config c, string key, double min)
+    {
+        var map = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (!c.HasPath(key)) return map;
+        var value = c.GetValue(key);
+        if (!value.IsObject()) throw new QaConfigException(key, "must be an object of name = number");
+        foreach (var (name, v) in value.GetObject().Items)
+        {
+            double d;
+            try { d = v.GetDouble(); }
+            catch (Exception e) { throw new QaConfigException(key + "." + name, $"must be a number ({e.Message})", e); }
+            if (!(d >= min) || double.IsInfinity(d)) throw new QaConfigException(key + "." + name, $"is {d}; it must be a finite number ≥ {min}");
+            map[name] = d;
+        }
+        return map;
+    }
+}

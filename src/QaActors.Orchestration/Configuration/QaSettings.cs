@@ -1,0 +1,110 @@
+using Akka.Configuration;
+
+namespace QaActors.Orchestration.Configuration;
+
+public sealed record GatewaySettings(
+    int MaxInFlight,
+    double RatePerSecond,
+    int Burst,
+    int BreakerMaxFailures,
+    TimeSpan BreakerResetTimeout,
+    TimeSpan BreakerMaxResetTimeout,
+    TimeSpan DeadlineMargin,
+    TimeSpan RetryMinBackoff,
+    TimeSpan RetryMaxBackoff,
+    TimeSpan AskTimeout,
+    TimeSpan CallTimeout)
+{
+    public static GatewaySettings From(Config c) => new(
+        QaConfig.GetInt(c, "qa.gateway.max-in-flight", 1, 1000),
+        QaConfig.GetDouble(c, "qa.gateway.rate-limit.rate", 1e-6, 1e6),
+        QaConfig.GetInt(c, "qa.gateway.rate-limit.burst", 1, 1_000_000),
+        QaConfig.GetInt(c, "qa.gateway.breaker.max-failures", 1, 1000),
+        QaConfig.GetDuration(c, "qa.gateway.breaker.reset-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.breaker.max-reset-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.deadline-margin", TimeSpan.Zero, allowZero: true),
+        QaConfig.GetDuration(c, "qa.gateway.retry.min-backoff", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.retry.max-backoff", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.ask-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.call-timeout", TimeSpan.FromMilliseconds(1)));
+
+    /// <summary>Defaults of hocon/gateway.conf, for tests and callers without a config.</summary>
+    public static GatewaySettings Default => From(QaConfig.Defaults());
+}
+
+public sealed record QuotaSettings(
+    double DefaultSeconds,
+    double ReserveFactor,
+    IReadOnlyDictionary<string, double> Weights,
+    IReadOnlyDictionary<string, double> UserSeconds)
+{
+    public static QuotaSettings From(Config c)
+    {
+        var weights = QaConfig.GetNumberMap(c, "qa.quotas.weights", 0);
+        foreach (var (u, w) in weights)
+            if (w <= 0) throw new QaConfigException("qa.quotas.weights." + u, "must be positive");
+        return new(
+            QaConfig.GetDouble(c, "qa.quotas.default-seconds", 0, 1e9),
+            QaConfig.GetDouble(c, "qa.quotas.reserve-factor", 1, 100),
+            weights,
+            QaConfig.GetNumberMap(c, "qa.quotas.users", 0));
+    }
+
+    public double WeightOf(string user) => Weights.TryGetValue(user, out var w) ? w : 1.0;
+    public double ConfiguredSecondsOf(string user) => UserSeconds.TryGetValue(user, out var s) ? s : DefaultSeconds;
+}
+
+public sealed record TrainerSettings(
+    TimeSpan SampleTimeout,
+    TimeSpan BuildTimeout,
+    TimeSpan ApplyTimeout,
+    TimeSpan AskTimeout,
+    int MaxStepAttempts,
+    int SnapshotEvery)
+{
+    public static TrainerSettings From(Config c) => new(
+        QaConfig.GetDuration(c, "qa.trainer.sample-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.trainer.build-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.trainer.apply-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.trainer.ask-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetInt(c, "qa.trainer.max-step-attempts", 1, 1000),
+        QaConfig.GetInt(c, "qa.persistence.snapshot-every", 1, 1_000_000));
+
+    public static TrainerSettings Default => From(QaConfig.Defaults());
+}
+
+/// <summary>Everything the actor system reads from configuration, validated once at startup.</summary>
+public sealed record QaSettings(
+    Config Akka,
+    string DataDir,
+    string Provider,
+    string SystemName,
+    TimeSpan JoinTimeout,
+    int SamplerPoolSize,
+    GatewaySettings Gateway,
+    QuotaSettings Quotas,
+    TrainerSettings Trainer)
+{
+    internal static QaSettings From(Config c)
+    {
+        string name = QaConfig.GetString(c, "qa.node.system-name");
+        if (name.Length == 0 || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '-' || ch == '_'))
+            throw new QaConfigException("qa.node.system-name", $"'{name}' is not a valid actor system name (letters, digits, - and _)");
+        int pool = QaConfig.GetInt(c, "qa.samplers.pool-size", 0, 1024);
+        var g = GatewaySettings.From(c);
+        if (g.RetryMaxBackoff < g.RetryMinBackoff)
+            throw new QaConfigException("qa.gateway.retry.max-backoff", "must not be smaller than qa.gateway.retry.min-backoff");
+        if (g.BreakerMaxResetTimeout < g.BreakerResetTimeout)
+            throw new QaConfigException("qa.gateway.breaker.max-reset-timeout", "must not be smaller than qa.gateway.breaker.reset-timeout");
+        return new QaSettings(
+            c,
+            QaConfig.GetString(c, "qa.data-dir"),
+            QaConfig.GetString(c, "qa.persistence.resolved-provider"),
+            name,
+            QaConfig.GetDuration(c, "qa.node.join-timeout", TimeSpan.FromMilliseconds(1)),
+            pool == 0 ? Environment.ProcessorCount : pool,
+            g,
+            QuotaSettings.From(c),
+            TrainerSettings.From(c));
+    }
+}

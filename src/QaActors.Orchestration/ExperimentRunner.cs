@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using QaActors.Orchestration.Gateway;
+using QaActors.Orchestration.Persistence;
+using QaActors.Orchestration.Training;
+
+namespace QaActors.Orchestration;
+
+/// <summary>The outcome of a run: history, provenance totals and the final state (for the model file).</summary>
+public sealed record ExperimentResult(
+    string ExperimentId,
+    ExperimentSpec Spec,
+    ImmutableArray<StepStats> History,
+    Provenance Provenance,
+    object FinalState,
+    byte[] FinalStateBytes,
+    long ResumedFromStep);
+
+/// <summary>A run ended without completing (refused, failed past its retries, or paused).</summary>
+public sealed class ExperimentFailedException(string experimentId, string reason)
+    : Exception($"experiment '{experimentId}' stopped: {reason}")
+{
+    public string ExperimentId { get; } = experimentId;
+    public string Reason { get; } = reason;
+}
+
+/// <summary>
+/// What the CLI calls. <c>qa train</c> → <see cref="RunAsync"/> (continues from the last persisted step
+/// when the experiment already exists), <c>qa experiment resume ID</c> → <see cref="ResumeAsync"/>,
+/// <c>qa experiment list|show</c> → <see cref="ListAsync"/>/<see cref="ShowAsync"/>,
+/// <c>qa quota show|set</c> → <see cref="QuotaShowAsync"/>/<see cref="QuotaSetAsync"/>.
+/// </summary>
+public sealed class ExperimentRunner(QaActorSystem qa)
+{
+    /// <summary>A stable id from the output path: the same --out always names the same experiment.</summary>
+    public static string ExperimentIdFor(string outPath)
+    {
+        string full = Path.GetFullPath(outPath);
+        string stem = new(Path.GetFileNameWithoutExtension(full).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+        if (stem.Length > 40) stem = stem[..40];
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(full));
+        return $"{(stem.Length == 0 ? "exp" : stem)}-{Convert.ToHexStringLower(hash)[..10]}";
+    }
+
+    /// <summary>A fresh id for runs without an output path.</summary>
+    public static string NewExperimentId() => "exp-" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The user whose quota is charged when --user is not given: $QA_USER, else the OS user.</summary>
+    public static string DefaultUser() =>
+        Environment.GetEnvironmentVariable("QA_USER") is { Length: > 0 } u ? u : Environment.UserName is { Length: > 0 } n ? n : "default";
+
+    public async Task<ExperimentResult> RunAsync(ExperimentSpec spec, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ValidateSpec(spec);
+        await qa.Registry.Ask<Status.Success>(new RegisterExperiment(new ExperimentRegistered(spec.ExperimentId, spec.Method, spec.User, spec.CreatedAt)),
+            qa.Settings.Trainer.AskTimeout, cancellationToken).ConfigureAwait(false);
+        return await Drive(spec.ExperimentId, listener => new StartExperiment(spec, listener), progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<ExperimentResult> ResumeAsync(string experimentId, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default) =>
+        Drive(experimentId, listener => new ResumeExperiment(experimentId, listener), progress, cancellationToken);
+
+    public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var reg = await qa.Registry.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), qa.Settings.Trainer.AskTimeout, cancellationToken).ConfigureAwait(false);
+        var list = new List<ExperimentSummary>();
+        foreach (var e in reg.Entries) list.Add(await ShowAsync(e.ExperimentId, cancellationToken).ConfigureAwait(false));
+        return list;
+    }
+
+    public Task<ExperimentSummary> ShowAsync(string experimentId, CancellationToken cancellationToken = default) =>
+        qa.Trainers.Ask<ExperimentSummary>(new GetExperimentSummary(experimentId), qa.Settings.Trainer.ApplyTimeout, cancellationToken);
+
+    public Task<QuotaReport> QuotaShowAsync(string? user = null, CancellationToken cancellationToken = default) =>
+        qa.QuotaLedger.Ask<QuotaReport>(new GetQuota(user), qa.Settings.Trainer.AskTimeout, cancellationToken);
+
+    public Task<QuotaReport> QuotaSetAsync(string user, double seconds, CancellationToken cancellationToken = default) =>
+        qa.QuotaLedger.Ask<QuotaReport>(new SetQuota(user, seconds), qa.Settings.Trainer.AskTimeout, cancellationToken);
+
+    private static void ValidateSpec(ExperimentSpec spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec.ExperimentId)) throw new ArgumentException("experiment id is empty");
+        Fallbacks.Parse(spec.Fallback);
+        if (string.IsNullOrWhiteSpace(spec.User)) throw new ArgumentException("--user is empty; name the user whose QPU quota is charged");
+        if (spec.TotalSteps < 0) throw new ArgumentException($"steps = {spec.TotalSteps}: must be zero or more");
+    }
+
+    private async Task<ExperimentResult> Drive(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
+    {
+        var tcs = new TaskCompletionSource<ExperimentResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = qa.System.ActorOf(Props.Create(() => new RunListener(tcs, progress)));
+        try
+        {
+            await using var reg = ct.Register(() =>
+            {
+                // Stop after the step in progress; what is persisted stays, and a later run continues from it.
+                qa.Trainers.Tell(new PauseExperiment(id));
+                tcs.TrySetCanceled(ct);
+            });
+            qa.Trainers.Tell(start(listener));
+            return await tcs.Task.ConfigureAwait(false);
+        }
+        finally { qa.System.Stop(listener); }
+    }
+
+    private sealed class RunListener : ReceiveActor
+    {
+        public RunListener(TaskCompletionSource<ExperimentResult> tcs, IProgress<StepReport>? progress)
+        {
+            Receive<StepReport>(r => progress?.Report(r));
+            Receive<ExperimentCompleted>(c => tcs.TrySetResult(new ExperimentResult(c.Summary.Spec.ExperimentId, c.Summary.Spec,
+                c.Summary.History, c.Summary.Totals, c.FinalState, c.FinalStateBytes, c.ResumedFromStep)));
+            Receive<ExperimentFailed>(f => tcs.TrySetException(new ExperimentFailedException(f.ExperimentId, f.Reason)));
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Collections.Immutable;
+using QaActors.Sampling;
+
+namespace QaActors.Orchestration.Gateway;
+
+/// <summary>The sampler names an experiment may fall back to when the QPU cannot serve.</summary>
+public static class Fallbacks
+{
+    public const string Gibbs = "gibbs";
+    public const string Anneal = "anneal";
+    public const string None = "none";
+    public static readonly ImmutableArray<string> All = [Gibbs, Anneal, None];
+
+    public static string Parse(string value, string optionName = "--fallback")
+    {
+        var v = value.Trim().ToLowerInvariant();
+        return All.Contains(v) ? v : throw new ArgumentException($"{optionName} '{value}' is not a fallback; use gibbs, anneal or none");
+    }
+}
+
+/// <summary>Why a request was served by a fallback sampler (the reply's FallbackReason starts with one of these).</summary>
+public static class FallbackReasons
+{
+    public const string BreakerOpen = "breaker-open";
+    public const string QpuError = "qpu-error";
+    public const string QpuBackoff = "qpu-backoff";
+    public const string Quota = "quota-exhausted";
+    public const string Deadline = "deadline";
+    public const string LedgerUnavailable = "quota-ledger-unavailable";
+}
+
+/// <summary>
+/// One problem to sample. <paramref name="Fallback"/> names the classical sampler to use when the
+/// QPU cannot serve (or "none": wait and retry). <paramref name="Deadline"/>: when the answer is
+/// needed by; a request whose deadline is near is served by the fallback instead of waiting for the QPU.
+/// </summary>
+public sealed record SampleJob(
+    long JobId,
+    string User,
+    string ExperimentId,
+    Bqm Problem,
+    SampleRequest Request,
+    string Fallback,
+    DateTimeOffset? Deadline) : IQaMessage
+{
+    private static long _next;
+    public static long NextId() => Interlocked.Increment(ref _next);
+}
+
+/// <summary>
+/// The answer to a <see cref="SampleJob"/>: the samples, which sampler produced them, why a fallback
+/// was used (null when the first-choice sampler served), and the QPU access time charged (µs).
+/// </summary>
+public sealed record SampleReply(long JobId, SampleSet Samples, string ServedBy, string? FallbackReason, double QpuAccessMicros) : IQaMessage;
+
+/// <summary>The request cannot be served at all (e.g. quota spent and fallback none); the reason says why.</summary>
+public sealed record SampleRefused(long JobId, string Reason) : IQaMessage;
+
+/// <summary>Asks the gateway for its state.</summary>
+public sealed record GetGatewayStatus : IQaMessage
+{
+    public static readonly GetGatewayStatus Instance = new();
+}
+
+public enum BreakerState { Closed, Open, HalfOpen }
+
+public sealed record GatewayStatus(
+    string Solver,
+    BreakerState Breaker,
+    int InFlight,
+    int Queued,
+    long Submitted,
+    long ServedByQpu,
+    long FellBack,
+    ImmutableSortedDictionary<string, double> QpuMicrosByUser) : IQaMessage;
+
+/// <summary>Published on the event stream whenever the breaker changes state.</summary>
+public sealed record BreakerStateChanged(string Solver, BreakerState State, string Why) : IQaMessage;

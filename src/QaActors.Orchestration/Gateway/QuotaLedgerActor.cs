@@ -1,0 +1,215 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using QaActors.Orchestration.Configuration;
+using QaActors.Orchestration.Persistence;
+
+namespace QaActors.Orchestration.Gateway;
+
+public sealed record ReserveQuota(string User, double Micros) : IQaMessage;
+public sealed record QuotaReservedReply(long ReservationId, double Micros) : IQaMessage;
+public sealed record QuotaDenied(string User, string Reason) : IQaMessage;
+public sealed record ChargeQuota(string User, long ReservationId, double Micros) : IQaMessage;
+public sealed record ReleaseQuota(string User, long ReservationId) : IQaMessage;
+public sealed record SetQuota(string User, double Seconds) : IQaMessage;
+public sealed record GetQuota(string? User) : IQaMessage;
+
+/// <summary>One user's QPU-time account, in seconds.</summary>
+public sealed record QuotaAccount(string User, double LimitSeconds, double ChargedSeconds, double ReservedSeconds, bool LimitFromConfiguration) : IQaMessage
+{
+    public double RemainingSeconds => Math.Max(0, LimitSeconds - ChargedSeconds - ReservedSeconds);
+}
+
+public sealed record QuotaReport(ImmutableArray<QuotaAccount> Accounts) : IQaMessage;
+
+/// <summary>
+/// The persistent account of QPU time per user (event-sourced). A submission first reserves its
+/// estimate (× reserve factor) — granted only if charged + reserved + request ≤ limit — and the
+/// real qpu_access_time replaces the reservation afterwards. Every change is persisted before it is
+/// acknowledged, so the guarantee holds across restarts and across all experiments and gateways.
+/// Reservations still open when the ledger recovers belong to calls whose outcome is unknown (the
+/// process died): they are charged at their reserved amount, never silently dropped.
+/// </summary>
+public sealed class QuotaLedgerActor : ReceivePersistentActor
+{
+    public const string DefaultPersistenceId = "qa-quota-ledger";
+    private const int SnapshotEvery = 200;
+
+    private sealed class Account
+    {
+        public double? LimitMicros;
+        public double ChargedMicros;
+        public readonly SortedDictionary<long, double> Reservations = new();
+        public double ReservedMicros => Reservations.Values.Sum();
+    }
+
+    private readonly QuotaSettings _settings;
+    private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    private long _nextId = 1;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public override string PersistenceId { get; }
+
+    public static Props Props(QuotaSettings settings, string persistenceId = DefaultPersistenceId) =>
+        Akka.Actor.Props.Create(() => new QuotaLedgerActor(settings, persistenceId));
+
+    public QuotaLedgerActor(QuotaSettings settings, string persistenceId)
+    {
+        _settings = settings;
+        PersistenceId = persistenceId;
+
+        Recover<SnapshotOffer>(o => ApplySnapshot((QuotaLedgerSnapshot)o.Snapshot));
+        Recover<QuotaLimitSet>(Apply);
+        Recover<QuotaReserved>(Apply);
+        Recover<QuotaCharged>(Apply);
+        Recover<QuotaReleased>(Apply);
+        Recover<RecoveryCompleted>(_ => ChargeInDoubtReservations());
+
+        Command<ReserveQuota>(OnReserve);
+        Command<ChargeQuota>(c =>
+        {
+            var sender = Sender;
+            var a = AccountOf(c.User);
+            if (!a.Reservations.ContainsKey(c.ReservationId))
+            {
+                // Already charged (a duplicate) or unknown: never charge twice.
+                sender.Tell(new Status.Failure(new InvalidOperationException($"reservation {c.ReservationId} of {c.User} is not open")));
+                return;
+            }
+            if (c.Micros > a.Reservations[c.ReservationId])
+                _log.Warning("QPU access time {0} µs of {1} exceeded its reservation {2} µs", c.Micros, c.User, a.Reservations[c.ReservationId]);
+            PersistAndAck(new QuotaCharged(c.User, c.ReservationId, c.Micros), sender);
+        });
+        Command<ReleaseQuota>(r =>
+        {
+            var sender = Sender;
+            if (!AccountOf(r.User).Reservations.ContainsKey(r.ReservationId)) { sender.Tell(new Status.Success(null)); return; }
+            PersistAndAck(new QuotaReleased(r.User, r.ReservationId), sender);
+        });
+        Command<SetQuota>(s =>
+        {
+            var sender = Sender;
+            if (string.IsNullOrWhiteSpace(s.User)) { sender.Tell(new Status.Failure(new ArgumentException("user name is empty; give the user whose quota to set"))); return; }
+            if (!(s.Seconds >= 0) || double.IsInfinity(s.Seconds)) { sender.Tell(new Status.Failure(new ArgumentException($"quota {s.Seconds} s is not a non-negative number of seconds"))); return; }
+            Persist(new QuotaLimitSet(s.User, s.Seconds * 1e6, DateTimeOffset.UtcNow), e =>
+            {
+                Apply(e);
+                MaybeSnapshot();
+                sender.Tell(Report(s.User));
+            });
+        });
+        Command<GetQuota>(g => Sender.Tell(Report(g.User)));
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("quota ledger snapshot failed: {0}", f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    private void OnReserve(ReserveQuota r)
+    {
+        var sender = Sender;
+        if (!(r.Micros >= 0) || double.IsInfinity(r.Micros))
+        {
+            sender.Tell(new QuotaDenied(r.User, $"estimate {r.Micros} µs is not a valid duration"));
+            return;
+        }
+        var a = AccountOf(r.User);
+        double limit = LimitMicros(r.User, a);
+        double used = a.ChargedMicros + a.ReservedMicros;
+        if (used + r.Micros > limit)
+        {
+            sender.Tell(new QuotaDenied(r.User,
+                $"QPU quota of user '{r.User}' is spent: charged {a.ChargedMicros / 1e6:F6} s + reserved {a.ReservedMicros / 1e6:F6} s of {limit / 1e6:F6} s; this request needs {r.Micros / 1e6:F6} s (raise it with `qa quota set {r.User} SECONDS`)"));
+            return;
+        }
+        long id = _nextId;
+        Persist(new QuotaReserved(r.User, id, r.Micros), e =>
+        {
+            Apply(e);
+            MaybeSnapshot();
+            sender.Tell(new QuotaReservedReply(e.ReservationId, e.Micros));
+        });
+    }
+
+    private void PersistAndAck(IPersisted e, IActorRef sender)
+    {
+        Persist(e, ev =>
+        {
+            switch (ev)
+            {
+                case QuotaCharged c: Apply(c); break;
+                case QuotaReleased r: Apply(r); break;
+            }
+            MaybeSnapshot();
+            sender.Tell(new Status.Success(null));
+        });
+    }
+
+    private void ChargeInDoubtReservations()
+    {
+        var open = _accounts.SelectMany(kv => kv.Value.Reservations.Select(r => new QuotaCharged(kv.Key, r.Key, r.Value))).ToList();
+        if (open.Count == 0) return;
+        _log.Warning("charging {0} reservation(s) whose calls were in progress when the ledger stopped", open.Count);
+        PersistAll(open, Apply);
+    }
+
+    private double LimitMicros(string user, Account a) => a.LimitMicros ?? _settings.ConfiguredSecondsOf(user) * 1e6;
+
+    private Account AccountOf(string user)
+    {
+        if (!_accounts.TryGetValue(user, out var a)) _accounts[user] = a = new Account();
+        return a;
+    }
+
+    private void Apply(QuotaLimitSet e) => AccountOf(e.User).LimitMicros = e.LimitMicros;
+
+    private void Apply(QuotaReserved e)
+    {
+        AccountOf(e.User).Reservations[e.ReservationId] = e.Micros;
+        _nextId = Math.Max(_nextId, e.ReservationId + 1);
+    }
+
+    private void Apply(QuotaCharged e)
+    {
+        var a = AccountOf(e.User);
+        if (a.Reservations.Remove(e.ReservationId)) a.ChargedMicros += e.Micros;
+    }
+
+    private void Apply(QuotaReleased e) => AccountOf(e.User).Reservations.Remove(e.ReservationId);
+
+    private void MaybeSnapshot()
+    {
+        if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(Snapshot());
+    }
+
+    private QuotaLedgerSnapshot Snapshot() => new(_nextId,
+        _accounts.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new QuotaUserState(kv.Key, kv.Value.LimitMicros, kv.Value.ChargedMicros, kv.Value.Reservations.ToImmutableSortedDictionary()))
+            .ToImmutableArray());
+
+    private void ApplySnapshot(QuotaLedgerSnapshot s)
+    {
+        _accounts.Clear();
+        _nextId = s.NextReservationId;
+        foreach (var u in s.Users)
+        {
+            var a = AccountOf(u.User);
+            a.LimitMicros = u.LimitMicros;
+            a.ChargedMicros = u.ChargedMicros;
+            foreach (var (id, m) in u.Reservations) a.Reservations[id] = m;
+        }
+    }
+
+    private QuotaReport Report(string? user)
+    {
+        IEnumerable<string> users = user is null
+            ? _accounts.Keys.Concat(_settings.UserSeconds.Keys).Distinct().OrderBy(u => u, StringComparer.Ordinal)
+            : [user];
+        return new QuotaReport(users.Select(u =>
+        {
+            var a = _accounts.TryGetValue(u, out var x) ? x : new Account();
+            return new QuotaAccount(u, LimitMicros(u, a) / 1e6, a.ChargedMicros / 1e6, a.ReservedMicros / 1e6, a.LimitMicros is null);
+        }).ToImmutableArray());
+    }
+}

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using Akka.Routing;
+using QaActors.Sampling;
+
+namespace QaActors.Orchestration.Gateway;
+
+/// <summary>A classical sampling job: from a trainer directly, or a QPU job diverted by the gateway.</summary>
+public sealed record ClassicalJob(SampleJob Job, string? FallbackReason, IActorRef ReplyTo) : IQaMessage;
+
+/// <summary>
+/// One routee of a classical sampler pool (gibbs, anneal, exact). Sampling runs on the thread pool;
+/// the worker awaits it with ReceiveAsync, which suspends only this routee's mailbox, so a pool of n
+/// routees samples at most n problems at once and no thread is blocked. Failures go back to the
+/// requester as Status.Failure (its ask faults with the sampler's error).
+/// </summary>
+public sealed class SamplerWorker : ReceiveActor
+{
+    public SamplerWorker(Func<ISampler> factory)
+    {
+        var sampler = factory();
+        ReceiveAsync<SampleJob>(job => Run(sampler, job, null, Sender));
+        ReceiveAsync<ClassicalJob>(c => Run(sampler, c.Job, c.FallbackReason, c.ReplyTo));
+    }
+
+    private static async Task Run(ISampler sampler, SampleJob job, string? reason, IActorRef replyTo)
+    {
+        try
+        {
+            var set = await Task.Run(() => sampler.SampleAsync(job.Problem, job.Request, CancellationToken.None)).ConfigureAwait(false);
+            var info = set.Info;
+            if (reason is not null) set = set.WithInfo(info.WithNote("fallback_reason", reason));
+            double qat = info.Timing.TryGetValue("qpu_access_time", out var t) ? t : 0;
+            replyTo.Tell(new SampleReply(job.JobId, set, sampler.Name, reason, qat));
+        }
+        catch (Exception e)
+        {
+            replyTo.Tell(new Status.Failure(new InvalidOperationException($"sampler '{sampler.Name}' failed on job {job.JobId}: {e.Message}", e)));
+        }
+    }
+
+    /// <summary>A pool of <paramref name="size"/> workers, each with its own sampler instance.</summary>
+    public static Props Pool(Func<ISampler> factory, int size) =>
+        Props.Create(() => new SamplerWorker(factory)).WithRouter(new SmallestMailboxPool(size));
+}

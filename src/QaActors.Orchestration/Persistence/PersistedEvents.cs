@@ -1,0 +1,79 @@
+using System.Collections.Immutable;
+
+namespace QaActors.Orchestration.Persistence;
+
+/// <summary>
+/// Marker of everything written to the journal or the snapshot store. Bound to
+/// <see cref="PersistedSerializer"/>, whose manifests ("checkpoint.v1", ...) name the format, not the
+/// .NET type, so renaming or moving these records never breaks stored data. Changing a format means
+/// a new manifest (".v2") and keeping the reader of the old one.
+/// </summary>
+public interface IPersisted;
+
+/// <summary>What an experiment is: fixed at creation, stored with its first event.</summary>
+/// <param name="Method">Training method (exact, gibbs, anneal, qpu, backprop).</param>
+/// <param name="Fallback">Sampler used when the QPU cannot serve: gibbs, anneal or none.</param>
+/// <param name="User">Whose QPU quota is charged.</param>
+/// <param name="Solver">QPU solver (gateway) name for the qpu method; empty otherwise.</param>
+/// <param name="ConfigJson">The science-side training configuration, as its own JSON.</param>
+/// <param name="TaskJson">The data task (class pair, sizes), as its own JSON.</param>
+public sealed record ExperimentSpec(
+    string ExperimentId,
+    string Method,
+    string Fallback,
+    string User,
+    string Solver,
+    ulong Seed,
+    long TotalSteps,
+    string ConfigJson,
+    string TaskJson,
+    DateTimeOffset CreatedAt) : IQaMessage;
+
+/// <summary>Metrics of one applied step (name → value), in the order the science reports them.</summary>
+public sealed record StepStats(long Step, ImmutableArray<KeyValuePair<string, double>> Values) : IQaMessage
+{
+    public double? Get(string name)
+    {
+        foreach (var (k, v) in Values) if (k == name) return v;
+        return null;
+    }
+}
+
+public sealed record ExperimentCreated(ExperimentSpec Spec) : IPersisted;
+
+/// <summary>
+/// One applied step: the complete trainer state after it (parameters and optimiser state, as the
+/// science's own checkpoint bytes), the RNG state, the step's metrics and provenance.
+/// </summary>
+public sealed record StepCheckpoint(
+    long Step,
+    byte[] State,
+    (ulong, ulong, ulong, ulong) RngState,
+    StepStats Metrics,
+    Provenance Provenance) : IPersisted;
+
+/// <summary>The whole experiment state at one step (snapshot): spec, last checkpoint, history, totals.</summary>
+public sealed record ExperimentSnapshot(
+    ExperimentSpec Spec,
+    StepCheckpoint? Last,
+    ImmutableArray<StepStats> History,
+    Provenance Totals) : IPersisted;
+
+public sealed record QuotaLimitSet(string User, double LimitMicros, DateTimeOffset At) : IPersisted;
+
+/// <summary>An admission: QPU time set aside before a submission (estimate × reserve factor).</summary>
+public sealed record QuotaReserved(string User, long ReservationId, double Micros) : IPersisted;
+
+/// <summary>The real qpu_access_time of a reservation, replacing it.</summary>
+public sealed record QuotaCharged(string User, long ReservationId, double Micros) : IPersisted;
+
+/// <summary>A reservation given back unused (the submission failed before reaching the QPU).</summary>
+public sealed record QuotaReleased(string User, long ReservationId) : IPersisted;
+
+public sealed record QuotaUserState(string User, double? LimitMicros, double ChargedMicros, ImmutableSortedDictionary<long, double> Reservations);
+
+public sealed record QuotaLedgerSnapshot(long NextReservationId, ImmutableArray<QuotaUserState> Users) : IPersisted;
+
+public sealed record ExperimentRegistered(string ExperimentId, string Method, string User, DateTimeOffset CreatedAt) : IPersisted;
+
+public sealed record RegistrySnapshot(ImmutableArray<ExperimentRegistered> Experiments) : IPersisted;

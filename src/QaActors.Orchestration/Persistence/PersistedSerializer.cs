@@ -1,0 +1,239 @@
+using System.Collections.Immutable;
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Actor;
+using Akka.Serialization;
+
+namespace QaActors.Orchestration.Persistence;
+
+/// <summary>
+/// The stable format of everything persisted (events and snapshots). A string manifest names each
+/// format and its version; the bytes are written field by field (little-endian, length-prefixed
+/// UTF-8 strings, dictionaries in key order), never by reflection, so the stored data depends on
+/// nothing but this file. Akka.NET recommends exactly this for persisted data
+/// (docs/articles/serialization/serialization.md, "Customization": SerializerWithStringManifest,
+/// versioned manifest, SerializationException on unknown manifests, identifier above 100).
+/// To change a format: add a new manifest (".v2"), write only the new one, keep reading the old one.
+/// </summary>
+public sealed class PersistedSerializer : SerializerWithStringManifest
+{
+    public const int Id = 7341;
+
+    public const string ExperimentCreatedV1 = "experiment-created.v1";
+    public const string CheckpointV1 = "checkpoint.v1";
+    public const string ExperimentSnapshotV1 = "experiment-snapshot.v1";
+    public const string QuotaLimitV1 = "quota-limit.v1";
+    public const string QuotaReservedV1 = "quota-reserved.v1";
+    public const string QuotaChargedV1 = "quota-charged.v1";
+    public const string QuotaReleasedV1 = "quota-released.v1";
+    public const string QuotaSnapshotV1 = "quota-snapshot.v1";
+    public const string ExperimentRegisteredV1 = "experiment-registered.v1";
+    public const string RegistrySnapshotV1 = "registry-snapshot.v1";
+
+    public PersistedSerializer(ExtendedActorSystem system) : base(system) { }
+
+    public override int Identifier => Id;
+
+    public override string Manifest(object o) => o switch
+    {
+        ExperimentCreated => ExperimentCreatedV1,
+        StepCheckpoint => CheckpointV1,
+        ExperimentSnapshot => ExperimentSnapshotV1,
+        QuotaLimitSet => QuotaLimitV1,
+        QuotaReserved => QuotaReservedV1,
+        QuotaCharged => QuotaChargedV1,
+        QuotaReleased => QuotaReleasedV1,
+        QuotaLedgerSnapshot => QuotaSnapshotV1,
+        ExperimentRegistered => ExperimentRegisteredV1,
+        RegistrySnapshot => RegistrySnapshotV1,
+        _ => throw new SerializationException($"{o.GetType().FullName} has no persisted format; add a manifest to {nameof(PersistedSerializer)}"),
+    };
+
+    public override byte[] ToBinary(object obj) => Encode(obj);
+
+    public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
+
+    /// <summary>The bytes of <paramref name="obj"/> (usable without an actor system, e.g. for fixtures).</summary>
+    public static byte[] Encode(object obj)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            switch (obj)
+            {
+                case ExperimentCreated e: WriteSpec(w, e.Spec); break;
+                case StepCheckpoint c: WriteCheckpoint(w, c); break;
+                case ExperimentSnapshot s:
+                    WriteSpec(w, s.Spec);
+                    w.Write(s.Last is not null);
+                    if (s.Last is not null) WriteCheckpoint(w, s.Last);
+                    w.Write(s.History.Length);
+                    foreach (var m in s.History) WriteMetrics(w, m);
+                    WriteProvenance(w, s.Totals);
+                    break;
+                case QuotaLimitSet q: w.Write(q.User); w.Write(q.LimitMicros); w.Write(q.At.UtcTicks); break;
+                case QuotaReserved q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
+                case QuotaCharged q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
+                case QuotaReleased q: w.Write(q.User); w.Write(q.ReservationId); break;
+                case QuotaLedgerSnapshot s:
+                    w.Write(s.NextReservationId);
+                    w.Write(s.Users.Length);
+                    foreach (var u in s.Users)
+                    {
+                        w.Write(u.User);
+                        w.Write(u.LimitMicros.HasValue);
+                        w.Write(u.LimitMicros ?? 0);
+                        w.Write(u.ChargedMicros);
+                        w.Write(u.Reservations.Count);
+                        foreach (var (id, micros) in u.Reservations) { w.Write(id); w.Write(micros); }
+                    }
+                    break;
+                case ExperimentRegistered r: WriteRegistered(w, r); break;
+                case RegistrySnapshot s:
+                    w.Write(s.Experiments.Length);
+                    foreach (var r in s.Experiments) WriteRegistered(w, r);
+                    break;
+                default:
+                    throw new SerializationException($"{obj.GetType().FullName} has no persisted format");
+            }
+        }
+        return ms.ToArray();
+    }
+
+    public static object Decode(byte[] bytes, string manifest)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+        object result = manifest switch
+        {
+            ExperimentCreatedV1 => new ExperimentCreated(ReadSpec(r)),
+            CheckpointV1 => ReadCheckpoint(r),
+            ExperimentSnapshotV1 => ReadSnapshot(r),
+            QuotaLimitV1 => new QuotaLimitSet(r.ReadString(), r.ReadDouble(), new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero)),
+            QuotaReservedV1 => new QuotaReserved(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
+            QuotaChargedV1 => new QuotaCharged(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
+            QuotaReleasedV1 => new QuotaReleased(r.ReadString(), r.ReadInt64()),
+            QuotaSnapshotV1 => ReadQuotaSnapshot(r),
+            ExperimentRegisteredV1 => ReadRegistered(r),
+            RegistrySnapshotV1 => ReadRegistry(r),
+            _ => throw new SerializationException($"unknown persisted manifest '{manifest}': written by a newer version, or not QaActors data"),
+        };
+        if (r.BaseStream.Position != bytes.Length)
+            throw new SerializationException($"'{manifest}' payload has {bytes.Length - r.BaseStream.Position} trailing bytes: corrupt or not this format");
+        return result;
+    }
+
+    private static void WriteSpec(BinaryWriter w, ExperimentSpec s)
+    {
+        w.Write(s.ExperimentId); w.Write(s.Method); w.Write(s.Fallback); w.Write(s.User); w.Write(s.Solver);
+        w.Write(s.Seed); w.Write(s.TotalSteps); w.Write(s.ConfigJson); w.Write(s.TaskJson); w.Write(s.CreatedAt.UtcTicks);
+    }
+
+    private static ExperimentSpec ReadSpec(BinaryReader r) => new(
+        r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(),
+        r.ReadUInt64(), r.ReadInt64(), r.ReadString(), r.ReadString(), new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero));
+
+    private static void WriteCheckpoint(BinaryWriter w, StepCheckpoint c)
+    {
+        w.Write(c.Step);
+        w.Write(c.State.Length); w.Write(c.State);
+        w.Write(c.RngState.Item1); w.Write(c.RngState.Item2); w.Write(c.RngState.Item3); w.Write(c.RngState.Item4);
+        WriteMetrics(w, c.Metrics);
+        WriteProvenance(w, c.Provenance);
+    }
+
+    private static StepCheckpoint ReadCheckpoint(BinaryReader r)
+    {
+        long step = r.ReadInt64();
+        int n = r.ReadInt32();
+        if (n < 0) throw new SerializationException("checkpoint state length is negative");
+        var state = r.ReadBytes(n);
+        if (state.Length != n) throw new SerializationException("checkpoint state is truncated");
+        var rng = (r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64());
+        return new StepCheckpoint(step, state, rng, ReadMetrics(r), ReadProvenance(r));
+    }
+
+    private static ExperimentSnapshot ReadSnapshot(BinaryReader r)
+    {
+        var spec = ReadSpec(r);
+        var last = r.ReadBoolean() ? ReadCheckpoint(r) : null;
+        int n = r.ReadInt32();
+        var h = ImmutableArray.CreateBuilder<StepStats>(n);
+        for (int i = 0; i < n; i++) h.Add(ReadMetrics(r));
+        return new ExperimentSnapshot(spec, last, h.MoveToImmutable(), ReadProvenance(r));
+    }
+
+    private static void WriteMetrics(BinaryWriter w, StepStats m)
+    {
+        w.Write(m.Step);
+        w.Write(m.Values.Length);
+        foreach (var (k, v) in m.Values) { w.Write(k); w.Write(v); }
+    }
+
+    private static StepStats ReadMetrics(BinaryReader r)
+    {
+        long step = r.ReadInt64();
+        int n = r.ReadInt32();
+        var b = ImmutableArray.CreateBuilder<KeyValuePair<string, double>>(n);
+        for (int i = 0; i < n; i++) b.Add(new(r.ReadString(), r.ReadDouble()));
+        return new StepStats(step, b.MoveToImmutable());
+    }
+
+    private static void WriteProvenance(BinaryWriter w, Provenance p)
+    {
+        WriteCounts(w, p.SamplerCounts);
+        WriteCounts(w, p.FallbackReasons);
+        w.Write(p.QpuAccessMicros); w.Write(p.ChainBreakFractionSum); w.Write(p.ChainBreakSamples); w.Write(p.ClippedBiases);
+    }
+
+    private static Provenance ReadProvenance(BinaryReader r) =>
+        new(ReadCounts(r), ReadCounts(r), r.ReadDouble(), r.ReadDouble(), r.ReadInt64(), r.ReadInt64());
+
+    private static void WriteCounts(BinaryWriter w, ImmutableSortedDictionary<string, long> d)
+    {
+        w.Write(d.Count);
+        foreach (var (k, v) in d) { w.Write(k); w.Write(v); }
+    }
+
+    private static ImmutableSortedDictionary<string, long> ReadCounts(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        var b = ImmutableSortedDictionary.CreateBuilder<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < n; i++) b[r.ReadString()] = r.ReadInt64();
+        return b.ToImmutable();
+    }
+
+    private static QuotaLedgerSnapshot ReadQuotaSnapshot(BinaryReader r)
+    {
+        long next = r.ReadInt64();
+        int n = r.ReadInt32();
+        var users = ImmutableArray.CreateBuilder<QuotaUserState>(n);
+        for (int i = 0; i < n; i++)
+        {
+            string user = r.ReadString();
+            bool hasLimit = r.ReadBoolean();
+            double limit = r.ReadDouble();
+            double charged = r.ReadDouble();
+            int m = r.ReadInt32();
+            var res = ImmutableSortedDictionary.CreateBuilder<long, double>();
+            for (int j = 0; j < m; j++) res[r.ReadInt64()] = r.ReadDouble();
+            users.Add(new QuotaUserState(user, hasLimit ? limit : null, charged, res.ToImmutable()));
+        }
+        return new QuotaLedgerSnapshot(next, users.MoveToImmutable());
+    }
+
+    private static void WriteRegistered(BinaryWriter w, ExperimentRegistered e)
+    {
+        w.Write(e.ExperimentId); w.Write(e.Method); w.Write(e.User); w.Write(e.CreatedAt.UtcTicks);
+    }
+
+    private static ExperimentRegistered ReadRegistered(BinaryReader r) =>
+        new(r.ReadString(), r.ReadString(), r.ReadString(), new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero));
+
+    private static RegistrySnapshot ReadRegistry(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        var b = ImmutableArray.CreateBuilder<ExperimentRegistered>(n);
+        for (int i = 0; i < n; i++) b.Add(ReadRegistered(r));
+        return new RegistrySnapshot(b.MoveToImmutable());
+    }
+}

@@ -1,0 +1,131 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
+using QaActors.Orchestration.Configuration;
+using QaActors.Orchestration.Gateway;
+using QaActors.Orchestration.Persistence;
+using QaActors.Orchestration.Training;
+using QaActors.Sampling;
+
+namespace QaActors.Orchestration;
+
+/// <summary>What the host (the CLI) plugs into the actor system.</summary>
+public sealed class QaServices
+{
+    /// <summary>Builds the science of an experiment from its spec (loads the data, parses the config).</summary>
+    public required Func<ExperimentSpec, ITrainingProcedure> ProcedureFor { get; init; }
+
+    /// <summary>Classical samplers by name; each pool routee gets its own instance. Defaults: gibbs, anneal, exact.</summary>
+    public IReadOnlyDictionary<string, Func<ISampler>> ClassicalSamplers { get; init; } = new Dictionary<string, Func<ISampler>>
+    {
+        ["gibbs"] = () => new GibbsSampler(),
+        ["anneal"] = () => new AnnealSampler(),
+        ["exact"] = () => new ExactSampler(),
+    };
+
+    /// <summary>QPU backends by solver name; a gateway singleton is started for each.</summary>
+    public IReadOnlyDictionary<string, IQpuBackend> QpuBackends { get; init; } = new Dictionary<string, IQpuBackend>();
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// The running actor system: a one-node Akka.Cluster that joins itself, the trainer shard region
+/// (entities keyed by experiment id), the QPU gateways and the quota ledger and experiment registry as
+/// cluster singletons (reached through proxies), and the BQM worker and classical sampler pools.
+/// More nodes are a matter of configuration (seed nodes, roles, PostgreSQL), not of code.
+/// </summary>
+public sealed class QaActorSystem : IAsyncDisposable
+{
+    public ActorSystem System { get; }
+    public QaSettings Settings { get; }
+    public QaServices Services { get; }
+    public IActorRef Trainers { get; private set; } = ActorRefs.Nobody;
+    public IActorRef QuotaLedger { get; private set; } = ActorRefs.Nobody;
+    public IActorRef Registry { get; private set; } = ActorRefs.Nobody;
+    public IActorRef BqmWorkers { get; private set; } = ActorRefs.Nobody;
+    public IReadOnlyDictionary<string, IActorRef> SamplerPools { get; private set; } = new Dictionary<string, IActorRef>();
+    private readonly Dictionary<string, IActorRef> _gateways = new(StringComparer.Ordinal);
+
+    private QaActorSystem(ActorSystem system, QaSettings settings, QaServices services)
+    {
+        System = system;
+        Settings = settings;
+        Services = services;
+    }
+
+    /// <summary>The gateway (singleton proxy) of a solver, or null when no backend was given for it.</summary>
+    public IActorRef? GatewayFor(string solver) => _gateways.TryGetValue(solver, out var g) ? g : null;
+
+    public static async Task<QaActorSystem> StartAsync(QaSettings settings, QaServices services, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(settings.DataDir);
+        var system = ActorSystem.Create(settings.SystemName, settings.Akka);
+        var qa = new QaActorSystem(system, settings, services);
+        try
+        {
+            var cluster = Cluster.Get(system);
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            cluster.Join(cluster.SelfAddress);
+            var done = await Task.WhenAny(up.Task, Task.Delay(settings.JoinTimeout, cancellationToken)).ConfigureAwait(false);
+            if (done != up.Task)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new TimeoutException($"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port");
+            }
+            qa.StartActors();
+            return qa;
+        }
+        catch
+        {
+            await system.Terminate().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void StartActors()
+    {
+        int pool = Settings.SamplerPoolSize;
+        BqmWorkers = System.ActorOf(BqmWorker.Pool(pool), "bqm-workers");
+        var pools = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
+        foreach (var (name, factory) in Services.ClassicalSamplers)
+            pools[name] = System.ActorOf(SamplerWorker.Pool(factory, pool), $"sampler-{name}");
+        SamplerPools = pools;
+
+        QuotaLedger = Singleton(QuotaLedgerActor.Props(Settings.Quotas), "quota-ledger");
+        Registry = Singleton(ExperimentRegistryActor.Props(), "experiment-registry");
+        foreach (var (solver, backend) in Services.QpuBackends)
+            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
+                "qpu-gateway-" + Sanitize(solver));
+
+        var trainerServices = new TrainerServices
+        {
+            ProcedureFor = Services.ProcedureFor,
+            BqmWorkers = BqmWorkers,
+            BqmWorkerCount = pool,
+            SamplerPools = pools,
+            GatewayFor = GatewayFor,
+            Settings = Settings.Trainer,
+        };
+        Trainers = ClusterSharding.Get(System).Start("trainer", id => TrainerActor.Props(id, trainerServices),
+            ClusterShardingSettings.Create(System), new ExperimentMessageExtractor());
+    }
+
+    private IActorRef Singleton(Props props, string name)
+    {
+        System.ActorOf(ClusterSingletonManager.Props(props, PoisonPill.Instance, ClusterSingletonManagerSettings.Create(System)), name);
+        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System)), name + "-proxy");
+    }
+
+    private static string Sanitize(string s) => new(s.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());
+
+    public async ValueTask DisposeAsync()
+    {
+        // Leaves the cluster, hands shards off and stops persistence cleanly (the write queue completes).
+        var shutdown = CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        await Task.WhenAny(shutdown, Task.Delay(TimeSpan.FromSeconds(15))).ConfigureAwait(false);
+        await System.Terminate().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,182 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.TestKit;
+using QaActors.Orchestration.Configuration;
+using QaActors.Orchestration.Gateway;
+using QaActors.Orchestration.Persistence;
+using QaActors.Orchestration.Training;
+using QaActors.Sampling;
+using Xunit.Abstractions;
+
+namespace QaActors.Orchestration.Tests;
+
+public class TrainerTests : Akka.TestKit.Xunit2.TestKit
+{
+    public TrainerTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output) { }
+
+    private TrainerServices Services(Func<ExperimentSpec, ITrainingProcedure> procedureFor, int snapshotEvery = 4, IActorRef? gateway = null)
+    {
+        var pools = new Dictionary<string, IActorRef>
+        {
+            ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(() => new GibbsSampler(new GibbsOptions(Sweeps: 20)), 2)),
+            ["anneal"] = Sys.ActorOf(SamplerWorker.Pool(() => new AnnealSampler(new AnnealOptions(Sweeps: 20)), 2)),
+        };
+        return new TrainerServices
+        {
+            ProcedureFor = procedureFor,
+            BqmWorkers = Sys.ActorOf(BqmWorker.Pool(2)),
+            BqmWorkerCount = 2,
+            SamplerPools = pools,
+            GatewayFor = _ => gateway,
+            Settings = TrainerSettings.Default with
+            {
+                SnapshotEvery = snapshotEvery,
+                ApplyTimeout = TimeSpan.FromSeconds(10),
+                SampleTimeout = TimeSpan.FromSeconds(20),
+                BuildTimeout = TimeSpan.FromSeconds(10),
+            },
+        };
+    }
+
+    private ExperimentCompleted RunToEnd(IActorRef trainer, object start, List<StepReport>? reports = null)
+    {
+        trainer.Tell(start, TestActor);
+        while (true)
+        {
+            var m = ExpectMsg<object>(TimeSpan.FromSeconds(30));
+            switch (m)
+            {
+                case StepReport r: reports?.Add(r); break;
+                case ExperimentCompleted c: return c;
+                case ExperimentFailed f: throw new Xunit.Sdk.XunitException($"experiment failed: {f.Reason}");
+            }
+        }
+    }
+
+    private ExperimentCompleted Uninterrupted(string id, long steps)
+    {
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var trainer = Sys.ActorOf(TrainerActor.Props(id, services));
+        return RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec(id, steps), TestActor));
+    }
+
+    [Fact]
+    public async Task Journal_write_failure_neither_loses_nor_double_applies_a_step()
+    {
+        var reference = Uninterrupted("ref-journal", 10);
+
+        var journal = TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
+        int failed = 0;
+        await journal.OnWrite.FailIf(p => p.Payload is StepCheckpoint { Step: 6 } && Interlocked.Exchange(ref failed, 1) == 0);
+
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var trainer = Sys.ActorOf(TrainerActor.Props("faulty-journal", services));
+        var reports = new List<StepReport>();
+        var done = RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec("faulty-journal", 10), TestActor), reports);
+        Assert.Equal(1, failed);
+
+        // Every step reported once, in order, and the model equals the uninterrupted run's bit for bit.
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), reports.Select(r => r.Step));
+        Assert.Equal(reference.FinalStateBytes, done.FinalStateBytes);
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => (long)i), done.Summary.History.Select(h => h.Step));
+        Assert.Equal(40, done.Summary.Totals.SamplerCounts["gibbs"]); // 10 steps × 4 examples, none twice
+
+        // A new incarnation recovers exactly step 10 from the journal (snapshot + events).
+        Watch(trainer);
+        Sys.Stop(trainer);
+        ExpectTerminated(trainer);
+        var again = Sys.ActorOf(TrainerActor.Props("faulty-journal", services));
+        var summary = await again.Ask<ExperimentSummary>(new GetExperimentSummary("faulty-journal"), TimeSpan.FromSeconds(10));
+        Assert.Equal(10, summary.LastStep);
+        Assert.Equal(11, summary.History.Length);
+    }
+
+    [Fact]
+    public async Task Journal_rejection_is_retried_without_losing_the_step()
+    {
+        var reference = Uninterrupted("ref-reject", 6);
+        var journal = TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
+        int rejected = 0;
+        await journal.OnWrite.RejectIf(p => p.Payload is StepCheckpoint { Step: 2 } && Interlocked.Exchange(ref rejected, 1) == 0);
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var trainer = Sys.ActorOf(TrainerActor.Props("rejecting-journal", services));
+        var done = RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec("rejecting-journal", 6), TestActor));
+        Assert.Equal(1, rejected);
+        Assert.Equal(reference.FinalStateBytes, done.FinalStateBytes);
+    }
+
+    [Fact]
+    public void Resumed_training_equals_uninterrupted_training_bit_for_bit()
+    {
+        var reference = Uninterrupted("ref-resume", 12);
+
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps), snapshotEvery: 5);
+        var first = Sys.ActorOf(TrainerActor.Props("resumed", services));
+        first.Tell(new StartExperiment(ToyProcedure.Spec("resumed", 12), TestActor));
+        first.Tell(new PauseExperiment("resumed", AfterStep: 7));
+        long lastSeen = 0;
+        while (true)
+        {
+            var m = ExpectMsg<object>(TimeSpan.FromSeconds(30));
+            if (m is StepReport r) lastSeen = r.Step;
+            else { Assert.Equal("paused", Assert.IsType<ExperimentFailed>(m).Reason); break; }
+        }
+        Assert.Equal(7, lastSeen);
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first);
+
+        var second = Sys.ActorOf(TrainerActor.Props("resumed", services));
+        var reports = new List<StepReport>();
+        var done = RunToEnd(second, new ResumeExperiment("resumed", TestActor), reports);
+        Assert.Equal(lastSeen, done.ResumedFromStep);
+        Assert.Equal(Enumerable.Range((int)lastSeen + 1, 12 - (int)lastSeen).Select(i => (long)i), reports.Select(r => r.Step));
+        Assert.Equal(reference.FinalStateBytes, done.FinalStateBytes);
+        Assert.Equal(reference.Summary.History.Select(h => h.Values[0].Value), done.Summary.History.Select(h => h.Values[0].Value));
+    }
+
+    [Fact]
+    public void Starting_an_existing_experiment_with_other_settings_is_refused()
+    {
+        Uninterrupted("conflict", 2);
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var trainer = Sys.ActorOf(TrainerActor.Props("conflict", services));
+        trainer.Tell(new StartExperiment(ToyProcedure.Spec("conflict", 2, seed: 7), TestActor));
+        var f = ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10));
+        Assert.Contains("seed", f.Reason);
+    }
+
+    [Fact]
+    public void Qpu_experiment_records_provenance_of_qpu_and_fallback_samples()
+    {
+        var qpu = new FakeQpu(TimeProvider.System) { CostOf = _ => 1500, FailAfter = 12 };
+        var qs = TestConfig.Quotas();
+        var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-trainer"));
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps, "qpu"));
+        var gw = Sys.ActorOf(QpuGatewayActor.Props(qpu, ledger, services.SamplerPools, TestConfig.Gateway(maxFailures: 2, resetMs: 60_000), qs));
+        services = new TrainerServices
+        {
+            ProcedureFor = services.ProcedureFor, BqmWorkers = services.BqmWorkers, BqmWorkerCount = 2,
+            SamplerPools = services.SamplerPools, GatewayFor = _ => gw, Settings = services.Settings,
+        };
+        var trainer = Sys.ActorOf(TrainerActor.Props("qpu-exp", services));
+        var reports = new List<StepReport>();
+        trainer.Tell(new StartExperiment(ToyProcedure.Spec("qpu-exp", 6, method: "qpu", fallback: "anneal"), TestActor));
+        // Three steps on the QPU, then an outage: the rest is served by the fallback, and says so.
+        ExperimentCompleted? done = null;
+        while (done is null)
+        {
+            var m = ExpectMsg<object>(TimeSpan.FromSeconds(30));
+            if (m is StepReport r) reports.Add(r);
+            else done = Assert.IsType<ExperimentCompleted>(m);
+        }
+        var totals = done.Summary.Totals;
+        Assert.Equal(24, totals.Examples);
+        Assert.Equal(12, totals.SamplerCounts["qpu"]);
+        Assert.Equal(12, totals.SamplerCounts["anneal"]);
+        Assert.Equal(totals.SamplerCounts["anneal"], totals.FallbackReasons.Values.Sum());
+        Assert.Contains(totals.FallbackReasons.Keys, k => k.StartsWith(FallbackReasons.QpuError) || k == FallbackReasons.BreakerOpen);
+        Assert.Equal(totals.SamplerCounts["qpu"] * 1500.0, totals.QpuAccessMicros);
+        Assert.True(totals.MeanChainBreakFraction > 0);
+    }
+}
