@@ -15,8 +15,18 @@ public static class Cli
 
     public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The process's real standard output. With --json it carries the JSON document and nothing else.</summary>
+    private static TextWriter _stdout = Console.Out;
+
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
+        if (args.Contains("--json"))
+        {
+            // Libraries (Akka's logger, progress output) write to Console.Out; with --json that would corrupt the
+            // document, so everything but the document goes to stderr.
+            _stdout = Console.Out;
+            Console.SetOut(Console.Error);
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -46,5 +56,9 @@ public static class Cli
     private static bool IsUsage(Exception e) => e is UsageException or ProblemFormatException
         || CommandCatalog.IsUsageError(e);
 
-    public static void WriteJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(JsonOptions));
+    public static void WriteJson(JsonNode node)
+    {
+        _stdout.WriteLine(node.ToJsonString(JsonOptions));
+        _stdout.Flush();
+    }
 }

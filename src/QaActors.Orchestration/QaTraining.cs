@@ -91,17 +91,8 @@ public static class QaTraining
         With(options, r => r.QuotaSetAsync(user, seconds, cancellationToken), cancellationToken);
 
     /// <summary>The classical samplers a training config implies (the same construction as the CLI's direct path).</summary>
-    public static IReadOnlyDictionary<string, Func<ISampler>> DefaultSamplers(TrainingConfig? c)
-    {
-        int? sweeps = c?.Sweeps;
-        double beta = c?.Beta ?? 1.0;
-        return new Dictionary<string, Func<ISampler>>
-        {
-            ["gibbs"] = () => new GibbsSampler(sweeps is int s ? new GibbsOptions(Sweeps: s, BurnIn: Math.Min(100, s - 1)) : new GibbsOptions()),
-            ["anneal"] = () => new AnnealSampler(new AnnealOptions(sweeps ?? 1000, (beta / 10, beta), AnnealSchedule.Geometric)),
-            ["exact"] = () => new ExactSampler(),
-        };
-    }
+    public static IReadOnlyDictionary<string, Func<ISampler>> DefaultSamplers(TrainingConfig? c) =>
+        new[] { "gibbs", "anneal", "exact" }.ToDictionary(n => n, n => (Func<ISampler>)(() => TrainingSamplers.Create(n, c?.Sweeps, c?.Beta ?? 1.0)));
 
     public static QaSettings Settings(RunOptions options) =>
         QaConfig.Load(options.ConfigFile, options.DataDir, options.Db, options.ExtraHocon);

@@ -4,6 +4,10 @@ using System.Text.Json.Nodes;
 using QaActors.Cli.Reporting;
 using QaActors.Data;
 using QaActors.Learning;
+using QaActors.Orchestration;
+using QaActors.Orchestration.Gateway;
+using QaActors.Orchestration.Training;
+using QaActors.Sampling;
 using Spectre.Console;
 
 namespace QaActors.Cli.Commands;
@@ -32,10 +36,18 @@ public static class TrainCommand
         public readonly Option<bool> Json = CommonOptions.Json();
 
         public readonly QpuOptions Qpu = new();
+        public readonly Option<string> Fallback = new("--fallback") { Description = "Sampler used when the QPU is down, over quota or too slow: gibbs | anneal | none (wait and retry).", DefaultValueFactory = _ => "gibbs" };
+        public readonly Option<string?> User = new("--user") { Description = "Whose QPU-time quota is charged (default $QA_USER, else the OS user)." };
+        public readonly Option<string?> Db = new("--db") { Description = "Journal: a PostgreSQL connection string or a SQLite file (default SQLite qa.db in the data dir)." };
+        public readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file overriding the defaults in hocon/." };
+        public readonly Option<string> Engine = new("--engine") { Description = "actors (default: the Akka.NET cluster, persisted, resumable) or direct (in-process, no persistence).", DefaultValueFactory = _ => "actors" };
 
         public void AddTo(Command cmd)
         {
             Qpu.AddTo(cmd);
+            Fallback.AcceptOnlyFromAmong("gibbs", "anneal", "none");
+            Engine.AcceptOnlyFromAmong("actors", "direct");
+            foreach (Option o in new Option[] { Fallback, User, Db, ConfigFile, Engine }) cmd.Add(o);
             foreach (Option o in new Option[] { Dataset, Classes, Method, Hidden, TrainSize, TestSize, Batch, Lr, Steps, TEff, Beta, Reads, Sweeps, Seed, EvalEvery, Out, DataDir, Json })
                 cmd.Add(o);
         }
@@ -87,6 +99,30 @@ public static class TrainCommand
             return (spec, a, b, task);
         }
 
+        public RunOptions RunOptions(ParseResult pr, string outDir, QaActors.DWave.Sapi.QpuSampler? qpu)
+        {
+            var backends = new Dictionary<string, IQpuBackend>();
+            string solver = "default";
+            if (qpu is not null)
+            {
+                solver = qpu.Solver.Name;
+                double? annealingTime = pr.GetValue(Qpu.AnnealingTime);
+                backends[solver] = new DelegateQpuBackend(solver, qpu,
+                    (problem, request) => QaActors.DWave.Sapi.AccessTimeEstimator.EstimateAccessTime(qpu.Solver, qpu.EmbeddingFor(problem).TotalQubits, request.Reads, annealingTime));
+            }
+            return new RunOptions
+            {
+                Fallback = pr.GetValue(Fallback)!,
+                User = pr.GetValue(User),
+                Db = pr.GetValue(Db),
+                ConfigFile = pr.GetValue(ConfigFile),
+                DataDir = new DataStore(pr.GetValue(DataDir)).Root,
+                OutPath = outDir,
+                Solver = solver,
+                QpuBackends = backends,
+            };
+        }
+
         /// <summary>The QPU sampler of a Quantum-1 run: problems arrive already divided by T unless --t-eff auto.</summary>
         public async Task<QaActors.DWave.Sapi.QpuSampler> CreateQpuSampler(ParseResult pr, CancellationToken ct)
         {
@@ -115,35 +151,32 @@ public static class TrainCommand
             string outDir = o.OutputDirectory(pr, config);
             bool json = pr.GetValue(o.Json);
             using var qpu = config.Method == TrainingMethod.Qpu ? await o.CreateQpuSampler(pr, ct) : null;
-            var sampler = qpu ?? SamplerFactory.ForTraining(config);
             TrainingResult result;
-            if (json)
+            TrainingRun? run = null;
+            bool actors = pr.GetValue(o.Engine) == "actors";
+            if (!json) AnsiConsole.MarkupLineInterpolated($"[bold]{config.Method.ToWire()}[/] on {config.Dataset} classes {a},{b}: {task.Train.Count} training and {task.Test.Count} test images, {config.Steps} steps of batch {config.Batch}{(actors ? "" : " (direct, not persisted)")}");
+            if (actors)
             {
-                result = await DirectTrainer.RunAsync(config, task.Train, task.Test, sampler, null, ct);
+                var options = o.RunOptions(pr, outDir, qpu);
+                var taskRef = new PairTaskRef(spec.Name, a, b, pr.GetValue(o.TrainSize)!, pr.GetValue(o.TestSize)!, config.Seed, pr.GetValue(o.DataDir));
+                run = await WithProgress(json, config.Steps, bar => QaTraining.RunAsync(config, task, taskRef, options,
+                    bar is null ? null : new Progress<StepReport>(r => { bar.Value = r.Step; bar.Description = $"step {r.Step}: {Describe(r)}"; }), ct));
+                result = run.Result;
             }
             else
             {
-                AnsiConsole.MarkupLineInterpolated($"[bold]{config.Method.ToWire()}[/] on {config.Dataset} classes {a},{b}: {task.Train.Count} training and {task.Test.Count} test images, {config.Steps} steps of batch {config.Batch}");
-                result = await AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .StartAsync(async ctx =>
-                    {
-                        var bar = ctx.AddTask("training", maxValue: Math.Max(1, config.Steps));
-                        return await DirectTrainer.RunAsync(config, task.Train, task.Test, sampler, m =>
-                        {
-                            bar.Value = m.Step;
-                            bar.Description = $"step {m.Step}: test acc {m.TestAccuracy:F3}";
-                        }, ct);
-                    });
+                var sampler = (ISampler?)qpu ?? TrainingSamplers.For(config);
+                result = await WithProgress(json, config.Steps, bar => DirectTrainer.RunAsync(config, task.Train, task.Test, sampler,
+                    bar is null ? null : m => { bar.Value = m.Step; bar.Description = $"step {m.Step}: test acc {m.TestAccuracy:F3}"; }, ct));
             }
             string modelPath = WriteOutputs(outDir, config, result);
             if (json)
             {
-                Cli.WriteJson(Report(config, result, modelPath, outDir));
+                Cli.WriteJson(Report(config, result, modelPath, outDir, run));
             }
             else
             {
-                RenderSummary(config, result, outDir);
+                RenderSummary(config, result, outDir, run);
             }
             return Cli.ExitOk;
         });
@@ -159,7 +192,7 @@ public static class TrainCommand
         return modelPath;
     }
 
-    public static JsonObject Report(TrainingConfig config, TrainingResult result, string modelPath, string outDir)
+    public static JsonObject Report(TrainingConfig config, TrainingResult result, string modelPath, string outDir, TrainingRun? run)
     {
         var report = new JsonObject
         {
@@ -180,11 +213,42 @@ public static class TrainCommand
             ["model"] = modelPath,
             ["out"] = outDir,
         };
+        if (run is not null)
+        {
+            report["experiment_id"] = run.ExperimentId;
+            report["resumed_from_step"] = run.Experiment.ResumedFromStep;
+            report["provenance"] = ProvenanceJson(run.Provenance);
+        }
         RunOutputs.WriteAtomically(Path.Combine(outDir, RunOutputs.ReportFileName), report.ToJsonString(Cli.JsonOptions));
         return report;
     }
 
-    private static void RenderSummary(TrainingConfig config, TrainingResult result, string outDir)
+    public static JsonObject ProvenanceJson(Provenance p) => new()
+    {
+        ["samplers"] = new JsonObject(p.SamplerCounts.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["fallback_reasons"] = new JsonObject(p.FallbackReasons.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["qpu_access_time"] = p.QpuAccessMicros / 1e6,
+        ["qpu_access_time_unit"] = "s",
+        ["mean_chain_break_fraction"] = p.MeanChainBreakFraction,
+        ["clipped_biases"] = p.ClippedBiases,
+        ["examples"] = p.Examples,
+    };
+
+    private static string Describe(StepReport r)
+    {
+        string acc = r.Metrics.Get("test_accuracy") is double t ? $"test acc {t:F3}" : "";
+        return r.StepProvenance.FallbackReasons.Count > 0 ? $"{acc} (fallback: {string.Join(", ", r.StepProvenance.FallbackReasons.Keys)})" : acc;
+    }
+
+    private static async Task<T> WithProgress<T>(bool json, int steps, Func<ProgressTask?, Task<T>> work)
+    {
+        if (json) return await work(null);
+        return await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx => await work(ctx.AddTask("training", maxValue: Math.Max(1, steps))));
+    }
+
+    private static void RenderSummary(TrainingConfig config, TrainingResult result, string outDir, TrainingRun? run)
     {
         var f = result.Final;
         var table = new Table().HideHeaders().AddColumn("k").AddColumn("v");
@@ -194,6 +258,14 @@ public static class TrainCommand
         table.AddRow("EBM test log P(y|x)", f.EbmLogLikelihood.ToString("F4", CultureInfo.InvariantCulture));
         table.AddRow("steps to 70 %", result.StepsTo70?.ToString(CultureInfo.InvariantCulture) ?? "never");
         table.AddRow("success", result.Success ? "yes" : "no");
+        if (run is not null)
+        {
+            var p = run.Provenance;
+            table.AddRow("experiment", Markup.Escape(run.ExperimentId) + (run.Experiment.ResumedFromStep > 0 ? $" (resumed from step {run.Experiment.ResumedFromStep})" : ""));
+            table.AddRow("samples served by", Markup.Escape(string.Join(", ", p.SamplerCounts.Select(kv => $"{kv.Key} {kv.Value}"))));
+            if (p.FallbackReasons.Count > 0) table.AddRow("fallbacks", Markup.Escape(string.Join(", ", p.FallbackReasons.Select(kv => $"{kv.Key} {kv.Value}"))));
+            if (p.QpuAccessMicros > 0) table.AddRow("QPU access time", $"{p.QpuAccessMicros / 1e6:F3} s");
+        }
         table.AddRow("output", Markup.Escape(outDir));
         AnsiConsole.Write(table);
     }
