@@ -50,6 +50,14 @@ public static class Cli
             Console.Error.WriteLine("qa: interrupted; finished steps are saved.");
             return ExitInterrupted;
         }
+        catch (Exception e)
+        {
+            // A failure that is not the user's input (an outage, a bug): say what failed; QA_DEBUG=1 adds the stack.
+            Console.Error.WriteLine($"qa: failed: {e.Message}");
+            for (var inner = e.InnerException; inner != null; inner = inner.InnerException) Console.Error.WriteLine($"qa:   caused by: {inner.Message}");
+            if (Environment.GetEnvironmentVariable("QA_DEBUG") == "1") Console.Error.WriteLine(e);
+            return ExitFailure;
+        }
     }
 
     /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>

@@ -15,8 +15,11 @@ public static class CommandCatalog
         yield return TopologyCommands.Topology();
         yield return TopologyCommands.Embed();
         yield return SapiSimCommand.Create();
+        yield return ExperimentCommands.Experiment();
+        yield return ExperimentCommands.Quota();
     }
 
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>
-    public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException;
+    public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException || ExperimentCommands.IsUsageError(e)
+        || e is QaActors.Learning.ModelFormatException || e is QaActors.DWave.Config.DWaveConfigException;
 }

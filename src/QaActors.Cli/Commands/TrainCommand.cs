@@ -14,6 +14,12 @@ namespace QaActors.Cli.Commands;
 
 public static class TrainCommand
 {
+    /// <summary>
+    /// The CLI shows its own progress and errors; Akka's warnings (for example a singleton proxy still looking for its
+    /// singleton while the one-node cluster starts) would only be noise on the terminal. QA_AKKA_LOGLEVEL overrides.
+    /// </summary>
+    public static string QuietAkka => $"akka.loglevel = {Environment.GetEnvironmentVariable("QA_AKKA_LOGLEVEL") ?? "ERROR"}";
+
     public sealed class Options
     {
         public readonly Option<string> Dataset = CommonOptions.Dataset();
@@ -120,6 +126,7 @@ public static class TrainCommand
                 OutPath = outDir,
                 Solver = solver,
                 QpuBackends = backends,
+                ExtraHocon = QuietAkka,
             };
         }
 
