@@ -10,7 +10,7 @@ public static class QaProcess
     /// <summary>qa.dll is copied next to this test assembly by the project reference.</summary>
     public static string QaDll => Path.Combine(AppContext.BaseDirectory, "qa.dll");
 
-    public static Result Run(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -21,6 +21,12 @@ public static class QaProcess
         psi.ArgumentList.Add(QaDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        return psi;
+    }
+
+    public static Result Run(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    {
+        var psi = StartInfo(args, env);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
