@@ -88,6 +88,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<AdmissionFailed>(OnAdmissionFailed);
         Receive<QpuDone>(OnDone);
         Receive<QpuFailed>(OnFailed);
+        Receive<StopSingleton>(_ => Context.Stop(Self));
         Receive<Pump>(_ => Run());
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, _queued,
             _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal))));
