@@ -12,6 +12,30 @@ public static class SapiSimConfig
 {
     public const string Root = "sapi-sim";
 
+    /// <summary>hocon/sapi-sim.conf as shipped (embedded in this assembly).</summary>
+    public static string DefaultHocon
+    {
+        get
+        {
+            using var s = typeof(SapiSimConfig).Assembly.GetManifestResourceStream("sapi-sim.conf")
+                ?? throw new InvalidOperationException("the embedded sapi-sim.conf is missing from the build");
+            using var r = new StreamReader(s);
+            return r.ReadToEnd();
+        }
+    }
+
+    /// <summary>
+    /// The CLI's one call: the given HOCON (or the shipped defaults) layered over the shipped defaults, Pegasus/Zephyr
+    /// graphs from QaActors.DWave.Topology, and the <see cref="HardwareAnnealer"/> configured by <c>sapi-sim.anneal</c>.
+    /// </summary>
+    public static SapiSimulatorOptions LoadDefault(string? hocon = null, Action<string>? log = null)
+    {
+        var merged = hocon is null ? Parse(DefaultHocon) : Parse(hocon).WithFallback(Parse(DefaultHocon));
+        var a = merged.GetConfig(Root);
+        var annealer = new HardwareAnnealer(a.GetInt("anneal.sweeps", 1000), a.GetDouble("anneal.hot-fraction", 0.01));
+        return Load(merged, LatticeGraphSource.Instance, annealer, log);
+    }
+
     public static Akka.Configuration.Config Parse(string hocon)
     {
         try { return ConfigurationFactory.ParseString(hocon); }
@@ -25,9 +49,11 @@ public static class SapiSimConfig
     /// Options from HOCON. Solvers come from <c>sapi-sim.solvers.*</c>: each entry names a topology
     /// (<c>pegasus</c>/<c>zephyr</c>/anything the graph source knows) and shape; <paramref name="graphs"/> builds it.
     /// </summary>
-    public static SapiSimulatorOptions Load(string hocon, ISolverGraphSource graphs, ISampler sampler, Action<string>? log = null)
+    public static SapiSimulatorOptions Load(string hocon, ISolverGraphSource graphs, ISampler sampler, Action<string>? log = null) =>
+        Load(Parse(hocon), graphs, sampler, log);
+
+    public static SapiSimulatorOptions Load(Akka.Configuration.Config all, ISolverGraphSource graphs, ISampler sampler, Action<string>? log = null)
     {
-        var all = Parse(hocon);
         if (!all.HasPath(Root)) throw new FormatException($"sapi-sim configuration has no '{Root}' block");
         var c = all.GetConfig(Root);
         var solvers = new List<SimulatedSolverSpec>();

@@ -31,7 +31,8 @@ public sealed class SapiSimulator : IAsyncDisposable
 {
     private const string Media = "application/vnd.dwave.sapi.";
     private readonly SapiSimulatorOptions _o;
-    private readonly Dictionary<string, (SimulatedSolverSpec Spec, SolverInfo Info, JsonObject Properties)> _solvers;
+    // The properties JSON of a P16 solver is about a megabyte: serialised once, spliced into every solver response.
+    private readonly Dictionary<string, (SimulatedSolverSpec Spec, SolverInfo Info, string PropertiesJson)> _solvers;
     private readonly HashSet<string> _tokens;
     private readonly ConcurrentDictionary<string, SimProblem> _problems = new();
     private readonly ConcurrentDictionary<string, UsageCell> _usage = new();
@@ -61,8 +62,8 @@ public sealed class SapiSimulator : IAsyncDisposable
         _qpu = new SemaphoreSlim(options.MaxConcurrentProblems, options.MaxConcurrentProblems);
         _solvers = options.Solvers.ToDictionary(s => s.Name, s =>
         {
-            var props = s.PropertiesJson();
-            return (s, SolverInfo.Parse(Record(s, props, "ONLINE")), props);
+            string props = s.PropertiesText();
+            return (s, SolverInfo.Parse(RecordText(s, props, "ONLINE")), props);
         });
         Faults.SolverWentOffline += FailQueuedOn;
     }
@@ -239,27 +240,30 @@ public sealed class SapiSimulator : IAsyncDisposable
 
     private static string Token(HttpContext ctx) => (string)ctx.Items["token"]!;
 
-    private JsonObject Record(SimulatedSolverSpec s, JsonObject props, string status) => new()
+    private static string RecordText(SimulatedSolverSpec s, string propertiesJson, string status)
     {
-        ["identity"] = new JsonObject { ["name"] = s.Name, ["version"] = new JsonObject { ["graph_id"] = s.GraphId } },
-        ["status"] = status,
-        ["description"] = s.Description,
-        ["properties"] = props,
-        ["avg_load"] = 0.0,
-    };
+        string head = new JsonObject
+        {
+            ["identity"] = new JsonObject { ["name"] = s.Name, ["version"] = new JsonObject { ["graph_id"] = s.GraphId } },
+            ["status"] = status,
+            ["description"] = s.Description,
+            ["avg_load"] = 0.0,
+        }.ToJsonString();
+        return string.Concat(head.AsSpan(0, head.Length - 1), ",\"properties\":", propertiesJson, "}");
+    }
 
-    private JsonObject RecordOf(string name)
+    private string RecordOf(string name)
     {
         var (spec, _, props) = _solvers[name];
-        return Record(spec, (JsonObject)props.DeepClone(), Faults.IsOffline(name) ? "OFFLINE" : "ONLINE");
+        return RecordText(spec, props, Faults.IsOffline(name) ? "OFFLINE" : "ONLINE");
     }
 
     private Task ListSolvers(HttpContext ctx) =>
-        Json(ctx, 200, new JsonArray(_solvers.Keys.Select(n => (JsonNode)RecordOf(n)).ToArray()), Media + "solver-definition-list+json");
+        Text(ctx, 200, "[" + string.Join(",", _solvers.Keys.Select(RecordOf)) + "]", Media + "solver-definition-list+json");
 
     private Task GetSolver(HttpContext ctx, string name) =>
         _solvers.ContainsKey(name)
-            ? Json(ctx, 200, RecordOf(name), Media + "solver-definition+json")
+            ? Text(ctx, 200, RecordOf(name), Media + "solver-definition+json")
             : Error(ctx, 404, $"Solver '{name}' not found");
 
     private async Task Submit(HttpContext ctx)
@@ -473,11 +477,13 @@ public sealed class SapiSimulator : IAsyncDisposable
         }
     }
 
-    private static Task Json(HttpContext ctx, int code, JsonNode body, string media)
+    private static Task Json(HttpContext ctx, int code, JsonNode body, string media) => Text(ctx, code, body.ToJsonString(), media);
+
+    private static Task Text(HttpContext ctx, int code, string json, string media)
     {
         ctx.Response.StatusCode = code;
         ctx.Response.ContentType = media.StartsWith(Media, StringComparison.Ordinal) ? $"{media}; version={SapiClient.ApiVersion}" : media;
-        return ctx.Response.WriteAsync(body.ToJsonString(), ctx.RequestAborted);
+        return ctx.Response.WriteAsync(json, ctx.RequestAborted);
     }
 
     private static Task Error(HttpContext ctx, int code, string msg) =>

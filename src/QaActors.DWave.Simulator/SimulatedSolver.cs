@@ -60,14 +60,18 @@ public sealed record SimulatedSolverSpec
         "programming_thermalization", "readout_thermalization", "reduce_intersample_correlation", "reinitialize_state",
     ];
 
-    public JsonObject PropertiesJson()
+    public JsonObject PropertiesJson() => (JsonObject)JsonNode.Parse(PropertiesText())!;
+
+    /// <summary>
+    /// The <c>properties</c> object as JSON text. The qubit and coupler lists (5640 and 40 484 entries on P16) are
+    /// written directly rather than through a JSON DOM, which would cost about a second per solver.
+    /// </summary>
+    public string PropertiesText()
     {
         static JsonArray R(ValueRange r) => new(r.Min, r.Max);
         var p = new JsonObject
         {
             ["num_qubits"] = Graph.NumQubits,
-            ["qubits"] = new JsonArray(Graph.Qubits.Select(q => (JsonNode)q).ToArray()),
-            ["couplers"] = new JsonArray(Graph.Couplers.Select(c => (JsonNode)new JsonArray(c.U, c.V)).ToArray()),
             ["topology"] = new JsonObject { ["type"] = Graph.TopologyType, ["shape"] = new JsonArray(Graph.Shape.Select(s => (JsonNode)s).ToArray()) },
             ["h_range"] = R(HRange),
             ["j_range"] = R(JRange),
@@ -92,6 +96,20 @@ public sealed record SimulatedSolverSpec
         };
         if (PerQubitCouplingRange is { } pq) p["per_qubit_coupling_range"] = R(pq);
         if (PerGroupCouplingRange is { } pg) p["per_group_coupling_range"] = R(pg);
-        return p;
+        string head = p.ToJsonString();
+        var sb = new System.Text.StringBuilder(head.Length + Graph.Qubits.Length * 6 + Graph.Couplers.Length * 14);
+        sb.Append(head, 0, head.Length - 1).Append(",\"qubits\":[");
+        for (int i = 0; i < Graph.Qubits.Length; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(Graph.Qubits[i]);
+        }
+        sb.Append("],\"couplers\":[");
+        for (int i = 0; i < Graph.Couplers.Length; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append('[').Append(Graph.Couplers[i].U).Append(',').Append(Graph.Couplers[i].V).Append(']');
+        }
+        return sb.Append("]}").ToString();
     }
 }

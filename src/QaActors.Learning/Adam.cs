@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 namespace QaActors.Learning;
 
 /// <summary>
-/// Adam with PyTorch's semantics (torch.optim.Adam, amsgrad off, no weight decay): m ← β1·m + (1−β1)·g,
+/// Adam with PyTorch's semantics (torch.optim.Adam, amsgrad off, no weight decay): m ← m + (1−β1)·(g − m) (= β1·m + (1−β1)·g),
 /// v ← β2·v + (1−β2)·g², θ ← θ − (lr / (1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + ε). The gradient is a LOSS
 /// gradient: for the EBM's log-likelihood ascent pass its negation (<see cref="StepAscent"/> does that).
 /// State (m, v, t) is plain data so a checkpoint restores it exactly.
@@ -53,7 +53,8 @@ public sealed class Adam
                 for (; i <= pt.Length - 16; i += 16)
                 {
                     var gi = Vector512.Create(sign) * Vector512.Create(gt, i);
-                    var mi = Vector512.Create(b1) * Vector512.Create(mt, i) + Vector512.Create(1 - b1) * gi;
+                    var m0 = Vector512.Create(mt, i);
+                    var mi = m0 + Vector512.Create(1 - b1) * (gi - m0);
                     var vi = Vector512.Create(b2) * Vector512.Create(vt, i) + Vector512.Create(1 - b2) * gi * gi;
                     mi.CopyTo(mt.AsSpan(i));
                     vi.CopyTo(vt.AsSpan(i));
@@ -64,8 +65,8 @@ public sealed class Adam
             for (; i < pt.Length; i++)
             {
                 float gi = sign * gt[i];
-                // Same operation order as torch's single-tensor Adam: lerp-free form m = β1 m + (1−β1) g.
-                mt[i] = b1 * mt[i] + (1 - b1) * gi;
+                // torch's single-tensor Adam: m.lerp_(g, 1−β1) = m + (1−β1)(g − m); v.mul_(β2).addcmul_(g, g, 1−β2).
+                mt[i] = mt[i] + (1 - b1) * (gi - mt[i]);
                 vt[i] = b2 * vt[i] + (1 - b2) * gi * gi;
                 float denom = MathF.Sqrt(vt[i]) / sqrtBc2 + eps;
                 pt[i] -= stepSize * (mt[i] / denom);

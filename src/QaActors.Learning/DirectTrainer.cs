@@ -52,8 +52,7 @@ public static class DirectTrainer
         var totals = new Dictionary<string, double>();
         if (state.History.Count == 0)
         {
-            var full = Mlp.Logits(state.Parameters, train.X, train.Count);
-            var first = Record(state, 0, Mlp.MeanCrossEntropy(full, train.Y, train.Count, config.Outputs), test);
+            var first = TrainingStep.RecordInitial(state, train, test);
             onStep?.Invoke(first);
         }
         var grad = state.Parameters.ZerosLike();
@@ -62,16 +61,14 @@ public static class DirectTrainer
             cancellationToken.ThrowIfCancellationRequested();
             var plan = StepPlan.Create(config, train, state.Step);
             double trainLoss = await StepAsync(state, plan, sampler, grad, totals, cancellationToken).ConfigureAwait(false);
-            if (state.Step % config.EvalEvery == 0 || state.Step == config.Steps)
+            if (TrainingStep.ShouldEvaluate(config, state.Step))
             {
-                var m = Record(state, state.Step, trainLoss, test);
+                // Not inside onStep?.Invoke(...): its argument is skipped when there is no callback.
+                var m = TrainingStep.Record(state, trainLoss, test);
                 onStep?.Invoke(m);
             }
         }
-        var history = state.History.ToList();
-        var points = history.Select(h => (h.Step, h.TestAccuracy)).ToList();
-        return new TrainingResult(config, history, history[^1], Metrics.StepsTo70(points), Metrics.IsSuccess(points),
-            state.Parameters, state, totals);
+        return TrainingStep.Result(state, totals);
     }
 
     /// <summary>
@@ -89,14 +86,22 @@ public static class DirectTrainer
         {
             if (sampler is null) throw new ArgumentException($"method {config.Method.ToWire()} needs a sampler", nameof(sampler));
             var problems = plan.BuildProblems(p, config.TEff);
-            var tasks = new Task<SampleSet>[problems.Length];
-            for (int i = 0; i < problems.Length; i++)
+            if (sampler is IBatchSampler many)
             {
-                var problem = problems[i];
-                var request = plan.Request(config, i);
-                tasks[i] = Task.Run(() => sampler.SampleAsync(problem, request, cancellationToken), cancellationToken);
+                // One call for the whole batch (a QPU tiles the examples on the chip); its seed is the first example's.
+                samples = await many.SampleManyAsync(problems, plan.Request(config, 0), cancellationToken).ConfigureAwait(false);
             }
-            samples = await Task.WhenAll(tasks).ConfigureAwait(false);
+            else
+            {
+                var tasks = new Task<SampleSet>[problems.Length];
+                for (int i = 0; i < problems.Length; i++)
+                {
+                    var problem = problems[i];
+                    var request = plan.Request(config, i);
+                    tasks[i] = Task.Run(() => sampler.SampleAsync(problem, request, cancellationToken), cancellationToken);
+                }
+                samples = await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
             if (samplerTotals != null)
                 foreach (var s in samples)
                 {
@@ -107,23 +112,15 @@ public static class DirectTrainer
         double trainLoss;
         if (config.Method == TrainingMethod.Backprop)
         {
+            // Backprop's objective is that same batch cross-entropy: no second forward pass needed.
             trainLoss = TrainingStep.LossGradient(config, p, batch, samples, gradientBuffer);
         }
         else
         {
-            var logits = Mlp.Logits(p, batch.X, batch.Count);
-            trainLoss = Mlp.MeanCrossEntropy(logits, batch.Y, batch.Count, config.Outputs);
+            trainLoss = TrainingStep.BatchTrainLoss(p, batch);
             TrainingStep.LossGradient(config, p, batch, samples, gradientBuffer);
         }
         TrainingStep.ApplyAdam(state, gradientBuffer);
         return trainLoss;
-    }
-
-    private static StepMetrics Record(TrainerState state, int step, double trainLoss, LabeledSet test)
-    {
-        var e = Metrics.Evaluate(state.Parameters, test);
-        var m = new StepMetrics(step, trainLoss, e.Accuracy, e.EbmAccuracy, e.CrossEntropy, e.EbmLogLikelihood);
-        state.History.Add(m);
-        return m;
     }
 }

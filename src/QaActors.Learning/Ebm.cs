@@ -237,7 +237,7 @@ public static class Ebm
                 TensorPrimitives.Add(grad.W2, e.AsSpan(i * mOut * k, mOut * k), grad.W2);
                 for (int m = 0; m < mOut; m++) grad.C[m] += dc[i * mOut + m];
             }
-            Gemm.Multiply(k, n, rows, d, k, true, x, n, false, grad.W1, n, false);
+            Numerics.WeightGradient(d.AsSpan(0, rows * k), x, rows, k, n, grad.W1);
             double total = 0;
             for (int i = 0; i < rows; i++) total += ll[i];
             return total / rows;

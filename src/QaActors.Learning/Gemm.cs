@@ -24,7 +24,7 @@ namespace QaActors.Learning;
 /// </summary>
 public static unsafe class Gemm
 {
-    internal const int MR = 8, NR = 32, KC = 256, NC = 512;
+    internal const int MR = 8, NR = 32, KC = 256, NC = 576;
     private const double ParallelFlops = 2e7;
     private const int DirectRows = 64;
 
@@ -81,6 +81,7 @@ public static unsafe class Gemm
         if (k > 0 && have < need) throw new ArgumentException($"matrix {name} holds {have} values but its shape needs {need}");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Serial(int m0, int m1, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB,
         float* c, int ldc, bool accumulate, Scratch s)
     {
@@ -96,38 +97,64 @@ public static unsafe class Gemm
                 bool directB = !transB && m1 - m0 < DirectRows;
                 PackB(b, ldb, transB, pc, kc, jc, nc, s, directB);
                 bool acc = accumulate || pc > 0;
-                for (int i0 = m0; i0 < m1; i0 += MR)
+                if (directB)
                 {
-                    int mv = Math.Min(MR, m1 - i0);
-                    int acnt = PackA(a, lda, transA, i0, mv, pc, kc, s);
-                    for (int jp = 0; jp < nPanels; jp++)
+                    // Few rows: pack every A panel first, then sweep each B panel across all of them while it is
+                    // in L1, so B (read in place) streams from memory once per call instead of once per A panel.
+                    int panelsA = (m1 - m0 + MR - 1) / MR;
+                    for (int ip = 0; ip < panelsA; ip++)
                     {
-                        int nv = Math.Min(NR, nc - jp * NR);
-                        int bcnt = s.BCount[jp];
-                        int* idx = acnt <= bcnt ? s.AIdx : s.BIdx + jp * KC;
-                        int cnt = Math.Min(acnt, bcnt);
-                        bool direct = directB && nv == NR;
-                        float* bp = direct ? b + (nint)pc * ldb + jc + jp * NR : s.BPack + (nint)jp * KC * NR;
-                        int bs = direct ? ldb : NR;
-                        float* cp = c + (nint)i0 * ldc + jc + jp * NR;
-                        if (Vector512.IsHardwareAccelerated && !ForceVector256)
+                        int i0 = m0 + ip * MR;
+                        s.ACount[ip] = PackA(a, lda, transA, i0, Math.Min(MR, m1 - i0), pc, kc, s.APack + ip * MR * KC, s.AIdx + ip * KC);
+                    }
+                    for (int jp = 0; jp < nPanels; jp++)
+                        for (int ip = 0; ip < panelsA; ip++)
                         {
-                            if (cnt == kc) Kernel512(s.APack, bp, bs, new Dense(), cnt, nv, s.Tile);
-                            else Kernel512(s.APack, bp, bs, new Sparse(idx), cnt, nv, s.Tile);
+                            int i0 = m0 + ip * MR;
+                            Tile(s.APack + ip * MR * KC, s.AIdx + ip * KC, s.ACount[ip], i0, Math.Min(MR, m1 - i0), jp, jc, nc, pc, kc, b, ldb, true, c, ldc, acc, s);
                         }
-                        else
-                        {
-                            if (cnt == kc) Kernel256(s.APack, bp, bs, new Dense(), cnt, s.Tile);
-                            else Kernel256(s.APack, bp, bs, new Sparse(idx), cnt, s.Tile);
-                        }
-                        StoreTile(s.Tile, cp, ldc, mv, nv, acc);
+                }
+                else
+                {
+                    for (int i0 = m0; i0 < m1; i0 += MR)
+                    {
+                        int mv = Math.Min(MR, m1 - i0);
+                        int acnt = PackA(a, lda, transA, i0, mv, pc, kc, s.APack, s.AIdx);
+                        for (int jp = 0; jp < nPanels; jp++)
+                            Tile(s.APack, s.AIdx, acnt, i0, mv, jp, jc, nc, pc, kc, b, ldb, false, c, ldc, acc, s);
                     }
                 }
             }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(float* ap, int* aidx, int acnt, int i0, int mv, int jp, int jc, int nc, int pc, int kc,
+        float* b, int ldb, bool directB, float* c, int ldc, bool acc, Scratch s)
+    {
+        int nv = Math.Min(NR, nc - jp * NR);
+        int bcnt = s.BCount[jp];
+        int* idx = acnt <= bcnt ? aidx : s.BIdx + jp * KC;
+        int cnt = Math.Min(acnt, bcnt);
+        bool direct = directB && nv == NR;
+        float* bp = direct ? b + (nint)pc * ldb + jc + jp * NR : s.BPack + (nint)jp * KC * NR;
+        int bs = direct ? ldb : NR;
+        float* cp = c + (nint)i0 * ldc + jc + jp * NR;
+        if (Vector512.IsHardwareAccelerated && !ForceVector256)
+        {
+            if (cnt == kc) Kernel512(ap, bp, bs, new Dense(), cnt, nv, s.Tile);
+            else Kernel512(ap, bp, bs, new Sparse(idx), cnt, nv, s.Tile);
+        }
+        else
+        {
+            if (cnt == kc) Kernel256(ap, bp, bs, new Dense(), cnt, s.Tile);
+            else Kernel256(ap, bp, bs, new Sparse(idx), cnt, s.Tile);
+        }
+        StoreTile(s.Tile, cp, ldc, mv, nv, acc);
+    }
+
     /// <summary>Packs B(pc..pc+kc, jc..jc+nc) into NR-wide panels (zero padded) and lists each panel's non-zero rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(float* b, int ldb, bool transB, int pc, int kc, int jc, int nc, Scratch s, bool direct)
     {
         int nPanels = (nc + NR - 1) / NR;
@@ -185,9 +212,9 @@ public static unsafe class Gemm
     }
 
     /// <summary>Packs A(i0..i0+mv, pc..pc+kc) into one MR-tall panel (zero padded); returns the count of non-zero columns.</summary>
-    private static int PackA(float* a, int lda, bool transA, int i0, int mv, int pc, int kc, Scratch s)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int PackA(float* a, int lda, bool transA, int i0, int mv, int pc, int kc, float* dst, int* idx)
     {
-        float* dst = s.APack;
         if (transA)
         {
             for (int p = 0; p < kc; p++)
@@ -215,7 +242,6 @@ public static unsafe class Gemm
                 }
             }
         }
-        int* idx = s.AIdx;
         int cnt = 0;
         for (int p = 0; p < kc; p++)
         {
@@ -267,6 +293,7 @@ public static unsafe class Gemm
         c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512Narrow<TIdx>(float* ap, float* bp, int bs, TIdx ix, int cnt, float* tile) where TIdx : struct, IIndex
     {
         var z = Vector512<float>.Zero;
@@ -290,6 +317,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>The same tile with 256-bit vectors, as four 4×16 quarter tiles (8 accumulators each, fits 16 ymm registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256<TIdx>(float* ap, float* bp, int bs, TIdx ix, int cnt, float* tile) where TIdx : struct, IIndex
     {
         for (int rh = 0; rh < MR; rh += 4)
@@ -317,6 +345,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StoreTile(float* tile, float* c, int ldc, int mv, int nv, bool acc)
     {
         if (nv == NR && Vector512.IsHardwareAccelerated)
@@ -345,14 +374,15 @@ public static unsafe class Gemm
     {
         private static readonly ConcurrentBag<Scratch> Pool = new();
         public readonly float* APack, BPack, Tile;
-        public readonly int* AIdx, BIdx, BCount;
+        public readonly int* AIdx, ACount, BIdx, BCount;
 
         private Scratch()
         {
-            APack = (float*)NativeMemory.AlignedAlloc((nuint)(MR * KC * sizeof(float)), 64);
+            APack = (float*)NativeMemory.AlignedAlloc((nuint)(DirectRows * KC * sizeof(float)), 64);
+            ACount = (int*)NativeMemory.AlignedAlloc((nuint)(DirectRows / MR * sizeof(int)), 64);
             BPack = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
             Tile = (float*)NativeMemory.AlignedAlloc((nuint)(MR * NR * sizeof(float)), 64);
-            AIdx = (int*)NativeMemory.AlignedAlloc((nuint)(KC * sizeof(int)), 64);
+            AIdx = (int*)NativeMemory.AlignedAlloc((nuint)(DirectRows / MR * KC * sizeof(int)), 64);
             BIdx = (int*)NativeMemory.AlignedAlloc((nuint)(KC * (NC / NR) * sizeof(int)), 64);
             BCount = (int*)NativeMemory.AlignedAlloc((nuint)((NC / NR) * sizeof(int)), 64);
         }
@@ -360,7 +390,7 @@ public static unsafe class Gemm
         ~Scratch()
         {
             NativeMemory.AlignedFree(APack); NativeMemory.AlignedFree(BPack); NativeMemory.AlignedFree(Tile);
-            NativeMemory.AlignedFree(AIdx); NativeMemory.AlignedFree(BIdx); NativeMemory.AlignedFree(BCount);
+            NativeMemory.AlignedFree(AIdx); NativeMemory.AlignedFree(ACount); NativeMemory.AlignedFree(BIdx); NativeMemory.AlignedFree(BCount);
         }
 
         public static Scratch Rent() => Pool.TryTake(out var s) ? s : new Scratch();

@@ -112,7 +112,7 @@ public static class Mlp
                 }
             });
             Reduce(g, h, delta, rows, k, mOut, grad);
-            Gemm.Multiply(k, n, rows, g, k, true, x, n, false, grad.W1, n, false);
+            Numerics.WeightGradient(g.AsSpan(0, rows * k), x, rows, k, n, grad.W1);
             double total = 0;
             for (int i = 0; i < rows; i++) total += loss[i];
             return total / rows;

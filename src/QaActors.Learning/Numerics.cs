@@ -120,6 +120,40 @@ public static class Numerics
         }
     }
 
+    /// <summary>
+    /// The first-layer weight gradient dW1 = Dᵀ·X (K×N) for per-example hidden deltas D (rows×K) and inputs X
+    /// (rows×N). Computed as (Xᵀ·D)ᵀ: the GEMM's zero-skipping then works on runs of 8 pixels of one example
+    /// (a fifth of Fashion-MNIST's 8-pixel runs are blank) rather than 32, and the transpose costs far less than
+    /// it saves. Each element is the same ordered sum over examples either way.
+    /// </summary>
+    public static void WeightGradient(ReadOnlySpan<float> d, ReadOnlySpan<float> x, int rows, int k, int n, Span<float> dW1)
+    {
+        if (dW1.Length < k * n) throw new ArgumentException($"the gradient buffer holds {dW1.Length} values, {k}×{n} needed", nameof(dW1));
+        var t = Buffers.Rent(n * k);
+        try
+        {
+            Gemm.Multiply(n, k, rows, x, n, true, d, k, false, t, k, false);
+            Transpose(t, n, k, dW1);
+        }
+        finally { Buffers.Return(t); }
+    }
+
+    /// <summary>dst (cols×rows) = srcᵀ for src rows×cols, in 32×32 blocks so both sides stay in cache.</summary>
+    public static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        const int B = 32;
+        for (int i0 = 0; i0 < rows; i0 += B)
+        {
+            int i1 = Math.Min(rows, i0 + B);
+            for (int j0 = 0; j0 < cols; j0 += B)
+            {
+                int j1 = Math.Min(cols, j0 + B);
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++) dst[j * rows + i] = src[i * cols + j];
+            }
+        }
+    }
+
     /// <summary>The label bit y_m of a label value (M = 1: the label itself; M &gt; 1: bit m of the stored value).</summary>
     public static int LabelBit(byte label, int m) => (label >> m) & 1;
 

@@ -187,6 +187,40 @@ public static class TrainingStep
         }
     }
 
+    /// <summary>The MLP's mean cross-entropy on the batch (the history's train_loss; call it before the update).</summary>
+    public static double BatchTrainLoss(MlpParameters p, LabeledSet batch) =>
+        Mlp.MeanCrossEntropy(Mlp.Logits(p, batch.X, batch.Count), batch.Y, batch.Count, p.Outputs);
+
+    /// <summary>Whether metrics are recorded after <paramref name="stepsDone"/> updates: every EvalEvery and at the last step.</summary>
+    public static bool ShouldEvaluate(TrainingConfig config, int stepsDone) =>
+        stepsDone % config.EvalEvery == 0 || stepsDone == config.Steps;
+
+    /// <summary>Step 0 of the history (the untrained model): train_loss over the whole training set, test metrics.</summary>
+    public static StepMetrics RecordInitial(TrainerState state, LabeledSet train, LabeledSet test)
+    {
+        var full = Mlp.Logits(state.Parameters, train.X, train.Count);
+        return Record(state, Mlp.MeanCrossEntropy(full, train.Y, train.Count, state.Config.Outputs), test);
+    }
+
+    /// <summary>Evaluates the current parameters on the test set and appends the entry for <see cref="TrainerState.Step"/>.</summary>
+    public static StepMetrics Record(TrainerState state, double trainLoss, LabeledSet test)
+    {
+        var e = Metrics.Evaluate(state.Parameters, test);
+        var m = new StepMetrics(state.Step, trainLoss, e.Accuracy, e.EbmAccuracy, e.CrossEntropy, e.EbmLogLikelihood);
+        state.History.Add(m);
+        return m;
+    }
+
+    /// <summary>The run's result from its state (history, final metrics, steps to 70 %, success).</summary>
+    public static TrainingResult Result(TrainerState state, IReadOnlyDictionary<string, double>? samplerTotals = null)
+    {
+        if (state.History.Count == 0) throw new InvalidOperationException("no metrics recorded yet; record step 0 first");
+        var history = state.History.ToList();
+        var points = history.Select(h => (h.Step, h.TestAccuracy)).ToList();
+        return new TrainingResult(state.Config, history, history[^1], Metrics.StepsTo70(points), Metrics.IsSuccess(points),
+            state.Parameters, state, samplerTotals ?? new Dictionary<string, double>());
+    }
+
     public static void ApplyAdam(TrainerState state, MlpParameters lossGradient)
     {
         new Adam(state.Adam, state.Config.LearningRate).Step(state.Parameters, lossGradient);

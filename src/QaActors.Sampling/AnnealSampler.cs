@@ -244,7 +244,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Star(ref LaneRng lanes, ref Rng rng)
         {
-            var l = lanes;
+            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
+            var two24 = Vector512.Create((float)(1 << 24));
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_g.HB);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_g.J);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
@@ -263,7 +264,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
                     var f = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
                     var s = Vector512.LoadUnsafe(ref sb, (nuint)b);
                     var x = Vector512.Min(tb * s * f, zero);
-                    var flip = Vector512.GreaterThan(SimdMath.Exp(x), l.NextSingle());
+                    // accept when e^x > U = k/2^24
+                    var flip = Vector512.GreaterThan(SimdMath.Exp(x) * two24, LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3));
                     s = Vector512.ConditionalSelect(flip, -s, s);
                     s.StoreUnsafe(ref sb, (nuint)b);
                     acc = Vector512.FusedMultiplyAdd(jv, s, acc);
@@ -272,14 +274,15 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
                 if (SimdMath.Exp(MathF.Min(2 * beta * y * fh, 0f)) > SamplerCommon.OpenUniform(ref rng)) y = -y;
             }
             _sa[0] = y;
-            lanes = l;
+            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
         }
 
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void General(ref LaneRng lanes, ref Rng rng)
         {
-            var l = lanes;
+            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
+            var two24 = Vector512.Create((float)(1 << 24));
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_g.HB);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_g.J);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
@@ -299,7 +302,8 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
                         f = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), f);
                     var s = Vector512.LoadUnsafe(ref sb, (nuint)b);
                     var x = Vector512.Min(tb * s * f, zero);
-                    var flip = Vector512.GreaterThan(SimdMath.Exp(x), l.NextSingle());
+                    // accept when e^x > U = k/2^24
+                    var flip = Vector512.GreaterThan(SimdMath.Exp(x) * two24, LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3));
                     s = Vector512.ConditionalSelect(flip, -s, s);
                     s.StoreUnsafe(ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
@@ -312,7 +316,7 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
                     if (SimdMath.Exp(MathF.Min(2 * beta * sa[a] * fa, 0f)) > SamplerCommon.OpenUniform(ref rng)) sa[a] = -sa[a];
                 }
             }
-            lanes = l;
+            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
         }
     }
 }

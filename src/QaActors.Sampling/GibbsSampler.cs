@@ -195,7 +195,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Star(ref LaneRng lanes, ref Rng rng, int sweeps)
         {
-            var l = lanes; // a local copy keeps the lane state in registers
+            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_hb);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_j);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
@@ -204,6 +204,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
             float y = _sa[0];
             var one = Vector512<float>.One;
             var minusOne = -one;
+            var two24 = Vector512.Create((float)(1 << 24));
             for (int sw = 0; sw < sweeps; sw++)
             {
                 var yv = Vector512.Create(y);
@@ -213,8 +214,9 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     var jv = Vector512.LoadUnsafe(ref jr, (nuint)b);
                     var z = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
                     var e = SimdMath.Exp(z);
-                    var u = l.NextSingle();
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), one), one, minusOne);
+                    // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
+                    var u = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
+                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     acc = Vector512.FusedMultiplyAdd(jv, k, acc);
                 }
@@ -222,14 +224,14 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                 y = SamplerCommon.OpenUniform(ref rng) * (1 + eh) < 1 ? 1f : -1f;
             }
             _sa[0] = y;
-            lanes = l;
+            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
         }
 
         /// <summary>Side A of any size: each lane block needs Σ_a J_ab s_a, and every A field is accumulated alongside.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void General(ref LaneRng lanes, ref Rng rng, int sweeps)
         {
-            var l = lanes;
+            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3;
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_hb);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_j);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
@@ -238,6 +240,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
             int bp = _g.Bp, na = _g.A;
             var one = Vector512<float>.One;
             var minusOne = -one;
+            var two24 = Vector512.Create((float)(1 << 24));
             for (int sw = 0; sw < sweeps; sw++)
             {
                 Array.Clear(acc);
@@ -247,8 +250,9 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     for (int a = 0; a < na; a++)
                         z = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), z);
                     var e = SimdMath.Exp(z);
-                    var u = l.NextSingle();
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), one), one, minusOne);
+                    // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
+                    var u = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
+                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
                     k.StoreUnsafe(ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
                         acc[a] = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), k, acc[a]);
@@ -259,7 +263,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
                     sa[a] = SamplerCommon.OpenUniform(ref rng) * (1 + eh) < 1 ? 1f : -1f;
                 }
             }
-            lanes = l;
+            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
         }
     }
 }

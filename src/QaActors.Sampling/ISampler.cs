@@ -26,3 +26,12 @@ public interface ISampler
 
     Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A sampler that serves several problems of one structure in one call (a QPU places copies side by side on the
+/// chip). Results come back in the order of <paramref name="problems"/>, each with its share of the call's timing.
+/// </summary>
+public interface IBatchSampler : ISampler
+{
+    Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, SampleRequest request, CancellationToken cancellationToken = default);
+}

@@ -247,12 +247,12 @@ public class SapiClientSimulatorTests
         using var c = hx.Client(retry: SimulatorHarness.Fast with { MaxAttempts = 50, MaxElapsed = TimeSpan.FromSeconds(8) });
         var s = await c.GetSolverAsync(SimulatorHarness.Solver);
         int port = hx.Sim.Port;
-        hx.Sim.Faults.SetOutage(OutageMode.Refuse, TimeSpan.FromSeconds(1.5));
-        var sw = Stopwatch.StartNew();
-        while (hx.Sim.IsListening && sw.Elapsed < TimeSpan.FromSeconds(3)) await Task.Delay(10);
-        Assert.False(hx.Sim.IsListening);
-        // A submit during the outage: connection refused means no byte reached the server, so it is retried.
-        var st = await c.SubmitAsync(s, Chain(s), new QpuParameters());
+        hx.Sim.Faults.SetOutage(OutageMode.Refuse, TimeSpan.FromSeconds(2.5));
+        await WaitUntilRefused(port);
+        // A submit during the outage on a fresh client (no pooled keep-alive connection from before the outage):
+        // connection refused means no byte reached the server, so it is retried.
+        using var fresh = hx.Client(retry: SimulatorHarness.Fast with { MaxAttempts = 50, MaxElapsed = TimeSpan.FromSeconds(8) });
+        var st = await fresh.SubmitAsync(s, Chain(s), new QpuParameters());
         Assert.True(hx.Retries("POST problems/") >= 1);
         Assert.Equal(port, hx.Sim.Port);
         Assert.Equal(1, hx.Sim.ProblemCount);
@@ -261,12 +261,24 @@ public class SapiClientSimulatorTests
         // With a short budget the refusal surfaces as Transient with NotSent.
         using var quick = hx.Client(retry: SimulatorHarness.Fast with { MaxElapsed = TimeSpan.FromMilliseconds(300) });
         hx.Sim.Faults.SetOutage(OutageMode.Refuse, TimeSpan.FromSeconds(1.5));
-        sw.Restart();
-        while (hx.Sim.IsListening && sw.Elapsed < TimeSpan.FromSeconds(3)) await Task.Delay(10);
+        await WaitUntilRefused(port);
         var e = await Assert.ThrowsAsync<SapiException>(() => quick.ListSolversAsync());
         Assert.Equal(SapiErrorKind.Transient, e.Kind);
         Assert.True(e.NotSent);
         Assert.Contains("connection refused", e.Message);
+    }
+
+    private static async Task WaitUntilRefused(int port)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            try { await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port); }
+            catch (System.Net.Sockets.SocketException) { return; }
+            await Task.Delay(10);
+        }
+        Assert.Fail($"port {port} still accepts connections 5 s into a refuse outage");
     }
 
     [Fact]

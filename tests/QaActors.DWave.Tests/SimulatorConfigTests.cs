@@ -94,3 +94,48 @@ public class SimulatorConfigTests
         Assert.NotEmpty(await c.ListSolversAsync());
     }
 }
+
+public class SimulatorDefaultConfigTests
+{
+    [Fact]
+    public void EmbeddedDefaults_AreTheShippedFile_AndOverridesLayerOnTop()
+    {
+        Assert.Contains("beta-hw = 16", SapiSimConfig.DefaultHocon);
+        var o = SapiSimConfig.LoadDefault("sapi-sim { port = 12345\n tokens = [\"a\", \"b\"]\n solvers.advantage2.enabled = off\n anneal.sweeps = 50 }");
+        Assert.Equal(12345, o.Port);
+        Assert.Equal(new[] { "a", "b" }, o.Tokens);
+        Assert.Equal(16, o.BetaHw);
+        var s = Assert.Single(o.Solvers);
+        Assert.Equal("Advantage_sim4.1", s.Name);
+        Assert.Equal(5640, s.Graph.Qubits.Length);
+        Assert.Equal(50, Assert.IsType<HardwareAnnealer>(o.Sampler).Sweeps);
+    }
+}
+
+public class SimulatorHostTests
+{
+    [Fact]
+    public async Task Host_StartsFromFlags_PrintsTheEndpoint_AndStopsOnCancel()
+    {
+        var flags = new SapiSimFlags
+        {
+            Port = 0,
+            Token = "host-token",
+            Settings = ["sapi-sim.solvers.advantage.enabled = off", "sapi-sim.solvers.advantage2.shape = [2, 4]", "sapi-sim.faults.slow-answers = 10ms"],
+        };
+        var o = SapiSimHost.BuildOptions(flags);
+        Assert.Equal(new[] { "host-token" }, o.Tokens);
+        Assert.Equal(Assert.Single(o.Solvers).Graph.Qubits.Length, QaActors.DWave.Topology.Zephyr.NumNodes(2, 4));
+        var output = new StringWriter();
+        using var cts = new CancellationTokenSource();
+        var run = SapiSimHost.RunAsync(flags, TextWriter.Synchronized(output), cts.Token);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (!output.ToString().Contains("sapi-sim endpoint:") && sw.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
+        Assert.Contains("http://127.0.0.1:", output.ToString());
+        Assert.DoesNotContain("host-token", output.ToString());
+        cts.Cancel();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("token #1: 0 problems", output.ToString());
+        Assert.Throws<FileNotFoundException>(() => SapiSimHost.BuildOptions(new SapiSimFlags { ConfigFile = "/nonexistent/sapi-sim.conf" }));
+    }
+}

@@ -29,6 +29,19 @@ public class TilingTests(ITestOutputHelper output)
         output.WriteLine($"star-548 tiles on P16: {tiles.Count} in {sw.ElapsedMilliseconds} ms; hub chains {string.Join(",", tiles.Select(t => t.Chain(548).Length))}");
         Assert.True(tiles.Count >= 6, $"only {tiles.Count} copies");
         AssertDisjointAndValid(tiles, Star(548), P16);
+        var capped = Tiling.Create(Star(548), P16, 100, new TilingOptions { MaxChainLength = 60 });
+        Assert.True(capped.Count >= 6);
+        Assert.All(capped, t => Assert.True(t.MaxChainLength <= 60));
+    }
+
+    [Fact]
+    public void StarsOnP16WithTwoPercentDead()
+    {
+        var g = P16.WithoutNodes(HardwareGraph.RandomDeadQubits(P16, 0.02, 31));
+        var tiles = Tiling.Create(Star(548), g, 100);
+        output.WriteLine($"star-548 tiles on P16 with 2% dead: {tiles.Count}; hub chains {string.Join(",", tiles.Select(t => t.Chain(548).Length))}");
+        Assert.True(tiles.Count >= 4, $"only {tiles.Count} copies");
+        AssertDisjointAndValid(tiles, Star(548), g);
     }
 
     [Fact]

@@ -82,6 +82,25 @@ public class SamplingPathTests
     }
 
     [Fact]
+    public void ProjectSamplersGiveTheExactGradientInTheLimit()
+    {
+        // The project's own exact and Gibbs samplers feed the same gradient as the exact negative phase.
+        var p = Reference.RandomParameters(7, 6, 1, 83, 0.8);
+        var set = Reference.RandomSet(4, 7, 1, 84);
+        var exact = p.ZerosLike();
+        Ebm.ExactGradient(p, set.X, set.Y, set.Count, exact);
+        var problems = EbmProblemBuilder.Build(p, set.X, set.Count, 1.0);
+        foreach (ISampler sampler in new ISampler[] { new ExactSampler(), new GibbsSampler(new GibbsOptions(Sweeps: 20100, BurnIn: 100, Thinning: 1)) })
+        {
+            var sets = problems.Select((b, i) => sampler.SampleAsync(b, new SampleRequest(20000, 1.0, 500 + (ulong)i)).GetAwaiter().GetResult()).ToList();
+            var g = p.ZerosLike();
+            Ebm.SampledGradient(p, set.X, set.Y, set.Count, sets, g);
+            double err = Reference.RelativeError(g, exact);
+            Assert.True(err < 0.05, $"{sampler.Name}: sampled gradient differs from the exact one by {err}");
+        }
+    }
+
+    [Fact]
     public void OutputStatesAreReadWhateverTheVartype()
     {
         var p = Reference.RandomParameters(3, 2, 1, 91, 0.5);

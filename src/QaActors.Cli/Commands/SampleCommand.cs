@@ -17,11 +17,14 @@ public static class SampleCommand
         var sweeps = new Option<int?>("--sweeps") { Description = "Sweeps per read (gibbs, anneal; default 1000)." };
         var betaRange = new Option<string?>("--beta-range") { Description = "anneal only: LO,HI geometric schedule (default: Ocean's rule from the problem's biases)." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
+        var tEff = new Option<string?>("--t-eff") { Description = "qpu only: divide the problem by T before sampling (paper: 16), or auto (T from the running beta estimate)." };
         var json = CommonOptions.Json();
+        var qpu = new QpuOptions();
         var cmd = new Command("sample", "Draw samples of a binary quadratic model with one of the samplers.")
         {
-            problem, sampler, reads, beta, sweeps, betaRange, seed, json,
+            problem, sampler, reads, beta, sweeps, betaRange, seed, tEff, json,
         };
+        qpu.AddTo(cmd);
         cmd.SetAction(async (pr, ct) =>
         {
             var bqm = ProblemJson.ReadFile(pr.GetValue(problem)!);
@@ -37,6 +40,17 @@ public static class SampleCommand
             if (name == "exact" && bqm.NumVariables > ExactSampler.MaxVariables)
                 throw new UsageException($"--sampler exact enumerates all states and takes at most {ExactSampler.MaxVariables} variables; {pr.GetValue(problem)} has {bqm.NumVariables}. Use --sampler gibbs or anneal.");
             ISampler smp;
+            if (name == "qpu")
+            {
+                if (b != null || s != null || range != null) throw new UsageException("--beta, --sweeps and --beta-range are for the classical samplers; a QPU's temperature is set with --t-eff.");
+                var (t, auto) = QpuOptions.ParseTEff(pr.GetValue(tEff), 1.0);
+                using var q = await qpu.CreateAsync(pr, 1.0 / t, auto, ct);
+                var qset = await q.SampleAsync(bqm, new SampleRequest(n, 1.0, pr.GetValue(seed)), ct);
+                if (pr.GetValue(json)) { Cli.WriteJson(ProblemJson.ToJson(qset)); return Cli.ExitOk; }
+                Render(qset);
+                return Cli.ExitOk;
+            }
+            if (pr.GetValue(tEff) != null) throw new UsageException("--t-eff applies to --sampler qpu; classical samplers take --beta.");
             try { smp = ClassicalSamplers.Create(name, s, range is null ? null : ParseBetaRange(range), fixedBeta: b is not null); }
             catch (ArgumentException e) { throw new UsageException(e.Message + "."); }
             var request = new SampleRequest(n, b ?? 1.0, pr.GetValue(seed));

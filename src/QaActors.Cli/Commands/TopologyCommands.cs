@@ -85,30 +85,18 @@ public static class TopologyCommands
             if (pr.GetValue(dead) > 0) g = g.WithoutNodes(HardwareGraph.RandomDeadQubits(g, pr.GetValue(dead), pr.GetValue(seed)));
             var edges = bqm.QuadraticByLabel().Select(q => (q.U, q.V)).ToList();
             var watch = Stopwatch.StartNew();
-            MinorEmbedding? embedding;
-            string method, reason;
-            if (BipartiteEmbedder.TryRecognise(edges, out var leaves, out var hubs) && leaves.Length + hubs.Length == bqm.NumVariables)
+            MinorEmbedding embedding;
+            try { embedding = EmbeddingFinder.Find(bqm, g, new MinorEmbedderOptions { Timeout = TimeSpan.FromSeconds(pr.GetValue(timeout)), Seed = pr.GetValue(seed) }); }
+            catch (EmbeddingException e)
             {
-                method = $"constructive K×M (K={leaves.Length}, M={hubs.Length})";
-                embedding = BipartiteEmbedder.TryFind(leaves, hubs, g, new BipartiteOptions { Seed = pr.GetValue(seed) }, out reason);
-            }
-            else
-            {
-                method = "heuristic (Cai, Macready and Roy)";
-                embedding = MinorEmbedder.TryFind(edges, g, new MinorEmbedderOptions { Timeout = TimeSpan.FromSeconds(pr.GetValue(timeout)), Seed = pr.GetValue(seed) },
-                    out reason, bqm.Labels.ToArray());
-            }
-            double seconds = watch.Elapsed.TotalSeconds;
-            if (embedding is null)
-            {
-                Console.Error.WriteLine($"qa: no embedding of {pr.GetValue(problem)} ({bqm.NumVariables} variables, {edges.Count} interactions) on {g.Shape} found by the {method} within {pr.GetValue(timeout)} s: {reason}. Try a larger --timeout, another --seed or a larger topology.");
+                Console.Error.WriteLine($"qa: no embedding of {pr.GetValue(problem)} ({bqm.NumVariables} variables, {edges.Count} interactions) on {g.Shape} within {pr.GetValue(timeout)} s: {e.Message} Try a larger --timeout, another --seed or a larger topology.");
                 return Cli.ExitFailure;
             }
+            double seconds = watch.Elapsed.TotalSeconds;
             EmbeddingVerifier.Verify(edges, g, embedding, bqm.Labels.ToArray());
             var report = new JsonObject
             {
                 ["topology"] = g.Shape.ToString(),
-                ["method"] = method,
                 ["seconds"] = seconds,
                 ["variables"] = embedding.NumVariables,
                 ["qubits"] = embedding.TotalQubits,
@@ -118,7 +106,7 @@ public static class TopologyCommands
                     KeyValuePair.Create(c.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)new JsonArray(c.Value.Select(q => (JsonNode)q).ToArray())))),
             };
             if (pr.GetValue(json)) { Cli.WriteJson(report); return Cli.ExitOk; }
-            AnsiConsole.MarkupLineInterpolated($"{embedding.Summary()} on {g.Shape.ToString()} by the {method} in {seconds:F3} s (verified)");
+            AnsiConsole.MarkupLineInterpolated($"{embedding.Summary()} on {g.Shape.ToString()} in {seconds:F3} s (verified)");
             var table = new Table().AddColumn("variable").AddColumn("chain length").AddColumn("qubits");
             foreach (var c in embedding.Chains.OrderBy(c => c.Key).Take(20))
                 table.AddRow(c.Key.ToString(CultureInfo.InvariantCulture), c.Value.Length.ToString(CultureInfo.InvariantCulture),

@@ -21,7 +21,7 @@ public static class TrainCommand
         public readonly Option<int> Batch = new("--batch") { Description = "Examples per step.", DefaultValueFactory = _ => 5 };
         public readonly Option<double> Lr = new("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 0.1 };
         public readonly Option<int> Steps = new("--steps") { Description = "Training steps (Adam updates).", DefaultValueFactory = _ => 20 };
-        public readonly Option<double?> TEff = new("--t-eff") { Description = "Temperature factor T: problems are divided by T (paper: 16 for the QPU; default 1 for classical samplers)." };
+        public readonly Option<string?> TEff = new("--t-eff") { Description = "Temperature factor T: problems are divided by T (default 16 for qpu as in the paper, 1 for classical samplers); qpu also takes auto (T from the running beta estimate)." };
         public readonly Option<double> Beta = new("--beta") { Description = "Inverse temperature of the classical samplers.", DefaultValueFactory = _ => 1.0 };
         public readonly Option<int> Reads = new("--reads") { Description = "Samples per example.", DefaultValueFactory = _ => 100 };
         public readonly Option<int?> Sweeps = new("--sweeps") { Description = "Sweeps per read (gibbs, anneal; default 1000)." };
@@ -31,8 +31,11 @@ public static class TrainCommand
         public readonly Option<string?> DataDir = CommonOptions.DataDir();
         public readonly Option<bool> Json = CommonOptions.Json();
 
+        public readonly QpuOptions Qpu = new();
+
         public void AddTo(Command cmd)
         {
+            Qpu.AddTo(cmd);
             foreach (Option o in new Option[] { Dataset, Classes, Method, Hidden, TrainSize, TestSize, Batch, Lr, Steps, TEff, Beta, Reads, Sweeps, Seed, EvalEvery, Out, DataDir, Json })
                 cmd.Add(o);
         }
@@ -50,8 +53,10 @@ public static class TrainCommand
             CommonOptions.RequireRange(pr.GetValue(Reads), "--reads", 1, 1_000_000);
             CommonOptions.RequireRange(pr.GetValue(EvalEvery), "--eval-every", 1, 10_000_000);
             if (pr.GetValue(Sweeps) is int sw) CommonOptions.RequireRange(sw, "--sweeps", 2, 10_000_000);
-            double tEff = pr.GetValue(TEff) ?? 1.0;
-            CommonOptions.RequireRange(tEff, "--t-eff", 0, 1e6, loOpen: true);
+            var (tEff, autoT) = QpuOptions.ParseTEff(pr.GetValue(TEff), method == TrainingMethod.Qpu ? 16.0 : 1.0);
+            if (autoT && method != TrainingMethod.Qpu) throw new UsageException("--t-eff auto applies to --method qpu (the QPU's temperature is estimated from its samples); give a number for the classical samplers.");
+            // With auto the problems go out undivided and the QPU sampler owns the (moving) factor.
+            if (autoT) tEff = 1.0;
             return new TrainingConfig
             {
                 Method = method,
@@ -82,6 +87,13 @@ public static class TrainCommand
             return (spec, a, b, task);
         }
 
+        /// <summary>The QPU sampler of a Quantum-1 run: problems arrive already divided by T unless --t-eff auto.</summary>
+        public async Task<QaActors.DWave.Sapi.QpuSampler> CreateQpuSampler(ParseResult pr, CancellationToken ct)
+        {
+            var (t, auto) = QpuOptions.ParseTEff(pr.GetValue(TEff), 16.0);
+            return await Qpu.CreateAsync(pr, auto ? 1.0 / t : 1.0, auto, ct);
+        }
+
         public string OutputDirectory(ParseResult pr, TrainingConfig c)
         {
             string dir = pr.GetValue(Out) ?? Path.Combine("runs",
@@ -100,11 +112,10 @@ public static class TrainCommand
         {
             var (spec, a, b, task) = o.LoadTask(pr);
             var config = o.Config(pr, spec, a, b, task);
-            if (config.Method == TrainingMethod.Qpu)
-                throw new UsageException("--method qpu needs the D-Wave path; it is not wired into this build yet.");
             string outDir = o.OutputDirectory(pr, config);
             bool json = pr.GetValue(o.Json);
-            var sampler = SamplerFactory.ForTraining(config);
+            using var qpu = config.Method == TrainingMethod.Qpu ? await o.CreateQpuSampler(pr, ct) : null;
+            var sampler = qpu ?? SamplerFactory.ForTraining(config);
             TrainingResult result;
             if (json)
             {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using QaActors.DWave.Topology;
 using QaActors.Sampling;
 
@@ -131,14 +132,19 @@ public static class BipartiteEmbedder
                 {
                     ulong bit = 1UL << j;
                     if ((mq & bit) == 0) continue;
-                    int completes = 0, partial = 0;
+                    int completes = 0;
+                    double progress = 0;
                     foreach (int r in g.Neighbours(q))
                     {
                         if (hubOf[r] >= 0 || (mask[r] & bit) != 0) continue;
-                        partial++;
+                        int after = BitOperations.PopCount(mask[r]) + 1;
+                        progress += (double)after * after;
                         if ((mask[r] | bit) == full) completes++;
                     }
-                    double score = completes - (mq == full ? 1 : 0) + eps * partial - 1e-4 * dist[q] - 1e-6 * chains[j].Count;
+                    double lost = mq == full ? 1 : 0;
+                    // Completed leaf qubits first; among equals, progress towards completion (a neighbour touching more
+                    // hubs counts quadratically more, which pulls the M hub chains alongside each other); then compactness.
+                    double score = completes - lost + eps * progress / (m * m) - 1e-4 * dist[q] - 1e-6 * chains[j].Count;
                     if (score > bestScore) { bestScore = score; bq = q; bj = j; }
                 }
             }

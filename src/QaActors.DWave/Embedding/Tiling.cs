@@ -7,6 +7,11 @@ public sealed record TilingOptions
     public ulong Seed { get; init; } = 1;
     /// <summary>Time limit of each general-heuristic embedding (the K×M path needs none).</summary>
     public TimeSpan EmbedTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Copies whose longest chain exceeds this are not placed (long chains break more often, so a copy squeezed
+    /// into the leftovers can sample worse than the others); null places every copy that fits.
+    /// </summary>
+    public int? MaxChainLength { get; init; }
 }
 
 /// <summary>
@@ -201,9 +206,10 @@ public static class Tiling
         public MinorEmbedding? Embed(Graph g, int start, int tries = 2)
         {
             if (start < 0) return null;
-            if (_leaves is not null && _hubs is not null)
-                return BipartiteEmbedder.TryFind(_leaves, _hubs, g, new BipartiteOptions { StartQubit = start, Tries = tries, Seed = _options.Seed }, out _);
-            return MinorEmbedder.TryFind(Edges, g, new MinorEmbedderOptions { Seed = _options.Seed, Timeout = _options.EmbedTimeout, Tries = 2 }, out _, Nodes);
+            var e = _leaves is not null && _hubs is not null
+                ? BipartiteEmbedder.TryFind(_leaves, _hubs, g, new BipartiteOptions { StartQubit = start, Tries = tries, Seed = _options.Seed }, out _)
+                : MinorEmbedder.TryFind(Edges, g, new MinorEmbedderOptions { Seed = _options.Seed, Timeout = _options.EmbedTimeout, Tries = 2 }, out _, Nodes);
+            return e is not null && e.MaxChainLength > (_options.MaxChainLength ?? int.MaxValue) ? null : e;
         }
     }
 }

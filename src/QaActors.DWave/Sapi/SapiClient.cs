@@ -143,16 +143,17 @@ public sealed class SapiClient : IDisposable
 
     public async Task<IReadOnlyList<SolverInfo>> ListSolversAsync(CancellationToken ct = default)
     {
-        var body = await SendAsync(HttpMethod.Get, "solvers/remote/", SolverListType, null, idempotent: true, ct: ct).ConfigureAwait(false);
-        var arr = body as JsonArray ?? throw new SapiException(SapiErrorKind.Protocol, "GET solvers/remote/: expected a JSON list");
-        return arr.Select(x => SolverInfo.Parse(x as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, "solver record is not an object"))).ToArray();
+        var (_, text) = await SendCoreAsync(HttpMethod.Get, "solvers/remote/", SolverListType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        var root = ParseDocument(text, "GET solvers/remote/");
+        if (root.ValueKind != JsonValueKind.Array) throw new SapiException(SapiErrorKind.Protocol, "GET solvers/remote/: expected a JSON list");
+        return root.EnumerateArray().Select(SolverInfo.Parse).ToArray();
     }
 
     public async Task<SolverInfo> GetSolverAsync(string name, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a solver name is required (--solver or DWAVE_API_SOLVER)", nameof(name));
-        var body = await SendAsync(HttpMethod.Get, $"solvers/remote/{Uri.EscapeDataString(name)}/", SolverType, null, idempotent: true, ct: ct).ConfigureAwait(false);
-        return SolverInfo.Parse(body as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, $"GET solvers/remote/{name}/: expected an object"));
+        var (_, text) = await SendCoreAsync(HttpMethod.Get, $"solvers/remote/{Uri.EscapeDataString(name)}/", SolverType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        return SolverInfo.Parse(ParseDocument(text, $"GET solvers/remote/{name}/"));
     }
 
     // ---------------------------------------------------------------- problems
@@ -352,10 +353,33 @@ public sealed class SapiClient : IDisposable
     // ---------------------------------------------------------------- HTTP
 
     private async Task<JsonNode?> SendAsync(HttpMethod method, string path, string accept, JsonNode? content, bool idempotent,
-        TimeSpan? extraTimeout = null, CancellationToken ct = default) =>
-        (await SendCoreAsync(method, path, accept, content, idempotent, extraTimeout, ct).ConfigureAwait(false)).Body;
+        TimeSpan? extraTimeout = null, CancellationToken ct = default)
+    {
+        var (code, text) = await SendCoreAsync(method, path, accept, content, idempotent, extraTimeout, ct).ConfigureAwait(false);
+        try
+        {
+            return text.Length == 0 ? null : JsonNode.Parse(text);
+        }
+        catch (JsonException je)
+        {
+            throw new SapiException(SapiErrorKind.Protocol, $"{method} {path.Split('?')[0]}: response is not valid JSON ({je.Message})", code, inner: je);
+        }
+    }
 
-    private async Task<(int Status, JsonNode? Body)> SendCoreAsync(HttpMethod method, string path, string accept, JsonNode? content, bool idempotent,
+    private static JsonElement ParseDocument(string text, string what)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException je)
+        {
+            throw new SapiException(SapiErrorKind.Protocol, $"{what}: response is not valid JSON ({je.Message})", inner: je);
+        }
+    }
+
+    private async Task<(int Status, string Body)> SendCoreAsync(HttpMethod method, string path, string accept, JsonNode? content, bool idempotent,
         TimeSpan? extraTimeout = null, CancellationToken ct = default)
     {
         var policy = Options.Retry;
@@ -402,7 +426,7 @@ public sealed class SapiClient : IDisposable
             ? Wrap(e, $"{e.Message}. The submit was not retried: the server may have accepted the problem (check its problem list before resubmitting)")
             : e;
 
-    private async Task<(int, JsonNode?)> AttemptAsync(HttpMethod method, string path, string accept, byte[]? payload, TimeSpan? extraTimeout, string what, CancellationToken ct)
+    private async Task<(int, string)> AttemptAsync(HttpMethod method, string path, string accept, byte[]? payload, TimeSpan? extraTimeout, string what, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, path);
         req.Headers.TryAddWithoutValidation("Accept", $"{accept}; version={ApiVersion}");
@@ -452,14 +476,7 @@ public sealed class SapiClient : IDisposable
             if (code is >= 200 and < 300)
             {
                 CheckMediaType(resp, accept, what);
-                try
-                {
-                    return (code, text.Length == 0 ? null : JsonNode.Parse(text));
-                }
-                catch (JsonException je)
-                {
-                    throw new SapiException(SapiErrorKind.Protocol, $"{what}: response is not valid JSON ({je.Message})", code, inner: je);
-                }
+                return (code, text);
             }
             throw ErrorFor(resp, code, text, what);
         }

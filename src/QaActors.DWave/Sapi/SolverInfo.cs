@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -34,7 +33,7 @@ public sealed record ProblemTimingData(
 {
     public static ProblemTimingData Parse(JsonObject o, string solver)
     {
-        double D(string k, double? dflt = null) => o[k] is JsonValue v && v.TryGetValue(out double d) ? d
+        double D(string k, double? dflt = null) => o[k] is JsonValue v ? JsonNumbers.Double(v)
             : dflt ?? throw new SapiException(SapiErrorKind.BadProblem, $"solver {solver}: problem_timing_data lacks '{k}'");
         var p = o["readout_time_model_parameters"] as JsonArray
             ?? throw new SapiException(SapiErrorKind.BadProblem, $"solver {solver}: problem_timing_data lacks 'readout_time_model_parameters'");
@@ -47,13 +46,13 @@ public sealed record ProblemTimingData(
             D("default_annealing_time"),
             D("qpu_delay_time_per_sample"),
             o["readout_time_model"]?.GetValue<string>() ?? "pwl_log_log",
-            p.Select(x => x!.GetValue<double>()).ToArray(),
+            p.Select(x => JsonNumbers.Double(x)).ToArray(),
             D("reverse_annealing_with_reinit_prog_time_delta", 0),
             D("reverse_annealing_without_reinit_prog_time_delta", 0),
             D("reverse_annealing_with_reinit_delay_time_delta", 0),
             D("reverse_annealing_without_reinit_delay_time_delta", 0),
             D("decorrelation_max_nominal_anneal_time", 2000),
-            dr is { Count: 2 } ? new ValueRange(dr[0]!.GetValue<double>(), dr[1]!.GetValue<double>()) : new ValueRange(0, 0));
+            dr is { Count: 2 } ? new ValueRange(JsonNumbers.Double(dr[0]), JsonNumbers.Double(dr[1])) : new ValueRange(0, 0));
     }
 
     public JsonObject ToJson() => new()
@@ -95,8 +94,9 @@ public sealed record ProblemTimingData(
 /// </summary>
 public sealed class SolverInfo
 {
-    private readonly FrozenDictionary<int, int> _qubitIndex;
-    private readonly FrozenDictionary<long, int> _couplerIndex;
+    // Plain dictionaries: building a FrozenDictionary over P16's 40 484 couplers costs more than all lookups save.
+    private readonly Dictionary<int, int> _qubitIndex;
+    private readonly Dictionary<long, int> _couplerIndex;
 
     public string Name { get; }
     public string? GraphId { get; }
@@ -127,25 +127,22 @@ public sealed class SolverInfo
 
     public bool IsOnline => !string.Equals(Status, "OFFLINE", StringComparison.OrdinalIgnoreCase);
 
-    private SolverInfo(string name, string? graphId, string? status, string? description, double? avgLoad, JsonObject props)
+    private SolverInfo(string name, string? graphId, string? status, string? description, double? avgLoad, JsonObject props,
+        int[] qubits, (int U, int V)[] couplers)
     {
         Name = name; GraphId = graphId; Status = status; Description = description; AverageLoad = avgLoad; Properties = props;
         string where = $"solver {name}";
-        Qubits = (props["qubits"] as JsonArray ?? throw Missing(where, "qubits")).Select(q => q!.GetValue<int>()).ToArray();
-        Couplers = (props["couplers"] as JsonArray ?? throw Missing(where, "couplers")).Select(c =>
-        {
-            var a = c!.AsArray();
-            int u = a[0]!.GetValue<int>(), v = a[1]!.GetValue<int>();
-            return (Math.Min(u, v), Math.Max(u, v));
-        }).ToArray();
-        NumQubits = props["num_qubits"]?.GetValue<int>() ?? (Qubits.Length == 0 ? 0 : Qubits.Max() + 1);
-        _qubitIndex = Qubits.Select((q, i) => (q, i)).ToFrozenDictionary(t => t.q, t => t.i);
+        Qubits = qubits;
+        Couplers = couplers;
+        NumQubits = props["num_qubits"] is JsonValue nq ? JsonNumbers.Int(nq) : (Qubits.Length == 0 ? 0 : Qubits.Max() + 1);
+        _qubitIndex = new Dictionary<int, int>(Qubits.Length);
+        for (int i = 0; i < Qubits.Length; i++) _qubitIndex[Qubits[i]] = i;
         var ci = new Dictionary<long, int>(Couplers.Length);
         for (int i = 0; i < Couplers.Length; i++) ci[Key(Couplers[i].U, Couplers[i].V)] = i;
-        _couplerIndex = ci.ToFrozenDictionary();
+        _couplerIndex = ci;
         var topo = props["topology"] as JsonObject;
         TopologyType = topo?["type"]?.GetValue<string>() ?? "unknown";
-        TopologyShape = (topo?["shape"] as JsonArray)?.Select(x => x!.GetValue<int>()).ToArray() ?? [];
+        TopologyShape = (topo?["shape"] as JsonArray)?.Select(x => JsonNumbers.Int(x)).ToArray() ?? [];
         Category = props["category"]?.GetValue<string>() ?? "qpu";
         HRange = R(props, "h_range") ?? throw Missing(where, "h_range");
         JRange = R(props, "j_range") ?? throw Missing(where, "j_range");
@@ -155,7 +152,7 @@ public sealed class SolverInfo
         ProgrammingThermalizationRange = R(props, "programming_thermalization_range");
         ReadoutThermalizationRange = R(props, "readout_thermalization_range");
         ProblemRunDurationRange = R(props, "problem_run_duration_range");
-        DefaultAnnealingTime = props["default_annealing_time"]?.GetValue<double>() ?? 20;
+        DefaultAnnealingTime = props["default_annealing_time"] is JsonValue dat ? JsonNumbers.Double(dat) : 20;
         Parameters = (props["parameters"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "") ?? new Dictionary<string, string>();
         SupportedProblemTypes = (props["supported_problem_types"] as JsonArray)?.Select(x => x!.GetValue<string>()).ToArray() ?? ["ising", "qubo"];
         TimingData = props["problem_timing_data"] is JsonObject ptd ? ProblemTimingData.Parse(ptd, name) : null;
@@ -165,7 +162,7 @@ public sealed class SolverInfo
     private static Exception Missing(string where, string prop) =>
         new SapiException(SapiErrorKind.BadProblem, $"{where}: property '{prop}' is missing from the solver description");
     private static ValueRange? R(JsonObject p, string k) =>
-        p[k] is JsonArray { Count: 2 } a ? new ValueRange(a[0]!.GetValue<double>(), a[1]!.GetValue<double>()) : null;
+        p[k] is JsonArray { Count: 2 } a ? new ValueRange(JsonNumbers.Double(a[0]), JsonNumbers.Double(a[1])) : null;
 
     public bool HasQubit(int q) => _qubitIndex.ContainsKey(q);
     public bool HasCoupler(int u, int v) => _couplerIndex.ContainsKey(Key(u, v));
@@ -177,20 +174,70 @@ public sealed class SolverInfo
     /// or the legacy flat form <c>{id, status, description, properties}</c>.</summary>
     public static SolverInfo Parse(JsonObject record)
     {
-        // A record built in memory holds CLR-typed values (an int where a double is read); normalising through
-        // its JSON text makes it read exactly like one that arrived over the wire.
-        record = (JsonObject)JsonNode.Parse(record.ToJsonString())!;
-        string? name = record["identity"]?["name"]?.GetValue<string>() ?? record["id"]?.GetValue<string>();
-        if (name is null) throw new SapiException(SapiErrorKind.BadProblem, "solver record has neither identity.name nor id");
-        string? graphId = record["identity"]?["version"]?["graph_id"]?.GetValue<string>();
-        var props = record["properties"] as JsonObject
-            ?? throw new SapiException(SapiErrorKind.BadProblem, $"solver {name}: record has no properties");
-        double? load = record["avg_load"] is JsonValue lv && lv.TryGetValue(out double l) ? l : null;
-        return new SolverInfo(name, graphId, record["status"]?.GetValue<string>(), record["description"]?.GetValue<string>(), load, props);
+        var props = record["properties"] as JsonObject;
+        int[] qubits = (props?["qubits"] as JsonArray)?.Select(q => JsonNumbers.Int(q)).ToArray() ?? [];
+        var couplers = (props?["couplers"] as JsonArray)?.Select(c =>
+        {
+            var a = c!.AsArray();
+            return Edge(JsonNumbers.Int(a[0]), JsonNumbers.Int(a[1]));
+        }).ToArray() ?? [];
+        return Build(record, props, qubits, couplers);
     }
 
-    public static SolverInfo Parse(string json) =>
-        Parse(JsonNode.Parse(json) as JsonObject ?? throw new SapiException(SapiErrorKind.BadProblem, "solver description is not a JSON object"));
+    /// <summary>
+    /// The fast path for records read off the wire: the qubit and coupler lists (tens of thousands of entries on
+    /// Pegasus) are read straight from the document, and the rest stays a lazily materialised JSON DOM.
+    /// </summary>
+    public static SolverInfo Parse(JsonElement record)
+    {
+        if (record.ValueKind != JsonValueKind.Object) throw new SapiException(SapiErrorKind.Protocol, "solver record is not a JSON object");
+        int[] qubits = [];
+        (int, int)[] couplers = [];
+        if (record.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object)
+        {
+            if (p.TryGetProperty("qubits", out var q) && q.ValueKind == JsonValueKind.Array)
+            {
+                qubits = new int[q.GetArrayLength()];
+                int i = 0;
+                foreach (var e in q.EnumerateArray()) qubits[i++] = e.GetInt32();
+            }
+            if (p.TryGetProperty("couplers", out var c) && c.ValueKind == JsonValueKind.Array)
+            {
+                couplers = new (int, int)[c.GetArrayLength()];
+                int i = 0;
+                foreach (var e in c.EnumerateArray()) couplers[i++] = Edge(e[0].GetInt32(), e[1].GetInt32());
+            }
+        }
+        var obj = JsonObject.Create(record)!;
+        return Build(obj, obj["properties"] as JsonObject, qubits, couplers);
+    }
+
+    public static SolverInfo Parse(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return Parse(doc.RootElement.Clone());
+        }
+        catch (JsonException e)
+        {
+            throw new SapiException(SapiErrorKind.Protocol, $"solver description is not valid JSON: {e.Message}", inner: e);
+        }
+    }
+
+    private static (int, int) Edge(int u, int v) => (Math.Min(u, v), Math.Max(u, v));
+
+    private static SolverInfo Build(JsonObject record, JsonObject? props, int[] qubits, (int U, int V)[] couplers)
+    {
+        string? name = record["identity"]?["name"]?.GetValue<string>() ?? record["id"]?.GetValue<string>();
+        if (name is null) throw new SapiException(SapiErrorKind.Protocol, "solver record has neither identity.name nor id");
+        if (props is null) throw new SapiException(SapiErrorKind.Protocol, $"solver {name}: record has no properties");
+        if (props["qubits"] is not JsonArray) throw Missing($"solver {name}", "qubits");
+        if (props["couplers"] is not JsonArray) throw Missing($"solver {name}", "couplers");
+        string? graphId = record["identity"]?["version"]?["graph_id"]?.GetValue<string>();
+        double? load = record["avg_load"] is JsonValue lv ? JsonNumbers.Double(lv) : null;
+        return new SolverInfo(name, graphId, record["status"]?.GetValue<string>(), record["description"]?.GetValue<string>(), load, props, qubits, couplers);
+    }
 
     /// <summary>The <c>solver</c> object of a submission: <c>{"name":…, "version":{"graph_id":…}}</c>.</summary>
     public JsonObject IdentityJson()
@@ -201,4 +248,35 @@ public sealed class SolverInfo
     }
 
     public override string ToString() => $"{Name} ({TopologyType} {string.Join(",", TopologyShape)}, {Qubits.Length} qubits, {Couplers.Length} couplers, {Status ?? "status unknown"})";
+}
+
+/// <summary>
+/// Numbers from a JSON DOM whether it was parsed (element-backed: any numeric read works) or built in memory
+/// (CLR-typed: an int node refuses GetValue&lt;double&gt;). Solver records arrive both ways.
+/// </summary>
+public static class JsonNumbers
+{
+    public static double Double(JsonNode? n)
+    {
+        if (n is JsonValue v)
+        {
+            if (v.TryGetValue(out double d)) return d;
+            if (v.TryGetValue(out int i)) return i;
+            if (v.TryGetValue(out long l)) return l;
+            if (v.TryGetValue(out float f)) return f;
+            if (v.TryGetValue(out decimal m)) return (double)m;
+        }
+        throw new SapiException(SapiErrorKind.Protocol, $"expected a number, found {n?.ToJsonString() ?? "null"}");
+    }
+
+    public static int Int(JsonNode? n)
+    {
+        if (n is JsonValue v)
+        {
+            if (v.TryGetValue(out int i)) return i;
+            if (v.TryGetValue(out long l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
+            if (v.TryGetValue(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
+        }
+        throw new SapiException(SapiErrorKind.Protocol, $"expected an integer, found {n?.ToJsonString() ?? "null"}");
+    }
 }
