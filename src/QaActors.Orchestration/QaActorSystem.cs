@@ -115,7 +115,7 @@ public sealed class QaActorSystem : IAsyncDisposable
 
     private IActorRef Singleton(Props props, string name)
     {
-        System.ActorOf(ClusterSingletonManager.Props(props, PoisonPill.Instance, ClusterSingletonManagerSettings.Create(System)), name);
+        System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System)), name);
         return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System)), name + "-proxy");
     }
 

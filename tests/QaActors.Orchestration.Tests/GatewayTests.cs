@@ -114,6 +114,23 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Weights_set_the_shares_of_qpu_time()
+    {
+        var qpu = new FakeQpu(TimeProvider.System) { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var qs = new Configuration.QuotaSettings(1000, 1.0, new Dictionary<string, double> { ["a"] = 2.0 }, new Dictionary<string, double>());
+        var gw = Gateway(qpu, Ledger(qs), TestConfig.Gateway(maxInFlight: 1), qs);
+        for (int i = 0; i < 60; i++) { gw.Tell(FakeQpu.Job("a", salt: (ulong)i)); gw.Tell(FakeQpu.Job("b", salt: (ulong)i)); }
+        AwaitCondition(() => qpu.Calls == 1);
+        qpu.Gate.SetResult();
+        ReceiveN(120, TimeSpan.FromSeconds(30));
+        var order = qpu.Submissions.ToArray();
+        var window = order[..(Array.FindLastIndex(order, s => s.User == "a") + 1)];
+        double share = window.Where(s => s.User == "a").Sum(s => s.Cost) / window.Sum(s => s.Cost);
+        _out.WriteLine($"weight-2 user's share {share:P1} over {window.Length} submissions");
+        Assert.InRange(share, 2.0 / 3 - 0.1, 2.0 / 3 + 0.1);
+    }
+
+    [Fact]
     public async Task Quota_is_never_exceeded_also_after_the_ledger_is_recreated()
     {
         var rnd = new Random(7);

@@ -88,6 +88,10 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<AdmissionFailed>(OnAdmissionFailed);
         Receive<QpuDone>(OnDone);
         Receive<QpuFailed>(OnFailed);
+        Receive<StopSingleton>(_ => Context.Stop(Self));
+        // Acknowledgements of charges and releases told to the ledger.
+        Receive<Status.Success>(_ => { });
+        Receive<Status.Failure>(f => _log.Warning("quota ledger refused a charge or release: {0}", f.Cause.Message));
         Receive<Pump>(_ => Run());
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, _queued,
             _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal))));

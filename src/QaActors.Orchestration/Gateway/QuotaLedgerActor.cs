@@ -99,6 +99,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
                 sender.Tell(Report(s.User));
             });
         });
+        Command<StopSingleton>(_ => Context.Stop(Self));
         Command<GetQuota>(g => Sender.Tell(Report(g.User)));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("quota ledger snapshot failed: {0}", f.Cause.Message));

@@ -33,6 +33,7 @@ public sealed class ExperimentRegistryActor : ReceivePersistentActor
                 sender.Tell(new Status.Success(null));
             });
         });
+        Command<StopSingleton>(_ => Context.Stop(Self));
         Command<ListRegisteredExperiments>(_ => Sender.Tell(new RegisteredExperiments(_entries)));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
