@@ -112,9 +112,7 @@ public static class TrainCommand
             if (qpu is not null)
             {
                 solver = qpu.Solver.Name;
-                double? annealingTime = pr.GetValue(Qpu.AnnealingTime);
-                backends[solver] = new DelegateQpuBackend(solver, qpu,
-                    (problem, request) => QaActors.DWave.Sapi.AccessTimeEstimator.EstimateAccessTime(qpu.Solver, qpu.EmbeddingFor(problem).TotalQubits, request.Reads, annealingTime));
+                backends[solver] = new QpuSamplerBackend(qpu);
             }
             return new RunOptions
             {
