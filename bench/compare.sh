@@ -10,7 +10,7 @@ ours=$(dotnet bench/QaActors.Benchmarks/bin/Release/net10.0/QaActors.Benchmarks.
 ref=$(bash "$ref_dir/run-reference")
 echo "$ref"
 echo "$ours"
-num() { grep -o "$2=[0-9.e+-]*" <<<"$1" | head -1 | cut -d= -f2; }
+num() { grep -o "$2=[0-9.eE+-]*" <<<"$1" | head -1 | cut -d= -f2; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%.2f", a / b }'; }
 ref_gibbs=$(num "$(grep '^gibbs=' <<<"$ref")" spin_updates_per_s)
 ref_mv=$(num "$(grep '^mv=batch16' <<<"$ref")" GFLOPs)
