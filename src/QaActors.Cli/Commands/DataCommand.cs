@@ -63,8 +63,8 @@ public static class DataCommand
 
     private static void Render(FetchReport report)
     {
-        var table = new Table().Title($"datasets in {Markup.Escape(report.DataDirectory)}");
-        foreach (var c in new[] { "dataset", "status", "images", "per class", "skipped", "cache" }) table.AddColumn(c);
+        var table = new Table().Title($"datasets in {Markup.Escape(report.DataDirectory)}").Caption("cache files: NAME-VERSION.v2.qads; --json lists paths and skip reasons");
+        foreach (var c in new[] { "dataset", "status", "images", "per class", "skipped", "cache MB" }) table.AddColumn(c);
         foreach (var d in report.Datasets)
         {
             string skipped = d.SkippedTotal == 0 ? "0" : $"{d.SkippedTotal} ({string.Join(", ", d.Skipped.Select(kv => $"{kv.Key}: {kv.Value}"))})";
@@ -72,9 +72,9 @@ public static class DataCommand
                 Markup.Escape(d.Dataset),
                 d.StatusText,
                 d.Images.ToString("N0", CultureInfo.InvariantCulture),
-                string.Join(" ", d.KeptPerClass.Select(k => k.ToString(CultureInfo.InvariantCulture))),
+                d.KeptPerClass.Count == 0 ? "-" : $"{d.KeptPerClass.Min()}-{d.KeptPerClass.Max()}",
                 Markup.Escape(skipped),
-                Markup.Escape($"{Path.GetFileName(d.CachePath)} ({d.CacheBytes / 1e6:F1} MB)"));
+                (d.CacheBytes / 1e6).ToString("F1", CultureInfo.InvariantCulture));
         }
         AnsiConsole.Write(table);
     }
