@@ -55,6 +55,7 @@ public static class Cli
             // A failure that is not the user's input (an outage, a bug): say what failed; QA_DEBUG=1 adds the stack.
             Console.Error.WriteLine($"qa: failed: {e.Message}");
             for (var inner = e.InnerException; inner != null; inner = inner.InnerException) Console.Error.WriteLine($"qa:   caused by: {inner.Message}");
+            if (CommandCatalog.Hint(e) is string hint) Console.Error.WriteLine($"qa: {hint}.");
             if (Environment.GetEnvironmentVariable("QA_DEBUG") == "1") Console.Error.WriteLine(e);
             return ExitFailure;
         }

@@ -22,32 +22,40 @@ public class CrashResumeTests
         try
         {
             // Reference: one uninterrupted run with its own journal.
-            var watch = Stopwatch.StartNew();
             var reference = QaProcess.Run(TrainArgs(Path.Combine(root, "ref"), Path.Combine(root, "ref.db")));
-            double referenceMs = watch.Elapsed.TotalMilliseconds;
             Assert.True(reference.ExitCode == 0, reference.Stderr);
             byte[] expected = File.ReadAllBytes(Path.Combine(root, "ref", "model.safetensors"));
 
             string outDir = Path.Combine(root, "crash"), db = Path.Combine(root, "crash.db");
             var rng = new Random(20261125);
-            int kills = 0;
+            int kills = 0, lastSeen = 0;
             for (int attempt = 0; attempt < 3; attempt++)
             {
+                // Kill right after a randomly chosen step has been reported persisted (stderr, one line per step).
+                int killAfter = Math.Min(15, lastSeen + rng.Next(1, 5));
                 var psi = QaProcess.StartInfo(TrainArgs(outDir, db));
                 using var p = Process.Start(psi)!;
                 p.StandardOutput.ReadToEndAsync();
-                p.StandardError.ReadToEndAsync();
-                // Kill somewhere inside the run, judged by how long an uninterrupted run took on this machine.
-                if (!p.WaitForExit(TimeSpan.FromMilliseconds(referenceMs * (0.35 + 0.5 * rng.NextDouble()))))
+                bool killed = false;
+                string? line;
+                while ((line = p.StandardError.ReadLine()) != null)
                 {
-                    p.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
-                    p.WaitForExit();
-                    kills++;
+                    var m = System.Text.RegularExpressions.Regex.Match(line, @"^qa: step (\d+)/\d+ persisted");
+                    if (!m.Success) continue;
+                    lastSeen = int.Parse(m.Groups[1].Value);
+                    if (lastSeen >= killAfter)
+                    {
+                        p.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
+                        killed = true;
+                        break;
+                    }
                 }
+                p.WaitForExit();
+                if (killed) kills++;
             }
             var final = QaProcess.Run(TrainArgs(outDir, db));
             Assert.True(final.ExitCode == 0, final.Stderr);
-            Assert.True(kills > 0, "no run was killed; the kill points came too late to test anything");
+            Assert.True(kills >= 2, $"only {kills} runs were killed mid-training");
             Assert.Equal(expected, File.ReadAllBytes(Path.Combine(outDir, "model.safetensors")));
             var report = System.Text.Json.Nodes.JsonNode.Parse(final.Stdout)!;
             Assert.NotNull(report["experiment_id"]);

@@ -22,4 +22,13 @@ public static class CommandCatalog
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>
     public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException || ExperimentCommands.IsUsageError(e)
         || e is QaActors.Learning.ModelFormatException || e is QaActors.DWave.Config.DWaveConfigException;
+
+    /// <summary>What the user can do about a failure that is not their input, or null.</summary>
+    public static string? Hint(Exception e) => e is QaActors.DWave.Sapi.SapiException s ? s.Kind switch
+    {
+        QaActors.DWave.Sapi.SapiErrorKind.Authentication => "check DWAVE_API_TOKEN (or the token in dwave.conf) for this endpoint",
+        QaActors.DWave.Sapi.SapiErrorKind.NotFound => "check --solver / DWAVE_API_SOLVER against the solvers the endpoint lists",
+        QaActors.DWave.Sapi.SapiErrorKind.BadProblem => "the problem does not fit the solver (graph, ranges or parameters); see the message above",
+        _ => "the D-Wave service cannot serve now; retry later, or sample classically (--sampler gibbs, or qa train with --fallback gibbs)",
+    } : null;
 }

@@ -164,8 +164,11 @@ public static class TrainCommand
             {
                 var options = o.RunOptions(pr, outDir, qpu);
                 var taskRef = new PairTaskRef(spec.Name, a, b, pr.GetValue(o.TrainSize)!, pr.GetValue(o.TestSize)!, config.Seed, pr.GetValue(o.DataDir));
+                // With --json, stdout carries only the report; a line per persisted step goes to stderr for scripts.
                 run = await WithProgress(json, config.Steps, bar => QaTraining.RunAsync(config, task, taskRef, options,
-                    bar is null ? null : new Progress<StepReport>(r => { bar.Value = r.Step; bar.Description = $"step {r.Step}: {Describe(r)}"; }), ct));
+                    bar is null
+                        ? new Progress<StepReport>(r => Console.Error.WriteLine($"qa: step {r.Step}/{r.TotalSteps} persisted"))
+                        : new Progress<StepReport>(r => { bar.Value = r.Step; bar.Description = $"step {r.Step}: {Describe(r)}"; }), ct));
                 result = run.Result;
             }
             else
