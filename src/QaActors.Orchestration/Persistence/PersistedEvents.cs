@@ -52,6 +52,16 @@ public sealed record StepCheckpoint(
     StepStats Metrics,
     Provenance Provenance) : IPersisted;
 
+/// <summary>
+/// One applied step without its state: the samples that determined it (the procedure's reduced form: for the EBM the
+/// output columns only, aggregated), its metrics and provenance. Recovery replays it from the previous state bit for
+/// bit, so only every snapshot step needs the full (megabytes) <see cref="StepCheckpoint"/>.
+/// </summary>
+public sealed record StepReplay(long Step, ImmutableArray<ReplaySamples> Samples, StepStats Metrics, Provenance Provenance) : IPersisted;
+
+/// <summary>One example's samples as the replay needs them: variables, vartype, rows (row-major) and counts.</summary>
+public sealed record ReplaySamples(int[] Variables, bool Spin, sbyte[] Values, int[] Counts);
+
 /// <summary>The whole experiment state at one step (snapshot): spec, last checkpoint, history, totals.</summary>
 public sealed record ExperimentSnapshot(
     ExperimentSpec Spec,

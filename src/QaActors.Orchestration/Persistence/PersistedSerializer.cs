@@ -29,6 +29,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     public const string QuotaSnapshotV1 = "quota-snapshot.v1";
     public const string ExperimentRegisteredV1 = "experiment-registered.v1";
     public const string RegistrySnapshotV1 = "registry-snapshot.v1";
+    public const string StepReplayV1 = "step-replay.v1";
 
     public PersistedSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -46,6 +47,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         QuotaLedgerSnapshot => QuotaSnapshotV1,
         ExperimentRegistered => ExperimentRegisteredV1,
         RegistrySnapshot => RegistrySnapshotV1,
+        StepReplay => StepReplayV1,
         _ => throw new SerializationException($"{o.GetType().FullName} has no persisted format; add a manifest to {nameof(PersistedSerializer)}"),
     };
 
@@ -63,6 +65,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             {
                 case ExperimentCreated e: WriteSpec(w, e.Spec); break;
                 case StepCheckpoint c: WriteCheckpoint(w, c); break;
+                case StepReplay e: WriteReplay(w, e); break;
                 case ExperimentSnapshot s:
                     WriteSpec(w, s.Spec);
                     w.Write(s.Last is not null);
@@ -115,6 +118,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             QuotaSnapshotV1 => ReadQuotaSnapshot(r),
             ExperimentRegisteredV1 => ReadRegistered(r),
             RegistrySnapshotV1 => ReadRegistry(r),
+            StepReplayV1 => ReadReplay(r),
             _ => throw new SerializationException($"unknown persisted manifest '{manifest}': written by a newer version, or not QaActors data"),
         };
         if (r.BaseStream.Position != bytes.Length)
@@ -139,6 +143,51 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         w.Write(c.RngState.Item1); w.Write(c.RngState.Item2); w.Write(c.RngState.Item3); w.Write(c.RngState.Item4);
         WriteMetrics(w, c.Metrics);
         WriteProvenance(w, c.Provenance);
+    }
+
+    private static void WriteReplay(BinaryWriter w, StepReplay e)
+    {
+        w.Write(e.Step);
+        w.Write(e.Samples.Length);
+        foreach (var s in e.Samples)
+        {
+            w.Write(s.Variables.Length);
+            foreach (int v in s.Variables) w.Write(v);
+            w.Write(s.Spin);
+            w.Write(s.Counts.Length);
+            foreach (int c in s.Counts) w.Write(c);
+            w.Write(s.Values.Length);
+            foreach (sbyte v in s.Values) w.Write(v);
+        }
+        WriteMetrics(w, e.Metrics);
+        WriteProvenance(w, e.Provenance);
+    }
+
+    private static StepReplay ReadReplay(BinaryReader r)
+    {
+        long step = r.ReadInt64();
+        int n = Count(r, "replay examples");
+        var b = ImmutableArray.CreateBuilder<ReplaySamples>(n);
+        for (int i = 0; i < n; i++)
+        {
+            var vars = new int[Count(r, "replay variables")];
+            for (int k = 0; k < vars.Length; k++) vars[k] = r.ReadInt32();
+            bool spin = r.ReadBoolean();
+            var counts = new int[Count(r, "replay rows")];
+            for (int k = 0; k < counts.Length; k++) counts[k] = r.ReadInt32();
+            var values = new sbyte[Count(r, "replay values")];
+            for (int k = 0; k < values.Length; k++) values[k] = r.ReadSByte();
+            if (values.Length != counts.Length * vars.Length) throw new SerializationException("replay samples are not whole rows");
+            b.Add(new ReplaySamples(vars, spin, values, counts));
+        }
+        return new StepReplay(step, b.MoveToImmutable(), ReadMetrics(r), ReadProvenance(r));
+    }
+
+    private static int Count(BinaryReader r, string what)
+    {
+        int n = r.ReadInt32();
+        if (n < 0) throw new SerializationException($"{what} count is negative: corrupt data");
+        return n;
     }
 
     private static StepCheckpoint ReadCheckpoint(BinaryReader r)

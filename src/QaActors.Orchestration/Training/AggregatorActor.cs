@@ -24,6 +24,8 @@ public sealed class AggregatorActor : ReceivePersistentActor
 
     private ExperimentSpec? _spec;
     private StepCheckpoint? _last;
+    // Steps replayed or applied after _last (whose state lives only in _state): the journal holds them as StepReplay.
+    private long _lastStep;
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
     private ITrainingProcedure? _procedure;
@@ -48,11 +50,13 @@ public sealed class AggregatorActor : ReceivePersistentActor
             var s = (ExperimentSnapshot)o.Snapshot;
             _spec = s.Spec;
             _last = s.Last;
+            _lastStep = s.Last?.Step ?? 0;
             _history = s.History;
             _totals = s.Totals;
         });
         Recover<ExperimentCreated>(e => _spec = e.Spec);
         Recover<StepCheckpoint>(Apply);
+        Recover<StepReplay>(Replay);
 
         Command<InitAggregator>(OnInit);
         Command<ApplyStep>(OnApply);
@@ -66,7 +70,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
             try
             {
                 var st = EnsureState();
-                Sender.Tell(new FinalState(st, _last!.State));
+                Sender.Tell(new FinalState(st, _procedure!.SaveState(st)));
             }
             catch (Exception e) { Sender.Tell(new Status.Failure(e)); }
         });
@@ -92,20 +96,48 @@ public sealed class AggregatorActor : ReceivePersistentActor
         Context.Stop(Self);
     }
 
-    private long LastStep => _last?.Step ?? 0;
+    private long LastStep => _lastStep;
 
     private void Apply(StepCheckpoint c)
     {
         _last = c;
+        _lastStep = c.Step;
         _history = _history.Add(c.Metrics);
         _totals = _totals.Add(c.Provenance);
         _state = null; // a live state, if any, is older than this checkpoint
     }
 
+    /// <summary>Recovery of a light step: recompute it from the state before it and the samples it used.</summary>
+    private void Replay(StepReplay e)
+    {
+        var st = EnsureState();
+        if (e.Step != _lastStep + 1) throw new InvalidOperationException($"journal of '{_experimentId}' replays step {e.Step} after step {_lastStep}");
+        var samples = e.Samples.IsDefaultOrEmpty && !_procedure!.NeedsSampling ? null : FromReplay(e.Samples);
+        _state = _procedure!.Apply(st, e.Step, _procedure.BatchIndices(e.Step), samples).State;
+        Applied(e.Step, e.Metrics, e.Provenance);
+    }
+
+    private void Applied(long step, StepStats metrics, Provenance provenance)
+    {
+        _lastStep = step;
+        _history = _history.Add(metrics);
+        _totals = _totals.Add(provenance);
+    }
+
+    private static ImmutableArray<ReplaySamples> ToReplay(IReadOnlyList<Sampling.SampleSet>? sets) =>
+        sets is null ? ImmutableArray<ReplaySamples>.Empty
+            : sets.Select(x => new ReplaySamples(x.Variables.ToArray(), x.Vartype == Sampling.Vartype.Spin, x.Samples.ToArray(), x.NumOccurrences.ToArray())).ToImmutableArray();
+
+    private static IReadOnlyList<Sampling.SampleSet> FromReplay(ImmutableArray<ReplaySamples> r) =>
+        r.Select(x => new Sampling.SampleSet(x.Spin ? Sampling.Vartype.Spin : Sampling.Vartype.Binary, x.Variables, x.Values,
+            new double[x.Counts.Length], x.Counts, Sampling.SampleInfo.For("replay"))).ToArray();
+
     private object EnsureState()
     {
         if (_spec is null) throw new KeyNotFoundException($"experiment '{_experimentId}' does not exist");
         _procedure ??= _procedureFor(_spec);
+        if (_state is null && _last is not null && _last.Step != _lastStep)
+            throw new InvalidOperationException($"experiment '{_experimentId}': the state after step {_lastStep} is not in memory and the last full checkpoint is step {_last.Step}");
         _state ??= _last is not null ? _procedure.RestoreState(_last.State)
             : throw new InvalidOperationException($"experiment '{_experimentId}' has no checkpoint 0 in the journal");
         return _state;
@@ -199,31 +231,49 @@ public sealed class AggregatorActor : ReceivePersistentActor
             sender.Tell(new Status.Failure(new InvalidOperationException($"step {a.Step} cannot follow step {LastStep}")));
             return;
         }
-        StepCheckpoint checkpoint;
         object next;
+        IPersisted record;
         try
         {
             var st = EnsureState();
             var outcome = _procedure!.Apply(st, a.Step, a.BatchIndices, a.Samples);
             next = outcome.State;
+            var metrics = new StepStats(a.Step, outcome.Metrics.ToImmutableArray());
+            // A full checkpoint (megabytes) only where a snapshot is taken and at the end; other steps persist what
+            // replays them exactly (kilobytes), which keeps a step's journal write far below its compute.
+            bool full = a.Step % _snapshotEvery == 0 || a.Step >= _spec!.TotalSteps;
+            record = full
+                ? new StepCheckpoint(a.Step, _procedure.SaveState(next), _procedure.RngState(next), metrics, a.Provenance)
+                : new StepReplay(a.Step, ToReplay(_procedure.ReduceForReplay(a.Samples)), metrics, a.Provenance);
             // From here the in-memory state is ahead of the journal; it is only kept if the write succeeds.
             _state = null;
-            checkpoint = new StepCheckpoint(a.Step, _procedure.SaveState(next), _procedure.RngState(next),
-                new StepStats(a.Step, outcome.Metrics.ToImmutableArray()), a.Provenance);
         }
         catch (Exception e)
         {
-            _state = null; // may have been modified in place before the failure
             sender.Tell(new Status.Failure(new InvalidOperationException($"step {a.Step} of '{_experimentId}' failed: {e.Message}", e)));
+            // The state may have been modified in place, and steps since the last full checkpoint live only in memory:
+            // stop, so the trainer brings back an incarnation recovered from the journal.
+            Context.Stop(Self);
             return;
         }
-        Persist(checkpoint, c =>
+        Persist(record, r =>
         {
-            Apply(c);
+            StepStats metrics;
+            Provenance provenance;
+            if (r is StepCheckpoint c)
+            {
+                Apply(c);
+                if (c.Step % _snapshotEvery == 0) SaveSnapshot(new ExperimentSnapshot(_spec!, c, _history, _totals));
+                (metrics, provenance) = (c.Metrics, c.Provenance);
+            }
+            else
+            {
+                var e = (StepReplay)r;
+                Applied(e.Step, e.Metrics, e.Provenance);
+                (metrics, provenance) = (e.Metrics, e.Provenance);
+            }
             _state = next;
-            if (c.Step % _snapshotEvery == 0)
-                SaveSnapshot(new ExperimentSnapshot(_spec!, c, _history, _totals));
-            sender.Tell(new StepApplied(c.Step, c.Metrics, c.Provenance, _totals, next));
+            sender.Tell(new StepApplied(a.Step, metrics, provenance, _totals, next));
         });
     }
 }

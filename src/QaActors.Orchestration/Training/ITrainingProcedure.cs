@@ -52,6 +52,12 @@ public interface ITrainingProcedure
 
     /// <summary>Metrics of the untrained model (recorded as step 0), or empty.</summary>
     IReadOnlyList<KeyValuePair<string, double>> InitialMetrics(object state);
+
+    /// <summary>
+    /// The part of a step's samples that <see cref="Apply"/> reads, persisted so the step can be replayed exactly
+    /// instead of persisting the whole state after it. The default keeps everything.
+    /// </summary>
+    IReadOnlyList<SampleSet>? ReduceForReplay(IReadOnlyList<SampleSet>? samples) => samples;
 }
 
 public sealed record StepApplication(object State, IReadOnlyList<KeyValuePair<string, double>> Metrics);

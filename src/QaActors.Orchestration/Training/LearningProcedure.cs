@@ -100,6 +100,32 @@ public sealed class LearningProcedure : ITrainingProcedure
     public SampleRequest SampleRequestFor(long step, int position) =>
         new(_config.Reads, _config.Beta, SeedPolicy.Derive(_config.Seed, step - 1, position, SeedPolicy.Purpose.Sample));
 
+    /// <summary>
+    /// The EBM's negative phase reads only the output variables' occurrence-weighted states (labels K..K+M−1), so
+    /// those columns, with identical rows merged, reproduce the gradient bit for bit (counts are integers).
+    /// </summary>
+    public IReadOnlyList<SampleSet>? ReduceForReplay(IReadOnlyList<SampleSet>? samples)
+    {
+        if (samples is null) return null;
+        int k = _config.Hidden, m = _config.Outputs;
+        var result = new SampleSet[samples.Count];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var set = samples[i];
+            var cols = new int[m];
+            for (int o = 0; o < m; o++) cols[o] = set.ColumnOf(EbmProblemBuilder.OutputLabel(k, o));
+            var values = new sbyte[set.NumRows * m];
+            for (int r = 0; r < set.NumRows; r++)
+            {
+                var row = set.Row(r);
+                for (int o = 0; o < m; o++) values[r * m + o] = row[cols[o]];
+            }
+            var vars = Enumerable.Range(0, m).Select(o => EbmProblemBuilder.OutputLabel(k, o)).ToArray();
+            result[i] = new SampleSet(set.Vartype, vars, values, new double[set.NumRows], set.NumOccurrences.ToArray(), SampleInfo.For("replay")).Aggregate();
+        }
+        return result;
+    }
+
     public StepApplication Apply(object state, long step, int[] batchIndices, IReadOnlyList<SampleSet>? samples)
     {
         var s = (TrainerState)state;
