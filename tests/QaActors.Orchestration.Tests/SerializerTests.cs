@@ -58,6 +58,31 @@ public class SerializerTests
     }
 
     [Fact]
+    public void Step_replay_events_round_trip_exactly_and_reject_truncation()
+    {
+        var e = new StepReplay(7,
+        [
+            new ReplaySamples([548], true, [1, -1], [60, 40]),
+            new ReplaySamples([548, 549], false, [0, 1, 1, 1], [3, 97]),
+        ],
+            new StepStats(7, [KeyValuePair.Create("test_accuracy", 0.5)]),
+            Provenance.Empty);
+        byte[] bytes = PersistedSerializer.Encode(e);
+        var back = (StepReplay)PersistedSerializer.Decode(bytes, PersistedSerializer.StepReplayV1);
+        Assert.Equal(e.Step, back.Step);
+        Assert.Equal(2, back.Samples.Length);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(e.Samples[i].Variables, back.Samples[i].Variables);
+            Assert.Equal(e.Samples[i].Spin, back.Samples[i].Spin);
+            Assert.Equal(e.Samples[i].Values, back.Samples[i].Values);
+            Assert.Equal(e.Samples[i].Counts, back.Samples[i].Counts);
+        }
+        Assert.Equal(bytes, PersistedSerializer.Encode(back));
+        Assert.ThrowsAny<Exception>(() => PersistedSerializer.Decode(bytes[..^3], PersistedSerializer.StepReplayV1));
+    }
+
+    [Fact]
     public void Checkpoints_written_by_an_earlier_version_are_read()
     {
         if (Environment.GetEnvironmentVariable("QA_WRITE_FIXTURE") is { Length: > 0 } target) WriteFixture(target);
