@@ -82,6 +82,22 @@ public class SamplingPathTests
     }
 
     [Fact]
+    public void SampledGradientWithTwoOutputsApproachesTheExactOne()
+    {
+        var p = Reference.RandomParameters(5, 4, 2, 85, 0.8);
+        var set = Reference.RandomSet(3, 5, 2, 86);
+        var exact = p.ZerosLike();
+        Ebm.ExactGradient(p, set.X, set.Y, set.Count, exact);
+        var sampler = new EnumeratingSampler();
+        var sets = EbmProblemBuilder.Build(p, set.X, set.Count, 1.0)
+            .Select((b, i) => sampler.SampleAsync(b.ToSpin(), new SampleRequest(40000, 1.0, 700 + (ulong)i)).GetAwaiter().GetResult()).ToList();
+        var g = p.ZerosLike();
+        Ebm.SampledGradient(p, set.X, set.Y, set.Count, sets, g);
+        double err = Reference.RelativeError(g, exact);
+        Assert.True(err < 0.03, $"two-output sampled gradient differs from the exact one by {err}");
+    }
+
+    [Fact]
     public void ProjectSamplersGiveTheExactGradientInTheLimit()
     {
         // The project's own exact and Gibbs samplers feed the same gradient as the exact negative phase.

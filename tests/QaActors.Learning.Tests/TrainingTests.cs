@@ -57,6 +57,15 @@ public class TrainingTests
     }
 
     [Fact]
+    public void MetricsAreRecordedAtStepZeroEveryEvalEveryAndAtTheEnd()
+    {
+        var r = DirectTrainer.Run(Small(TrainingMethod.Exact) with { Steps = 7, EvalEvery = 3 }, Separable(20, 1), Separable(20, 2));
+        Assert.Equal(new[] { 0, 3, 6, 7 }, r.History.Select(h => h.Step));
+        Assert.Equal(7, r.State.Step);
+        Assert.Equal(7, r.State.Adam.T);
+    }
+
+    [Fact]
     public void SampledRunsAreReproducible()
     {
         var train = Separable(20, 5);
