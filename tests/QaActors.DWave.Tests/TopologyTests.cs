@@ -137,4 +137,24 @@ public class TopologyTests
         Assert.Equal(new LatticeShape(LatticeKind.Zephyr, 15, 4), HardwareGraph.ParseShape("zephyr 15 4"));
         Assert.Throws<FormatException>(() => HardwareGraph.ParseShape("chimera:16"));
     }
+
+    [Fact]
+    public void GraphRefusesBadInputAndDropsDeadCouplers()
+    {
+        Assert.Contains("self-loop", Assert.Throws<ArgumentException>(() => Graph.FromEdges([1, 2], [(1, 1)])).Message);
+        Assert.Contains("not in the node list", Assert.Throws<ArgumentException>(() => Graph.FromEdges([1, 2], [(1, 3)])).Message);
+        Assert.Throws<ArgumentException>(() => Graph.FromEdges([-1], []));
+        var g = Graph.FromEdges([5, 7, 9], [(5, 7), (7, 5), (7, 9)]);
+        Assert.Equal(2, g.NumEdges);
+        Assert.True(g.HasEdge(7, 5));
+        Assert.False(g.HasEdge(5, 9));
+        Assert.Equal(10, g.IdBound);
+        Assert.Empty(g.Neighbours(6).ToArray());
+        var p = Pegasus.Create(4);
+        var (u, v) = p.Edges().First();
+        var w = p.WithoutEdges([(v, u)]);
+        Assert.Equal(p.NumEdges - 1, w.NumEdges);
+        Assert.Equal(p.NumNodes, w.NumNodes);
+        Assert.False(w.HasEdge(u, v));
+    }
 }
