@@ -62,8 +62,7 @@ public static class Cli
     }
 
     /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>
-    private static bool IsUsage(Exception e) => e is UsageException or ProblemFormatException
-        || CommandCatalog.IsUsageError(e);
+    private static bool IsUsage(Exception e) => e is UsageException || CommandCatalog.IsUsageError(e);
 
     public static void WriteJson(JsonNode node)
     {

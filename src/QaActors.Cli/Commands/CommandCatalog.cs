@@ -20,7 +20,7 @@ public static class CommandCatalog
     }
 
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>
-    public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException || ExperimentCommands.IsUsageError(e)
+    public static bool IsUsageError(Exception e) => e is QaActors.Data.DataException || e is QaActors.Sampling.ProblemFormatException || ExperimentCommands.IsUsageError(e)
         || e is QaActors.Learning.ModelFormatException || e is QaActors.DWave.Config.DWaveConfigException;
 
     /// <summary>What the user can do about a failure that is not their input, or null.</summary>

@@ -25,6 +25,23 @@ public static class CommonOptions
         Required = true,
     };
 
+    public static Option<string?> Db() => new("--db")
+    {
+        Description = "Journal: a PostgreSQL connection string or a SQLite file (default SQLite qa.db in the data dir).",
+    };
+
+    public static Option<string?> ActorConfig() => new("--config") { Description = "HOCON file overriding the defaults in hocon/." };
+
+    /// <summary>Where the actor system keeps its journal and which configuration it loads, as every actor-backed command takes it.</summary>
+    public static QaActors.Orchestration.RunOptions Store(ParseResult pr, Option<string?> db, Option<string?> config, Option<string?> dataDir, string? outPath = null) => new()
+    {
+        Db = pr.GetValue(db),
+        ConfigFile = pr.GetValue(config),
+        DataDir = new QaActors.Data.DataStore(pr.GetValue(dataDir)).Root,
+        OutPath = outPath,
+        ExtraHocon = TrainCommand.QuietAkka,
+    };
+
     public static void RequireRange(double value, string flag, double lo, double hi, bool loOpen = false)
     {
         bool ok = double.IsFinite(value) && (loOpen ? value > lo : value >= lo) && value <= hi;

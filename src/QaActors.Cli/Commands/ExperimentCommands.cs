@@ -16,18 +16,14 @@ public static class ExperimentCommands
 {
     private sealed class StoreOptions
     {
-        public readonly Option<string?> Db = new("--db") { Description = "Journal: PostgreSQL connection string or SQLite file (default SQLite qa.db in the data dir)." };
-        public readonly Option<string?> Config = new("--config") { Description = "HOCON file overriding the defaults in hocon/." };
+        public readonly Option<string?> Db = CommonOptions.Db();
+        public readonly Option<string?> Config = CommonOptions.ActorConfig();
         public readonly Option<string?> DataDir = CommonOptions.DataDir();
         public readonly Option<bool> Json = CommonOptions.Json();
 
         public void AddTo(Command c) { c.Add(Db); c.Add(Config); c.Add(DataDir); c.Add(Json); }
 
-        public RunOptions Options(ParseResult pr, string? outPath = null) => new()
-        {
-            Db = pr.GetValue(Db), ConfigFile = pr.GetValue(Config), DataDir = new DataStore(pr.GetValue(DataDir)).Root, OutPath = outPath,
-            ExtraHocon = TrainCommand.QuietAkka,
-        };
+        public RunOptions Options(ParseResult pr) => CommonOptions.Store(pr, Db, Config, DataDir);
     }
 
     /// <summary>Bad configuration and unknown experiment ids are the user's input (exit 2).</summary>

@@ -44,8 +44,8 @@ public static class TrainCommand
         public readonly QpuOptions Qpu = new();
         public readonly Option<string> Fallback = new("--fallback") { Description = "Sampler used when the QPU is down, over quota or too slow: gibbs | anneal | none (wait and retry).", DefaultValueFactory = _ => "gibbs" };
         public readonly Option<string?> User = new("--user") { Description = "Whose QPU-time quota is charged (default $QA_USER, else the OS user)." };
-        public readonly Option<string?> Db = new("--db") { Description = "Journal: a PostgreSQL connection string or a SQLite file (default SQLite qa.db in the data dir)." };
-        public readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file overriding the defaults in hocon/." };
+        public readonly Option<string?> Db = CommonOptions.Db();
+        public readonly Option<string?> ConfigFile = CommonOptions.ActorConfig();
         public readonly Option<string> Engine = new("--engine") { Description = "actors (default: the Akka.NET cluster, persisted, resumable) or direct (in-process, no persistence).", DefaultValueFactory = _ => "actors" };
 
         public void AddTo(Command cmd)
@@ -114,17 +114,12 @@ public static class TrainCommand
                 solver = qpu.Solver.Name;
                 backends[solver] = new QpuSamplerBackend(qpu);
             }
-            return new RunOptions
+            return CommonOptions.Store(pr, Db, ConfigFile, DataDir, outDir) with
             {
                 Fallback = pr.GetValue(Fallback)!,
                 User = pr.GetValue(User),
-                Db = pr.GetValue(Db),
-                ConfigFile = pr.GetValue(ConfigFile),
-                DataDir = new DataStore(pr.GetValue(DataDir)).Root,
-                OutPath = outDir,
                 Solver = solver,
                 QpuBackends = backends,
-                ExtraHocon = QuietAkka,
             };
         }
 
