@@ -109,18 +109,6 @@ public static class DirectTrainer
                     foreach (var (key, v) in s.Info.Properties) samplerTotals[key] = (samplerTotals.TryGetValue(key, out var old) ? old : 0) + v;
                 }
         }
-        double trainLoss;
-        if (config.Method == TrainingMethod.Backprop)
-        {
-            // Backprop's objective is that same batch cross-entropy: no second forward pass needed.
-            trainLoss = TrainingStep.LossGradient(config, p, batch, samples, gradientBuffer);
-        }
-        else
-        {
-            trainLoss = TrainingStep.BatchTrainLoss(p, batch);
-            TrainingStep.LossGradient(config, p, batch, samples, gradientBuffer);
-        }
-        TrainingStep.ApplyAdam(state, gradientBuffer);
-        return trainLoss;
+        return TrainingStep.Update(state, batch, samples, gradientBuffer);
     }
 }

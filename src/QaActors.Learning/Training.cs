@@ -187,6 +187,30 @@ public static class TrainingStep
         }
     }
 
+    /// <summary>
+    /// One update from a batch and (for the sampling methods) its sample sets: loss gradient, Adam step. Returns the MLP's
+    /// batch cross-entropy before the update. Every engine (direct, actors, replay on recovery) calls this, so they agree
+    /// bit for bit. <paramref name="gradientBuffer"/> is overwritten; reuse it across steps (it is megabytes).
+    /// </summary>
+    public static double Update(TrainerState state, LabeledSet batch, IReadOnlyList<SampleSet>? samples, MlpParameters gradientBuffer)
+    {
+        var config = state.Config;
+        var p = state.Parameters;
+        double trainLoss;
+        if (config.Method == TrainingMethod.Backprop)
+        {
+            // Backprop's objective is that same batch cross-entropy: no second forward pass needed.
+            trainLoss = LossGradient(config, p, batch, samples, gradientBuffer);
+        }
+        else
+        {
+            trainLoss = BatchTrainLoss(p, batch);
+            LossGradient(config, p, batch, samples, gradientBuffer);
+        }
+        ApplyAdam(state, gradientBuffer);
+        return trainLoss;
+    }
+
     /// <summary>The MLP's mean cross-entropy on the batch (the history's train_loss; call it before the update).</summary>
     public static double BatchTrainLoss(MlpParameters p, LabeledSet batch) =>
         Mlp.MeanCrossEntropy(Mlp.Logits(p, batch.X, batch.Count), batch.Y, batch.Count, p.Outputs);

@@ -54,9 +54,19 @@ public sealed class ExperimentRunner(QaActorSystem qa)
     public async Task<ExperimentResult> RunAsync(ExperimentSpec spec, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default)
     {
         ValidateSpec(spec);
-        await qa.Registry.Ask<Status.Success>(new RegisterExperiment(new ExperimentRegistered(spec.ExperimentId, spec.Method, spec.User, spec.CreatedAt)),
-            qa.Settings.Trainer.AskTimeout, cancellationToken).ConfigureAwait(false);
-        return await Drive(spec.ExperimentId, listener => new StartExperiment(spec, listener), progress, cancellationToken).ConfigureAwait(false);
+        // Registration (for `experiment list`) runs beside the first steps instead of before them: both wait for the
+        // journal's first use, and the run must not pay for it twice. A failed registration stops the run.
+        var registration = qa.Registry.Ask<Status.Success>(new RegisterExperiment(new ExperimentRegistered(spec.ExperimentId, spec.Method, spec.User, spec.CreatedAt)),
+            qa.Settings.Trainer.AskTimeout, cancellationToken);
+        var run = Drive(spec.ExperimentId, listener => new StartExperiment(spec, listener), progress, cancellationToken);
+        try { await registration.ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            qa.Trainers.Tell(new PauseExperiment(spec.ExperimentId));
+            await run.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            throw new ExperimentFailedException(spec.ExperimentId, $"cannot register the experiment: {e.Message}");
+        }
+        return await run.ConfigureAwait(false);
     }
 
     public Task<ExperimentResult> ResumeAsync(string experimentId, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default) =>

@@ -61,6 +61,7 @@ public sealed class QaActorSystem : IAsyncDisposable
     public static async Task<QaActorSystem> StartAsync(QaSettings settings, QaServices services, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(settings.DataDir);
+        if (settings.Provider == "sqlite") UseWriteAheadLog(settings.Akka.GetString("akka.persistence.journal.sql.connection-string"));
         var system = ActorSystem.Create(settings.SystemName, settings.Akka);
         var qa = new QaActorSystem(system, settings, services);
         try
@@ -83,6 +84,23 @@ public sealed class QaActorSystem : IAsyncDisposable
             await system.Terminate().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Puts the SQLite journal file into write-ahead-log mode (a property of the file, so once is enough): a commit is
+    /// then one append and fsync of the log instead of a rollback journal's create-write-sync-delete, which roughly halves
+    /// the latency of persisting a step, and `qa experiment list` can read while a run writes. Durability is unchanged
+    /// (synchronous stays FULL). See https://www.sqlite.org/wal.html.
+    /// </summary>
+    private static void UseWriteAheadLog(string connectionString)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        var mode = command.ExecuteScalar() as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"the SQLite journal ({connectionString}) refused write-ahead-log mode (journal_mode = {mode})");
     }
 
     private void StartActors()

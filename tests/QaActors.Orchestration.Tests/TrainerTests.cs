@@ -136,6 +136,35 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Showing_a_recovered_experiment_replays_nothing_and_resuming_it_replays_exactly()
+    {
+        var reference = Uninterrupted("ref-lazy", 9);
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps), snapshotEvery: 4);
+        var first = Sys.ActorOf(TrainerActor.Props("lazy", services));
+        first.Tell(new StartExperiment(ToyProcedure.Spec("lazy", 9), TestActor));
+        first.Tell(new PauseExperiment("lazy", AfterStep: 6));
+        while (ExpectMsg<object>(TimeSpan.FromSeconds(30)) is StepReport) { }
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first);
+
+        // Snapshot at step 4, steps 5 and 6 as replays: listing needs only the journal, never the science (no data load).
+        int built = 0;
+        var counting = Services(s => { Interlocked.Increment(ref built); return new ToyProcedure(s.Seed, s.TotalSteps); }, snapshotEvery: 4);
+        var second = Sys.ActorOf(TrainerActor.Props("lazy", counting));
+        second.Tell(new GetExperimentSummary("lazy"), TestActor);
+        var summary = ExpectMsg<ExperimentSummary>(TimeSpan.FromSeconds(20));
+        Assert.Equal(6, summary.LastStep);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => (long)i), summary.History.Select(h => h.Step));
+        Assert.Equal(0, Volatile.Read(ref built));
+
+        var done = RunToEnd(second, new ResumeExperiment("lazy", TestActor));
+        Assert.Equal(6, done.ResumedFromStep);
+        Assert.Equal(1, Volatile.Read(ref built));
+        Assert.Equal(reference.FinalStateBytes, done.FinalStateBytes);
+    }
+
+    [Fact]
     public void Starting_an_existing_experiment_with_other_settings_is_refused()
     {
         Uninterrupted("conflict", 2);

@@ -8,12 +8,18 @@ namespace QaActors.Orchestration.Training;
 
 /// <summary>
 /// One per experiment, persistent (id "experiment-{id}"). Combines a step's samples into the gradient,
-/// applies the optimiser (through the procedure) and persists the checkpoint of the step (state bytes,
-/// RNG state, metrics, provenance) before anyone hears of it; a snapshot every N steps, after which
-/// older events and snapshots are deleted. Exactly once: step s is applied only when s = last persisted
-/// step + 1; a repeated step is answered with <see cref="StepAlreadyApplied"/> and changes nothing. If
-/// a write fails the actor stops (Akka.Persistence), and the state it had computed in memory is gone
-/// with it: the trainer recreates it, it recovers the last persisted step, and the step is redone.
+/// applies the optimiser (through the procedure) and persists the step before anyone hears of it.
+/// What is persisted per step is what determines it, not the state it produces: the step's reduced samples,
+/// metrics and provenance (<see cref="StepReplay"/>, kilobytes), from which recovery recomputes the state
+/// bit for bit. The full state (megabytes) goes only into a snapshot every N steps, written in the background
+/// while the next step samples; after it, older events and snapshots are deleted. Step 0 is the initial
+/// state, which derives from the experiment's seed alone, so creating an experiment writes no state either.
+/// Recovery is lazy: the replays are computed only when the state is needed (a step, the final model), so
+/// `experiment list/show` read the journal without loading any data.
+/// Exactly once: step s is applied only when s = last persisted step + 1; a repeated step is answered with
+/// <see cref="StepAlreadyApplied"/> and changes nothing. If a write fails the actor stops (Akka.Persistence),
+/// and the state it had computed in memory is gone with it: the trainer recreates it, it recovers the last
+/// persisted step, and the step is redone.
 /// </summary>
 public sealed class AggregatorActor : ReceivePersistentActor
 {
@@ -23,13 +29,15 @@ public sealed class AggregatorActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private ExperimentSpec? _spec;
-    private StepCheckpoint? _last;
-    // Steps replayed or applied after _last (whose state lives only in _state): the journal holds them as StepReplay.
+    // The state at _lastStep, when computed. When null, _base (a full state; null = the initial state) followed by
+    // _pending (the steps after it, in order) describe it.
+    private object? _state;
+    private StepCheckpoint? _base;
+    private readonly List<StepReplay> _pending = [];
     private long _lastStep;
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
     private ITrainingProcedure? _procedure;
-    private object? _state;
 
     public override string PersistenceId { get; }
 
@@ -49,14 +57,19 @@ public sealed class AggregatorActor : ReceivePersistentActor
         {
             var s = (ExperimentSnapshot)o.Snapshot;
             _spec = s.Spec;
-            _last = s.Last;
+            Rebase(s.Last);
             _lastStep = s.Last?.Step ?? 0;
             _history = s.History;
             _totals = s.Totals;
         });
         Recover<ExperimentCreated>(e => _spec = e.Spec);
-        Recover<StepCheckpoint>(Apply);
-        Recover<StepReplay>(Replay);
+        // Journals written before step-replay.v1 hold a full checkpoint per step (and step 0).
+        Recover<StepCheckpoint>(c =>
+        {
+            Rebase(c);
+            Applied(c.Step, c.Metrics, c.Provenance);
+        });
+        Recover<StepReplay>(Replayed);
 
         Command<InitAggregator>(OnInit);
         Command<ApplyStep>(OnApply);
@@ -98,22 +111,24 @@ public sealed class AggregatorActor : ReceivePersistentActor
 
     private long LastStep => _lastStep;
 
-    private void Apply(StepCheckpoint c)
+    /// <summary>A full state (or, with null, the initial state) becomes the base the next steps replay from.</summary>
+    private void Rebase(StepCheckpoint? c)
     {
-        _last = c;
-        _lastStep = c.Step;
-        _history = _history.Add(c.Metrics);
-        _totals = _totals.Add(c.Provenance);
-        _state = null; // a live state, if any, is older than this checkpoint
+        _base = c;
+        _pending.Clear();
+        _state = null;
     }
 
-    /// <summary>Recovery of a light step: recompute it from the state before it and the samples it used.</summary>
-    private void Replay(StepReplay e)
+    /// <summary>Recovery of a step: recorded now, recomputed from the state before it when the state is needed.</summary>
+    private void Replayed(StepReplay e)
     {
-        var st = EnsureState();
-        if (e.Step != _lastStep + 1) throw new InvalidOperationException($"journal of '{_experimentId}' replays step {e.Step} after step {_lastStep}");
-        var samples = e.Samples.IsDefaultOrEmpty && !_procedure!.NeedsSampling ? null : FromReplay(e.Samples);
-        _state = _procedure!.Apply(st, e.Step, _procedure.BatchIndices(e.Step), samples).State;
+        if (e.Step == 0) Rebase(null); // the experiment's creation: its state is the procedure's initial state
+        else
+        {
+            if (e.Step != _lastStep + 1) throw new InvalidOperationException($"journal of '{_experimentId}' replays step {e.Step} after step {_lastStep}");
+            _pending.Add(e);
+            _state = null;
+        }
         Applied(e.Step, e.Metrics, e.Provenance);
     }
 
@@ -136,11 +151,22 @@ public sealed class AggregatorActor : ReceivePersistentActor
     {
         if (_spec is null) throw new KeyNotFoundException($"experiment '{_experimentId}' does not exist");
         _procedure ??= _procedureFor(_spec);
-        if (_state is null && _last is not null && _last.Step != _lastStep)
-            throw new InvalidOperationException($"experiment '{_experimentId}': the state after step {_lastStep} is not in memory and the last full checkpoint is step {_last.Step}");
-        _state ??= _last is not null ? _procedure.RestoreState(_last.State)
-            : throw new InvalidOperationException($"experiment '{_experimentId}' has no checkpoint 0 in the journal");
-        return _state;
+        if (_state is not null) return _state;
+        var st = _base is not null ? _procedure.RestoreState(_base.State) : _procedure.InitialState();
+        long step = _base?.Step ?? 0;
+        foreach (var e in _pending)
+        {
+            if (e.Step != step + 1) throw new InvalidOperationException($"experiment '{_experimentId}': step {e.Step} cannot be replayed after step {step}");
+            var samples = e.Samples.IsDefaultOrEmpty && !_procedure.NeedsSampling ? null : FromReplay(e.Samples);
+            st = _procedure.Apply(st, e.Step, _procedure.BatchIndices(e.Step), samples).State;
+            step = e.Step;
+        }
+        if (step != _lastStep)
+            throw new InvalidOperationException($"experiment '{_experimentId}': the journal ends at step {_lastStep} but its states reach step {step}");
+        _pending.Clear();
+        _base = null;
+        _state = st;
+        return st;
     }
 
     private void OnInit(InitAggregator init)
@@ -158,18 +184,17 @@ public sealed class AggregatorActor : ReceivePersistentActor
                 sender.Tell(new Status.Failure(new ArgumentException($"spec is for '{init.Spec.ExperimentId}', not '{_experimentId}'")));
                 return;
             }
-            // The experiment starts with checkpoint 0 (the initial state and its metrics), so every later
-            // recovery restores a persisted state and the history always begins at step 0.
+            // The experiment starts with step 0: the initial state's metrics (the state itself is recomputed from
+            // the seed on recovery), so the history always begins at step 0.
             var spec = init.Spec;
             ITrainingProcedure proc;
             object st;
-            StepCheckpoint c0;
+            StepReplay c0;
             try
             {
                 proc = _procedureFor(spec);
                 st = proc.InitialState();
-                c0 = new StepCheckpoint(0, proc.SaveState(st), proc.RngState(st),
-                    new StepStats(0, proc.InitialMetrics(st).ToImmutableArray()), Provenance.Empty);
+                c0 = new StepReplay(0, ImmutableArray<ReplaySamples>.Empty, new StepStats(0, proc.InitialMetrics(st).ToImmutableArray()), Provenance.Empty);
             }
             catch (Exception e)
             {
@@ -179,7 +204,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
             PersistAll(new IPersisted[] { new ExperimentCreated(spec), c0 }, e =>
             {
                 if (e is ExperimentCreated created) { _spec = created.Spec; return; }
-                Apply((StepCheckpoint)e);
+                Replayed((StepReplay)e);
                 _procedure = proc;
                 _state = st;
                 ReplyState(sender);
@@ -232,19 +257,14 @@ public sealed class AggregatorActor : ReceivePersistentActor
             return;
         }
         object next;
-        IPersisted record;
+        StepReplay record;
         try
         {
             var st = EnsureState();
             var outcome = _procedure!.Apply(st, a.Step, a.BatchIndices, a.Samples);
             next = outcome.State;
             var metrics = new StepStats(a.Step, outcome.Metrics.ToImmutableArray());
-            // A full checkpoint (megabytes) only where a snapshot is taken and at the end; other steps persist what
-            // replays them exactly (kilobytes), which keeps a step's journal write far below its compute.
-            bool full = a.Step % _snapshotEvery == 0 || a.Step >= _spec!.TotalSteps;
-            record = full
-                ? new StepCheckpoint(a.Step, _procedure.SaveState(next), _procedure.RngState(next), metrics, a.Provenance)
-                : new StepReplay(a.Step, ToReplay(_procedure.ReduceForReplay(a.Samples)), metrics, a.Provenance);
+            record = new StepReplay(a.Step, ToReplay(_procedure.ReduceForReplay(a.Samples)), metrics, a.Provenance);
             // From here the in-memory state is ahead of the journal; it is only kept if the write succeeds.
             _state = null;
         }
@@ -256,24 +276,18 @@ public sealed class AggregatorActor : ReceivePersistentActor
             Context.Stop(Self);
             return;
         }
-        Persist(record, r =>
+        Persist(record, e =>
         {
-            StepStats metrics;
-            Provenance provenance;
-            if (r is StepCheckpoint c)
-            {
-                Apply(c);
-                if (c.Step % _snapshotEvery == 0) SaveSnapshot(new ExperimentSnapshot(_spec!, c, _history, _totals));
-                (metrics, provenance) = (c.Metrics, c.Provenance);
-            }
-            else
-            {
-                var e = (StepReplay)r;
-                Applied(e.Step, e.Metrics, e.Provenance);
-                (metrics, provenance) = (e.Metrics, e.Provenance);
-            }
+            Applied(e.Step, e.Metrics, e.Provenance);
             _state = next;
-            sender.Tell(new StepApplied(a.Step, metrics, provenance, _totals, next));
+            if (e.Step % _snapshotEvery == 0)
+            {
+                // The bytes are taken now, before the next step changes the state in place; the snapshot store writes
+                // them while the next step samples. Until it confirms, the events since the last snapshot stay.
+                var full = new StepCheckpoint(e.Step, _procedure!.SaveState(next), _procedure.RngState(next), e.Metrics, e.Provenance);
+                SaveSnapshot(new ExperimentSnapshot(_spec!, full, _history, _totals));
+            }
+            sender.Tell(new StepApplied(a.Step, e.Metrics, e.Provenance, _totals, next));
         });
     }
 }

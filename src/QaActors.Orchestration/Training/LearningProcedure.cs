@@ -29,6 +29,7 @@ public sealed class LearningProcedure : ITrainingProcedure
     private readonly TrainingConfig _config;
     private readonly LabeledSet _train;
     private readonly LabeledSet _test;
+    private MlpParameters? _gradient;
 
     public LearningProcedure(TrainingConfig config, LabeledSet train, LabeledSet test)
     {
@@ -70,9 +71,7 @@ public sealed class LearningProcedure : ITrainingProcedure
     public object InitialState()
     {
         var state = TrainerState.Create(_config, _train.Features);
-        // Step 0 as the direct trainer records it: cross-entropy over the whole training set, test metrics.
-        var full = Mlp.Logits(state.Parameters, _train.X, _train.Count);
-        Record(state, 0, Mlp.MeanCrossEntropy(full, _train.Y, _train.Count, _config.Outputs));
+        TrainingStep.RecordInitial(state, _train, _test);
         return state;
     }
 
@@ -130,34 +129,18 @@ public sealed class LearningProcedure : ITrainingProcedure
     {
         var s = (TrainerState)state;
         if (s.Step != step - 1) throw new InvalidOperationException($"state is after {s.Step} updates; step {step} needs {step - 1}");
-        var p = s.Parameters;
-        var batch = _train.Take(batchIndices);
-        var grad = p.ZerosLike();
+        // A fresh megabyte-sized gradient per step would be a large-object allocation per step (and gen-2 collections).
+        var grad = Interlocked.Exchange(ref _gradient, null) ?? s.Parameters.ZerosLike();
         double trainLoss;
-        if (_config.Method == TrainingMethod.Backprop)
-            trainLoss = TrainingStep.LossGradient(_config, p, batch, samples, grad);
-        else
-        {
-            var logits = Mlp.Logits(p, batch.X, batch.Count);
-            trainLoss = Mlp.MeanCrossEntropy(logits, batch.Y, batch.Count, _config.Outputs);
-            TrainingStep.LossGradient(_config, p, batch, samples, grad);
-        }
-        TrainingStep.ApplyAdam(s, grad);
-        if (s.Step % _config.EvalEvery == 0 || s.Step == _config.Steps)
-            return new StepApplication(s, Values(Record(s, s.Step, trainLoss)));
+        try { trainLoss = TrainingStep.Update(s, _train.Take(batchIndices), samples, grad); }
+        finally { _gradient = grad; }
+        if (TrainingStep.ShouldEvaluate(_config, s.Step))
+            return new StepApplication(s, Values(TrainingStep.Record(s, trainLoss, _test)));
         return new StepApplication(s, [new("train_loss", trainLoss)]);
     }
 
     public IReadOnlyList<KeyValuePair<string, double>> InitialMetrics(object state) =>
         ((TrainerState)state).History is [var first, ..] ? Values(first) : [];
-
-    private LStepMetrics Record(TrainerState state, int step, double trainLoss)
-    {
-        var e = Metrics.Evaluate(state.Parameters, _test);
-        var m = new LStepMetrics(step, trainLoss, e.Accuracy, e.EbmAccuracy, e.CrossEntropy, e.EbmLogLikelihood);
-        state.History.Add(m);
-        return m;
-    }
 
     private static KeyValuePair<string, double>[] Values(LStepMetrics m) =>
     [

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using QaActors.Data;
+using QaActors.Learning;
+using QaActors.Orchestration;
+using QaActors.Orchestration.Training;
+
+namespace QaActors.Benchmarks;
+
+/// <summary>
+/// Issue 4's overhead figure on a running node: the paper's Sec. 5.2 Classical-2 run (mnist 0,1, 20 images, batch 5,
+/// lr 0.1, 20 steps, 100 reads of 1,000 sweeps) through the actor system — trainer, BQM workers, Gibbs pool, aggregator,
+/// every step persisted to the default SQLite journal — against the same run called directly on the science library
+/// (<see cref="DirectTrainer"/>), in one process, alternated, after one warm-up run of each (JIT). Each actor run is a
+/// new experiment. The node is started once, as a campaign's node is; its boot and leave are timed apart (the
+/// per-process figure is bench/overhead.sh). Prints each run's wall time, the medians and their ratio, and fails if
+/// the two engines' final parameters differ in any bit. Args: `quick train_overhead`; QA_OVERHEAD_RUNS (default 5),
+/// QA_OVERHEAD_STEPS (default 20).
+/// </summary>
+public static class TrainOverhead
+{
+    [ModuleInitializer]
+    internal static void Register() => Quick.Add("train_overhead", _ => Run(
+        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_RUNS"), out int n) ? n : 5,
+        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_STEPS"), out int s) ? s : 20).GetAwaiter().GetResult());
+
+    public static async Task<string> Run(int runs, int steps)
+    {
+        var spec = DatasetSpec.Parse("mnist");
+        var task = PairTask.Load(spec, 0, 1, DataSize.Of(20), DataSize.All, 1);
+        var taskRef = new PairTaskRef("mnist", 0, 1, "20", "all", 1, null);
+        var config = new TrainingConfig
+        {
+            Method = TrainingMethod.Gibbs, Batch = 5, LearningRate = 0.1, Steps = steps, Reads = 100, Sweeps = 1000, Seed = 1,
+            Dataset = "mnist", ClassA = 0, ClassB = 1, TrainSize = task.Train.Count, TestSize = task.Test.Count,
+        };
+        string dir = Path.Combine(Path.GetTempPath(), "qa-overhead-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var options = new RunOptions { DataDir = dir, ExtraHocon = "akka.loglevel = ERROR\n" + Environment.GetEnvironmentVariable("QA_OVERHEAD_HOCON") };
+            var boot = Stopwatch.StartNew();
+            var qa = await QaActorSystem.StartAsync(QaTraining.Settings(options), new QaServices
+            {
+                ProcedureFor = LearningProcedure.Factory(taskRef, task),
+                ClassicalSamplers = QaTraining.DefaultSamplers(config),
+            });
+            double bootS = boot.Elapsed.TotalSeconds;
+            var runner = new ExperimentRunner(qa);
+            var direct = new List<double>();
+            var actors = new List<double>();
+            var directCpu = new List<double>();
+            var actorsCpu = new List<double>();
+            var me = Process.GetCurrentProcess();
+            double Cpu() { me.Refresh(); return me.TotalProcessorTime.TotalSeconds; }
+            for (int i = 0; i <= runs; i++)
+            {
+                double c0 = Cpu();
+                var sw = Stopwatch.StartNew();
+                var d = await DirectTrainer.RunAsync(config, task.Train, task.Test, TrainingSamplers.For(config));
+                double td = sw.Elapsed.TotalSeconds;
+                double c1 = Cpu();
+                sw.Restart();
+                var id = $"overhead-{i}-{Guid.NewGuid():N}"[..24];
+                var r = await runner.RunAsync(LearningProcedure.Spec(id, config, taskRef, "gibbs", "bench"));
+                double ta = sw.Elapsed.TotalSeconds;
+                double c2 = Cpu();
+                var a = LearningProcedure.ToTrainingResult(r);
+                if (!d.State.ToBytes().AsSpan().SequenceEqual(a.State.ToBytes()))
+                    throw new InvalidOperationException($"run {i}: the actor run's final state differs from the direct run's");
+                if (i == 0) continue; // warm-up: the JIT compiles both paths
+                direct.Add(td);
+                actors.Add(ta);
+                directCpu.Add(c1 - c0);
+                actorsCpu.Add(c2 - c1);
+            }
+            // CPU the idle node takes (gossip, heartbeats, dispatcher threads): whatever it takes, the samplers lose.
+            var proc = Process.GetCurrentProcess();
+            var idleCpu0 = proc.TotalProcessorTime;
+            await Task.Delay(3000);
+            proc.Refresh();
+            double idleCpuShare = (proc.TotalProcessorTime - idleCpu0).TotalSeconds / 3.0;
+            var leave = Stopwatch.StartNew();
+            await qa.DisposeAsync();
+            double leaveS = leave.Elapsed.TotalSeconds;
+            double md = Median(direct), ma = Median(actors);
+            return $"train_overhead steps={steps} runs={runs} direct_s=[{string.Join(' ', direct.Select(x => x.ToString("F3")))}] "
+                + $"actors_s=[{string.Join(' ', actors.Select(x => x.ToString("F3")))}] median_direct_s={md:F3} median_actors_s={ma:F3} "
+                + $"ratio={ma / md:F3} (target <= 1.15) cpu_s direct {Median(directCpu):F3} actors {Median(actorsCpu):F3} node_boot_s={bootS:F2} node_leave_s={leaveS:F2} idle_node_cpu={idleCpuShare:P1} final_states_identical=true";
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
