@@ -6,14 +6,14 @@
 #     runs and actor runs (each a new experiment, every step persisted to SQLite) after one warm-up of each.
 #  2. Per process (what one `qa train` command costs): `qa train` and `qa train --engine direct`, alternated; the
 #     actor run also pays the node's boot, the journal's first use and the node's leave.
-# Usage: bash bench/overhead.sh [repeats]   (QA_OVERHEAD_RUNS overrides the repeats of part 1)
+# Usage: bash bench/overhead.sh [repeats of part 2]   (part 1: QA_OVERHEAD_RUNS, QA_OVERHEAD_WARMUP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
 dotnet build src/QaActors.Cli -c Release -nologo -v q >/dev/null
 dotnet build bench/QaActors.Benchmarks -c Release -nologo -v q >/dev/null
 echo "== on a running node"
-QA_OVERHEAD_RUNS=${QA_OVERHEAD_RUNS:-$((2 * n + 1))} dotnet bench/QaActors.Benchmarks/bin/Release/net10.0/QaActors.Benchmarks.dll quick train_overhead
+dotnet bench/QaActors.Benchmarks/bin/Release/net10.0/QaActors.Benchmarks.dll quick train_overhead
 
 echo "== per process"
 qa() { dotnet src/QaActors.Cli/bin/Release/net10.0/qa.dll "$@"; }

@@ -11,20 +11,22 @@ namespace QaActors.Benchmarks;
 /// Issue 4's overhead figure on a running node: the paper's Sec. 5.2 Classical-2 run (mnist 0,1, 20 images, batch 5,
 /// lr 0.1, 20 steps, 100 reads of 1,000 sweeps) through the actor system — trainer, BQM workers, Gibbs pool, aggregator,
 /// every step persisted to the default SQLite journal — against the same run called directly on the science library
-/// (<see cref="DirectTrainer"/>), in one process, alternated, after one warm-up run of each (JIT). Each actor run is a
-/// new experiment. The node is started once, as a campaign's node is; its boot and leave are timed apart (the
+/// (<see cref="DirectTrainer"/>), in one process, alternated, after warm-up runs of each: the JIT compiles and tiers
+/// up the actor path (Akka, the SQL journal) over several runs, as it does once on a campaign's node. Each actor run is
+/// a new experiment. The node is started once, as a campaign's node is; its boot and leave are timed apart (the
 /// per-process figure is bench/overhead.sh). Prints each run's wall time, the medians and their ratio, and fails if
-/// the two engines' final parameters differ in any bit. Args: `quick train_overhead`; QA_OVERHEAD_RUNS (default 5),
-/// QA_OVERHEAD_STEPS (default 20).
+/// the two engines' final parameters differ in any bit. Args: `quick train_overhead`; QA_OVERHEAD_RUNS (default 7),
+/// QA_OVERHEAD_STEPS (default 20), QA_OVERHEAD_WARMUP (default 6), QA_OVERHEAD_HOCON (extra HOCON for the node).
 /// </summary>
 public static class TrainOverhead
 {
     [ModuleInitializer]
     internal static void Register() => Quick.Add("train_overhead", _ => Run(
-        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_RUNS"), out int n) ? n : 5,
-        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_STEPS"), out int s) ? s : 20).GetAwaiter().GetResult());
+        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_RUNS"), out int n) ? n : 7,
+        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_STEPS"), out int s) ? s : 20,
+        int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_WARMUP"), out int w) ? w : 6).GetAwaiter().GetResult());
 
-    public static async Task<string> Run(int runs, int steps)
+    public static async Task<string> Run(int runs, int steps, int warmup)
     {
         var spec = DatasetSpec.Parse("mnist");
         var task = PairTask.Load(spec, 0, 1, DataSize.Of(20), DataSize.All, 1);
@@ -52,22 +54,26 @@ public static class TrainOverhead
             var actorsCpu = new List<double>();
             var me = Process.GetCurrentProcess();
             double Cpu() { me.Refresh(); return me.TotalProcessorTime.TotalSeconds; }
-            for (int i = 0; i <= runs; i++)
+            for (int i = 0; i < warmup + runs; i++)
             {
+                long j0 = System.Runtime.JitInfo.GetCompiledMethodCount();
                 double c0 = Cpu();
                 var sw = Stopwatch.StartNew();
                 var d = await DirectTrainer.RunAsync(config, task.Train, task.Test, TrainingSamplers.For(config));
                 double td = sw.Elapsed.TotalSeconds;
                 double c1 = Cpu();
+                long j1 = System.Runtime.JitInfo.GetCompiledMethodCount();
                 sw.Restart();
                 var id = $"overhead-{i}-{Guid.NewGuid():N}"[..24];
                 var r = await runner.RunAsync(LearningProcedure.Spec(id, config, taskRef, "gibbs", "bench"));
                 double ta = sw.Elapsed.TotalSeconds;
                 double c2 = Cpu();
+                long j2 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                Console.Error.WriteLine($"run {i}{(i < warmup ? " (warm-up)" : "")}: direct {td:F3} s, actors {ta:F3} s; methods jit-compiled during the run: direct {j1 - j0}, actors {j2 - j1}");
                 var a = LearningProcedure.ToTrainingResult(r);
                 if (!d.State.ToBytes().AsSpan().SequenceEqual(a.State.ToBytes()))
                     throw new InvalidOperationException($"run {i}: the actor run's final state differs from the direct run's");
-                if (i == 0) continue; // warm-up: the JIT compiles both paths
+                if (i < warmup) continue; // warm-up: the JIT compiles and tiers up both paths (the actor path has far more code)
                 direct.Add(td);
                 actors.Add(ta);
                 directCpu.Add(c1 - c0);

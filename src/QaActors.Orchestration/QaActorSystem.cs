@@ -1,4 +1,5 @@
 using Akka.Actor;
+using LinqToDB;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
@@ -62,7 +63,10 @@ public sealed class QaActorSystem : IAsyncDisposable
     {
         Directory.CreateDirectory(settings.DataDir);
         if (settings.Provider == "sqlite") UseWriteAheadLog(settings.Akka.GetString("akka.persistence.journal.sql.connection-string"));
-        var system = ActorSystem.Create(settings.SystemName, settings.Akka);
+        var system = settings.Provider == "sqlite" && settings.SqliteSynchronous != "full"
+            ? ActorSystem.Create(settings.SystemName, BootstrapSetup.Create().WithConfig(settings.Akka)
+                .And(new Akka.Persistence.Sql.Config.DataOptionsSetup(SqliteJournalOptions(settings))))
+            : ActorSystem.Create(settings.SystemName, settings.Akka);
         var qa = new QaActorSystem(system, settings, services);
         try
         {
@@ -101,6 +105,35 @@ public sealed class QaActorSystem : IAsyncDisposable
         var mode = command.ExecuteScalar() as string;
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"the SQLite journal ({connectionString}) refused write-ahead-log mode (journal_mode = {mode})");
+    }
+
+    /// <summary>
+    /// The SQLite journal's linq2db options: the configured connection, and on every connection the file opens with
+    /// <c>PRAGMA synchronous</c> as qa.persistence.sqlite-synchronous says. With the write-ahead log, NORMAL syncs the
+    /// log at checkpoints instead of at every commit: a killed process loses nothing committed (the log is written
+    /// before a commit returns), an operating-system crash or power cut may lose the last commits but never corrupts
+    /// the file (https://www.sqlite.org/pragma.html#pragma_synchronous). FULL syncs every commit.
+    /// </summary>
+    private static LinqToDB.DataOptions SqliteJournalOptions(QaSettings settings) =>
+        new LinqToDB.DataOptions()
+            .UseConnectionString(LinqToDB.ProviderName.SQLiteMS, settings.Akka.GetString("akka.persistence.journal.sql.connection-string"))
+            .UseInterceptor(new SqlitePragmas($"PRAGMA synchronous={settings.SqliteSynchronous.ToUpperInvariant()};"));
+
+    private sealed class SqlitePragmas(string pragmas) : LinqToDB.Interceptors.ConnectionInterceptor
+    {
+        public override void ConnectionOpened(LinqToDB.Interceptors.ConnectionEventData eventData, System.Data.Common.DbConnection connection)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = pragmas;
+            command.ExecuteNonQuery();
+        }
+
+        public override async Task ConnectionOpenedAsync(LinqToDB.Interceptors.ConnectionEventData eventData, System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = pragmas;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private void StartActors()

@@ -78,6 +78,7 @@ public sealed record QaSettings(
     Config Akka,
     string DataDir,
     string Provider,
+    string SqliteSynchronous,
     string SystemName,
     TimeSpan JoinTimeout,
     int SamplerPoolSize,
@@ -85,6 +86,12 @@ public sealed record QaSettings(
     QuotaSettings Quotas,
     TrainerSettings Trainer)
 {
+    private static string SqliteSynchronousOf(Config c)
+    {
+        string v = QaConfig.GetString(c, "qa.persistence.sqlite-synchronous").ToLowerInvariant();
+        return v is "normal" or "full" ? v : throw new QaConfigException("qa.persistence.sqlite-synchronous", $"'{v}' is not allowed; use normal or full");
+    }
+
     internal static QaSettings From(Config c)
     {
         string name = QaConfig.GetString(c, "qa.node.system-name");
@@ -100,6 +107,7 @@ public sealed record QaSettings(
             c,
             QaConfig.GetString(c, "qa.data-dir"),
             QaConfig.GetString(c, "qa.persistence.resolved-provider"),
+            SqliteSynchronousOf(c),
             name,
             QaConfig.GetDuration(c, "qa.node.join-timeout", TimeSpan.FromMilliseconds(1)),
             pool == 0 ? Environment.ProcessorCount : pool,
