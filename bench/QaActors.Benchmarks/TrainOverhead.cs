@@ -47,51 +47,58 @@ public static class TrainOverhead
                 ClassicalSamplers = QaTraining.DefaultSamplers(config),
             });
             double bootS = boot.Elapsed.TotalSeconds;
-            var runner = new ExperimentRunner(qa);
-            var direct = new List<double>();
-            var actors = new List<double>();
-            var directCpu = new List<double>();
-            var actorsCpu = new List<double>();
-            var me = Process.GetCurrentProcess();
-            double Cpu() { me.Refresh(); return me.TotalProcessorTime.TotalSeconds; }
-            for (int i = 0; i < warmup + runs; i++)
+            bool left = false;
+            try
             {
-                long j0 = System.Runtime.JitInfo.GetCompiledMethodCount();
-                double c0 = Cpu();
-                var sw = Stopwatch.StartNew();
-                var d = await DirectTrainer.RunAsync(config, task.Train, task.Test, TrainingSamplers.For(config));
-                double td = sw.Elapsed.TotalSeconds;
-                double c1 = Cpu();
-                long j1 = System.Runtime.JitInfo.GetCompiledMethodCount();
-                sw.Restart();
-                var id = $"overhead-{i}-{Guid.NewGuid():N}"[..24];
-                var r = await runner.RunAsync(LearningProcedure.Spec(id, config, taskRef, "gibbs", "bench"));
-                double ta = sw.Elapsed.TotalSeconds;
-                double c2 = Cpu();
-                long j2 = System.Runtime.JitInfo.GetCompiledMethodCount();
-                Console.Error.WriteLine($"run {i}{(i < warmup ? " (warm-up)" : "")}: direct {td:F3} s, actors {ta:F3} s; methods jit-compiled during the run: direct {j1 - j0}, actors {j2 - j1}");
-                var a = LearningProcedure.ToTrainingResult(r);
-                if (!d.State.ToBytes().AsSpan().SequenceEqual(a.State.ToBytes()))
-                    throw new InvalidOperationException($"run {i}: the actor run's final state differs from the direct run's");
-                if (i < warmup) continue; // warm-up: the JIT compiles and tiers up both paths (the actor path has far more code)
-                direct.Add(td);
-                actors.Add(ta);
-                directCpu.Add(c1 - c0);
-                actorsCpu.Add(c2 - c1);
+                var runner = new ExperimentRunner(qa);
+                var direct = new List<double>();
+                var actors = new List<double>();
+                var directCpu = new List<double>();
+                var actorsCpu = new List<double>();
+                var me = Process.GetCurrentProcess();
+                double Cpu() { me.Refresh(); return me.TotalProcessorTime.TotalSeconds; }
+                for (int i = 0; i < warmup + runs; i++)
+                {
+                    long j0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    double c0 = Cpu();
+                    var sw = Stopwatch.StartNew();
+                    var d = await DirectTrainer.RunAsync(config, task.Train, task.Test, TrainingSamplers.For(config));
+                    double td = sw.Elapsed.TotalSeconds;
+                    double c1 = Cpu();
+                    long j1 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    sw.Restart();
+                    var id = $"overhead-{i}-{Guid.NewGuid():N}"[..24];
+                    var r = await runner.RunAsync(LearningProcedure.Spec(id, config, taskRef, "gibbs", "bench"));
+                    double ta = sw.Elapsed.TotalSeconds;
+                    double c2 = Cpu();
+                    long j2 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    Console.Error.WriteLine($"run {i}{(i < warmup ? " (warm-up)" : "")}: direct {td:F3} s, actors {ta:F3} s; methods jit-compiled during the run: direct {j1 - j0}, actors {j2 - j1}");
+                    var a = LearningProcedure.ToTrainingResult(r);
+                    if (!d.State.ToBytes().AsSpan().SequenceEqual(a.State.ToBytes()))
+                        throw new InvalidOperationException($"run {i}: the actor run's final state differs from the direct run's");
+                    if (i < warmup) continue; // warm-up: the JIT compiles and tiers up both paths (the actor path has far more code)
+                    direct.Add(td);
+                    actors.Add(ta);
+                    directCpu.Add(c1 - c0);
+                    actorsCpu.Add(c2 - c1);
+                }
+                // CPU the idle node takes (gossip, heartbeats, dispatcher threads): whatever it takes, the samplers lose.
+                double idleCpu0 = Cpu();
+                await Task.Delay(3000);
+                double idleCpuShare = (Cpu() - idleCpu0) / 3.0;
+                var leave = Stopwatch.StartNew();
+                left = true;
+                await qa.DisposeAsync();
+                double leaveS = leave.Elapsed.TotalSeconds;
+                double md = Median(direct), ma = Median(actors);
+                return $"train_overhead steps={steps} runs={runs} direct_s=[{string.Join(' ', direct.Select(x => x.ToString("F3")))}] "
+                    + $"actors_s=[{string.Join(' ', actors.Select(x => x.ToString("F3")))}] median_direct_s={md:F3} median_actors_s={ma:F3} "
+                    + $"ratio={ma / md:F3} (target <= 1.15) cpu_s direct {Median(directCpu):F3} actors {Median(actorsCpu):F3} node_boot_s={bootS:F2} node_leave_s={leaveS:F2} idle_node_cpu={idleCpuShare:P1} final_states_identical=true";
             }
-            // CPU the idle node takes (gossip, heartbeats, dispatcher threads): whatever it takes, the samplers lose.
-            var proc = Process.GetCurrentProcess();
-            var idleCpu0 = proc.TotalProcessorTime;
-            await Task.Delay(3000);
-            proc.Refresh();
-            double idleCpuShare = (proc.TotalProcessorTime - idleCpu0).TotalSeconds / 3.0;
-            var leave = Stopwatch.StartNew();
-            await qa.DisposeAsync();
-            double leaveS = leave.Elapsed.TotalSeconds;
-            double md = Median(direct), ma = Median(actors);
-            return $"train_overhead steps={steps} runs={runs} direct_s=[{string.Join(' ', direct.Select(x => x.ToString("F3")))}] "
-                + $"actors_s=[{string.Join(' ', actors.Select(x => x.ToString("F3")))}] median_direct_s={md:F3} median_actors_s={ma:F3} "
-                + $"ratio={ma / md:F3} (target <= 1.15) cpu_s direct {Median(directCpu):F3} actors {Median(actorsCpu):F3} node_boot_s={bootS:F2} node_leave_s={leaveS:F2} idle_node_cpu={idleCpuShare:P1} final_states_identical=true";
+            finally
+            {
+                if (!left) await qa.DisposeAsync();
+            }
         }
         finally
         {

@@ -1,8 +1,10 @@
 using Akka.Actor;
-using LinqToDB;
+using Akka.Actor.Setup;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
+using LinqToDB;
+using LinqToDB.Interceptors;
 using QaActors.Orchestration.Configuration;
 using QaActors.Orchestration.Gateway;
 using QaActors.Orchestration.Persistence;
@@ -62,11 +64,14 @@ public sealed class QaActorSystem : IAsyncDisposable
     public static async Task<QaActorSystem> StartAsync(QaSettings settings, QaServices services, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(settings.DataDir);
-        if (settings.Provider == "sqlite") UseWriteAheadLog(settings.Akka.GetString("akka.persistence.journal.sql.connection-string"));
-        var system = settings.Provider == "sqlite" && settings.SqliteSynchronous != "full"
-            ? ActorSystem.Create(settings.SystemName, BootstrapSetup.Create().WithConfig(settings.Akka)
-                .And(new Akka.Persistence.Sql.Config.DataOptionsSetup(SqliteJournalOptions(settings))))
-            : ActorSystem.Create(settings.SystemName, settings.Akka);
+        var setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(settings.Akka));
+        if (settings.Provider == "sqlite")
+        {
+            string connectionString = settings.Akka.GetString("akka.persistence.journal.sql.connection-string");
+            UseWriteAheadLog(connectionString);
+            setup = setup.And(new Akka.Persistence.Sql.Config.DataOptionsSetup(SqliteJournalOptions(connectionString, settings.SqliteSynchronous)));
+        }
+        var system = ActorSystem.Create(settings.SystemName, setup);
         var qa = new QaActorSystem(system, settings, services);
         try
         {
@@ -93,8 +98,8 @@ public sealed class QaActorSystem : IAsyncDisposable
     /// <summary>
     /// Puts the SQLite journal file into write-ahead-log mode (a property of the file, so once is enough): a commit is
     /// then one append and fsync of the log instead of a rollback journal's create-write-sync-delete, which roughly halves
-    /// the latency of persisting a step, and `qa experiment list` can read while a run writes. Durability is unchanged
-    /// (synchronous stays FULL). See https://www.sqlite.org/wal.html.
+    /// the latency of persisting a step, and `qa experiment list` can read while a run writes. How often the log is synced
+    /// is <see cref="SqliteJournalOptions"/>'s business. See https://www.sqlite.org/wal.html.
     /// </summary>
     private static void UseWriteAheadLog(string connectionString)
     {
@@ -114,21 +119,21 @@ public sealed class QaActorSystem : IAsyncDisposable
     /// before a commit returns), an operating-system crash or power cut may lose the last commits but never corrupts
     /// the file (https://www.sqlite.org/pragma.html#pragma_synchronous). FULL syncs every commit.
     /// </summary>
-    private static LinqToDB.DataOptions SqliteJournalOptions(QaSettings settings) =>
-        new LinqToDB.DataOptions()
-            .UseConnectionString(LinqToDB.ProviderName.SQLiteMS, settings.Akka.GetString("akka.persistence.journal.sql.connection-string"))
-            .UseInterceptor(new SqlitePragmas($"PRAGMA synchronous={settings.SqliteSynchronous.ToUpperInvariant()};"));
+    private static DataOptions SqliteJournalOptions(string connectionString, string synchronous) =>
+        new DataOptions()
+            .UseConnectionString(ProviderName.SQLiteMS, connectionString)
+            .UseInterceptor(new SqlitePragmas($"PRAGMA synchronous={synchronous.ToUpperInvariant()};"));
 
-    private sealed class SqlitePragmas(string pragmas) : LinqToDB.Interceptors.ConnectionInterceptor
+    private sealed class SqlitePragmas(string pragmas) : ConnectionInterceptor
     {
-        public override void ConnectionOpened(LinqToDB.Interceptors.ConnectionEventData eventData, System.Data.Common.DbConnection connection)
+        public override void ConnectionOpened(ConnectionEventData eventData, System.Data.Common.DbConnection connection)
         {
             using var command = connection.CreateCommand();
             command.CommandText = pragmas;
             command.ExecuteNonQuery();
         }
 
-        public override async Task ConnectionOpenedAsync(LinqToDB.Interceptors.ConnectionEventData eventData, System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+        public override async Task ConnectionOpenedAsync(ConnectionEventData eventData, System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
         {
             await using var command = connection.CreateCommand();
             command.CommandText = pragmas;
