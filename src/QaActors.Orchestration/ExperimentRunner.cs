@@ -15,7 +15,6 @@ public sealed record ExperimentResult(
     ImmutableArray<StepStats> History,
     Provenance Provenance,
     object FinalState,
-    byte[] FinalStateBytes,
     long ResumedFromStep);
 
 /// <summary>A run ended without completing (refused, failed past its retries, or paused).</summary>
@@ -121,7 +120,7 @@ public sealed class ExperimentRunner(QaActorSystem qa)
         {
             Receive<StepReport>(r => progress?.Report(r));
             Receive<ExperimentCompleted>(c => tcs.TrySetResult(new ExperimentResult(c.Summary.Spec.ExperimentId, c.Summary.Spec,
-                c.Summary.History, c.Summary.Totals, c.FinalState, c.FinalStateBytes, c.ResumedFromStep)));
+                c.Summary.History, c.Summary.Totals, c.FinalState, c.ResumedFromStep)));
             Receive<ExperimentFailed>(f => tcs.TrySetException(new ExperimentFailedException(f.ExperimentId, f.Reason)));
         }
     }

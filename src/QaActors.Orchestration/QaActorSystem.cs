@@ -144,7 +144,8 @@ public sealed class QaActorSystem : IAsyncDisposable
     private void StartActors()
     {
         int pool = Settings.SamplerPoolSize;
-        BqmWorkers = System.ActorOf(BqmWorker.Pool(pool), "bqm-workers");
+        int builders = Environment.ProcessorCount;
+        BqmWorkers = System.ActorOf(BqmWorker.Pool(builders), "bqm-workers");
         var pools = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
         foreach (var (name, factory) in Services.ClassicalSamplers)
             pools[name] = System.ActorOf(SamplerWorker.Pool(factory, pool), $"sampler-{name}");
@@ -160,7 +161,7 @@ public sealed class QaActorSystem : IAsyncDisposable
         {
             ProcedureFor = Services.ProcedureFor,
             BqmWorkers = BqmWorkers,
-            BqmWorkerCount = pool,
+            BqmWorkerCount = builders,
             SamplerPools = pools,
             GatewayFor = GatewayFor,
             Settings = Settings.Trainer,

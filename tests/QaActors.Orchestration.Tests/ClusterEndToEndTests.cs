@@ -84,7 +84,7 @@ public class ClusterEndToEndTests(ITestOutputHelper output)
         var result = await runner.RunAsync(spec, new Inline<StepReport>(r => steps.Add(r.Step)));
         Assert.Equal(stoppedAt, result.ResumedFromStep);
         Assert.Equal(Enumerable.Range((int)stoppedAt + 1, Config.Steps - (int)stoppedAt).Select(i => (long)i), steps);
-        Assert.Equal(direct.State.ToBytes(), result.FinalStateBytes);
+        Assert.Equal(direct.State.ToBytes(), ((TrainerState)result.FinalState).ToBytes());
         var lib = LearningProcedure.ToTrainingResult(result);
         Assert.Equal(direct.History, lib.History);
         Assert.Equal(Config.Steps * Config.Batch, result.Provenance.SamplerCounts["gibbs"]);

@@ -50,7 +50,7 @@ public class FullSizeEquivalenceTests(ITestOutputHelper output)
         var result = await new ExperimentRunner(qa).RunAsync(spec);
         output.WriteLine($"actors: {sw.ElapsedMilliseconds} ms for {config.Steps} steps (incl. first-use costs)");
 
-        Assert.Equal(direct.State.ToBytes(), result.FinalStateBytes);
+        Assert.Equal(direct.State.ToBytes(), ((TrainerState)result.FinalState).ToBytes());
         Assert.Equal(direct.History, LearningProcedure.ToTrainingResult(result).History);
     }
 }

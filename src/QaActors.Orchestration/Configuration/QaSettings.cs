@@ -110,7 +110,7 @@ public sealed record QaSettings(
             SqliteSynchronousOf(c),
             name,
             QaConfig.GetDuration(c, "qa.node.join-timeout", TimeSpan.FromMilliseconds(1)),
-            pool == 0 ? Environment.ProcessorCount : pool,
+            pool == 0 ? 4 * Environment.ProcessorCount : pool,
             g,
             QuotaSettings.From(c),
             TrainerSettings.From(c));

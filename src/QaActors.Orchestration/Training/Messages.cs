@@ -41,7 +41,7 @@ public sealed record ExperimentSummary(
 /// <summary>Progress of one applied (and persisted) step.</summary>
 public sealed record StepReport(string ExperimentId, long Step, long TotalSteps, StepStats Metrics, Provenance StepProvenance, Provenance Totals) : IQaMessage;
 
-public sealed record ExperimentCompleted(ExperimentSummary Summary, object FinalState, byte[] FinalStateBytes, long ResumedFromStep);
+public sealed record ExperimentCompleted(ExperimentSummary Summary, object FinalState, long ResumedFromStep);
 
 public sealed record ExperimentFailed(string ExperimentId, string Reason) : IQaMessage;
 

@@ -279,10 +279,9 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     {
         _running = false;
         var summary = new ExperimentSummary(_spec!, _last, _history, _totals, Running: false);
-        byte[] bytes;
-        try { bytes = _proc!.SaveState(_state!); }
-        catch (Exception e) { Fail($"cannot save the final state: {e.Message}"); return; }
-        _reportTo?.Tell(new ExperimentCompleted(summary, _state!, bytes, _resumedFrom));
+        // The state itself, not its encoding: the caller writes the model file from the state, so encoding its
+        // megabytes here would only add to every run's time.
+        _reportTo?.Tell(new ExperimentCompleted(summary, _state!, _resumedFrom));
         _reportTo = null;
     }
 
