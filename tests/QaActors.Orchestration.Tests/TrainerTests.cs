@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence;
+using System.Runtime.CompilerServices;
 using Akka.Persistence.TestKit;
 using QaActors.Orchestration.Configuration;
 using QaActors.Orchestration.Gateway;
@@ -55,27 +56,33 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
 
     private static byte[] Bytes(ExperimentCompleted c) => new ToyProcedure(0, 0).SaveState(c.FinalState);
 
-    private ExperimentCompleted Uninterrupted(string id, long steps)
+    private ExperimentCompleted Uninterrupted(string id, long steps) => NewRun(id, steps).Done;
+
+    /// <summary>Starts a new toy experiment on a new trainer and runs it to its end.</summary>
+    private (IActorRef Trainer, TrainerServices Services, ExperimentCompleted Done) NewRun(string id, long steps, List<StepReport>? reports = null)
     {
         var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
         var trainer = Sys.ActorOf(TrainerActor.Props(id, services));
-        return RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec(id, steps), TestActor));
+        return (trainer, services, RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec(id, steps), TestActor), reports));
     }
+
+    /// <summary>Matches the journal write of step <paramref name="step"/> the first time only; counts the matches.</summary>
+    private static Func<IPersistentRepresentation, bool> FirstWriteOf(long step, StrongBox<int> matched) =>
+        p => (p.Payload is StepReplay r && r.Step == step || p.Payload is StepCheckpoint c && c.Step == step)
+             && Interlocked.Exchange(ref matched.Value, 1) == 0;
+
+    private ITestJournal Journal() => TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
 
     [Fact]
     public async Task Journal_write_failure_neither_loses_nor_double_applies_a_step()
     {
         var reference = Uninterrupted("ref-journal", 10);
+        var failed = new StrongBox<int>();
+        await Journal().OnWrite.FailIf(FirstWriteOf(6, failed));
 
-        var journal = TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
-        int failed = 0;
-        await journal.OnWrite.FailIf(p => p.Payload is StepCheckpoint { Step: 6 } or StepReplay { Step: 6 } && Interlocked.Exchange(ref failed, 1) == 0);
-
-        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
-        var trainer = Sys.ActorOf(TrainerActor.Props("faulty-journal", services));
         var reports = new List<StepReport>();
-        var done = RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec("faulty-journal", 10), TestActor), reports);
-        Assert.Equal(1, failed);
+        var (trainer, services, done) = NewRun("faulty-journal", 10, reports);
+        Assert.Equal(1, failed.Value);
 
         // Every step reported once, in order, and the model equals the uninterrupted run's bit for bit.
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), reports.Select(r => r.Step));
@@ -97,13 +104,10 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
     public async Task Journal_rejection_is_retried_without_losing_the_step()
     {
         var reference = Uninterrupted("ref-reject", 6);
-        var journal = TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
-        int rejected = 0;
-        await journal.OnWrite.RejectIf(p => p.Payload is StepCheckpoint { Step: 2 } or StepReplay { Step: 2 } && Interlocked.Exchange(ref rejected, 1) == 0);
-        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
-        var trainer = Sys.ActorOf(TrainerActor.Props("rejecting-journal", services));
-        var done = RunToEnd(trainer, new StartExperiment(ToyProcedure.Spec("rejecting-journal", 6), TestActor));
-        Assert.Equal(1, rejected);
+        var rejected = new StrongBox<int>();
+        await Journal().OnWrite.RejectIf(FirstWriteOf(2, rejected));
+        var done = NewRun("rejecting-journal", 6).Done;
+        Assert.Equal(1, rejected.Value);
         Assert.Equal(Bytes(reference), Bytes(done));
     }
 
