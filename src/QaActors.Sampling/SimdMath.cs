@@ -102,14 +102,7 @@ public struct LaneRng
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> NextSingle()
     {
-        var res = S0 + S3;
-        var t = Vector512.ShiftLeft(S1, 9);
-        S2 ^= S0;
-        S3 ^= S1;
-        S1 ^= S2;
-        S0 ^= S3;
-        S2 ^= t;
-        S3 = Avx512F.IsSupported ? Avx512F.RotateLeft(S3, 11) : Vector512.ShiftLeft(S3, 11) | Vector512.ShiftRightLogical(S3, 21);
+        var res = Step(ref S0, ref S1, ref S2, ref S3);
         return Vector512.FusedMultiplyAdd(
             Vector512.ConvertToSingle(Vector512.ShiftRightLogical(res, 9).AsInt32()),
             Vector512.Create(1f / (1 << 23)),
@@ -125,6 +118,14 @@ public struct LaneRng
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> NextOddScaled(ref Vector512<uint> s0, ref Vector512<uint> s1, ref Vector512<uint> s2, ref Vector512<uint> s3)
     {
+        var res = Step(ref s0, ref s1, ref s2, ref s3);
+        return Vector512.ConvertToSingle((Vector512.ShiftRightLogical(res, 8) | Vector512<uint>.One).AsInt32());
+    }
+
+    /// <summary>The xoshiro128+ transition of all sixteen streams; returns the 32-bit outputs s0 + s3 taken before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Step(ref Vector512<uint> s0, ref Vector512<uint> s1, ref Vector512<uint> s2, ref Vector512<uint> s3)
+    {
         var res = s0 + s3;
         var t = Vector512.ShiftLeft(s1, 9);
         s2 ^= s0;
@@ -133,6 +134,6 @@ public struct LaneRng
         s0 ^= s3;
         s2 ^= t;
         s3 = Avx512F.IsSupported ? Avx512F.RotateLeft(s3, 11) : Vector512.ShiftLeft(s3, 11) | Vector512.ShiftRightLogical(s3, 21);
-        return Vector512.ConvertToSingle((Vector512.ShiftRightLogical(res, 8) | Vector512<uint>.One).AsInt32());
+        return res;
     }
 }
