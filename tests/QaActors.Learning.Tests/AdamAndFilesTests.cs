@@ -29,7 +29,7 @@ public class AdamAndFilesTests
                 theta[i] -= 0.1 * mhat / denom;
             }
             float[] got = [p.W1[0], p.B[0], p.W2[0], p.C[0]];
-            for (int i = 0; i < 4; i++) Assert.Equal(theta[i], got[i], 5);
+            for (int i = 0; i < 4; i++) Assert.Equal(theta[i], got[i], 1e-5);
         }
         Assert.Equal(3, adam.State.T);
         // First step of Adam moves every coordinate with a non-zero gradient by about lr, whatever its size.

@@ -35,13 +35,13 @@ public class MetricsTests
         var p = Reference.RandomParameters(10, 7, 1, 101, 0.6);
         var set = Reference.RandomSet(50, 10, 1, 102);
         var e = Metrics.Evaluate(p, set);
-        Assert.Equal(Reference.MlpLoss(p, set), e.CrossEntropy, 5);
-        Assert.Equal(Reference.EbmMeanLogLikelihood(p, set), e.EbmLogLikelihood, 5);
+        Assert.Equal(Reference.MlpLoss(p, set), e.CrossEntropy, 1e-5);
+        Assert.Equal(Reference.EbmMeanLogLikelihood(p, set), e.EbmLogLikelihood, 1e-5);
         int ok = 0, ebmOk = 0;
         for (int r = 0; r < set.Count; r++)
         {
             double p1 = Math.Exp(Reference.LogConditional(p, set.Row(r))[1]);
-            Assert.Equal(p1, e.EbmProbabilities[r], 5);
+            Assert.Equal(p1, e.EbmProbabilities[r], 1e-5);
             if ((e.MlpProbabilities[r] > 0.5 ? 1 : 0) == set.Y[r]) ok++;
             if ((p1 > 0.5 ? 1 : 0) == set.Y[r]) ebmOk++;
         }

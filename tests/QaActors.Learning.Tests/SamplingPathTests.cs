@@ -29,9 +29,9 @@ public class SamplingPathTests
                 for (int j = 0; j < 5; j++) q[bqm.IndexOf(EbmProblemBuilder.HiddenLabel(j))] = (sbyte)k[j];
                 for (int m = 0; m < 2; m++) q[bqm.IndexOf(EbmProblemBuilder.OutputLabel(5, m))] = (sbyte)y[m];
                 double expected = -Reference.Score(p, a, k, y) / T;
-                Assert.Equal(expected, bqm.Energy(q), 5);
+                Assert.Equal(expected, bqm.Energy(q), 1e-5);
                 var s = q.Select(v => (sbyte)(2 * v - 1)).ToArray();
-                Assert.Equal(expected, spin.Energy(s), 5);
+                Assert.Equal(expected, spin.Energy(s), 1e-5);
             }
         }
     }
