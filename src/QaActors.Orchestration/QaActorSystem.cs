@@ -165,6 +165,7 @@ public sealed class QaActorSystem : IAsyncDisposable
             SamplerPools = pools,
             GatewayFor = GatewayFor,
             Settings = Settings.Trainer,
+            PassivateWhenIdle = true,
         };
         Trainers = ClusterSharding.Get(System).Start("trainer", id => TrainerActor.Props(id, trainerServices),
             ClusterShardingSettings.Create(System), new ExperimentMessageExtractor());

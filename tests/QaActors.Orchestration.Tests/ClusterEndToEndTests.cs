@@ -89,6 +89,17 @@ public class ClusterEndToEndTests(ITestOutputHelper output)
         Assert.Equal(direct.History, lib.History);
         Assert.Equal(Config.Steps * Config.Batch, result.Provenance.SamplerCounts["gibbs"]);
 
+        // The finished experiment's trainer leaves memory (a campaign node would otherwise keep every experiment's state).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var state = await qa2.Trainers.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(
+                Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
+            if (!state.Shards.Any(s => s.EntityIds.Contains(id))) break;
+            Assert.True(DateTime.UtcNow < deadline, $"the trainer of '{id}' is still running after its experiment ended");
+            await Task.Delay(50);
+        }
+
         var list = await runner.ListAsync();
         Assert.Equal(id, Assert.Single(list).Spec.ExperimentId);
         Assert.True(list[0].Completed);

@@ -20,6 +20,11 @@ public sealed class TrainerServices
     /// <summary>The gateway (proxy) of a solver, or null if none runs.</summary>
     public required Func<string, IActorRef?> GatewayFor { get; init; }
     public required TrainerSettings Settings { get; init; }
+    /// <summary>
+    /// True when the trainer is a sharded entity: it then passivates (stops, with its aggregator and the experiment's
+    /// state) once its experiment has ended, so a long-lived node does not keep every finished experiment in memory.
+    /// </summary>
+    public bool PassivateWhenIdle { get; init; }
 }
 
 /// <summary>Shard key: the experiment id. The shard count must never change once data exists.</summary>
@@ -45,6 +50,10 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private sealed record StepWorkFailed(int Epoch, long Step, Exception Error);
     private sealed record ApplyTimeout(int Epoch);
     private sealed record RetryStep(int Epoch);
+    private sealed record PassivateIfIdle;
+
+    /// <summary>How long a trainer woken only to answer `experiment show/list` stays before it passivates.</summary>
+    private static readonly TimeSpan IdleAfterSummary = TimeSpan.FromSeconds(30);
 
     private sealed class RefusedException(string reason) : Exception(reason);
 
@@ -87,8 +96,14 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Receive<GetExperimentSummary>(_ =>
         {
             if (_running && _spec is not null) Sender.Tell(new ExperimentSummary(_spec, _last, _history, _totals, Running: true));
-            else EnsureAggregator().Forward(new GetAggregatorSummary());
+            else
+            {
+                EnsureAggregator().Forward(new GetAggregatorSummary());
+                // Not at once: the aggregator must answer first, and a `list` may ask again.
+                if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), IdleAfterSummary);
+            }
         });
+        Receive<PassivateIfIdle>(_ => { if (!_running) Passivate(); });
         Receive<Initialized>(m => { if (m.Epoch == _epoch) OnInitialized(m.State); });
         Receive<InitFailed>(m => { if (m.Epoch == _epoch) Fail($"cannot load experiment: {Unwrap(m.Error).Message}"); });
         Receive<SamplesReady>(m => { if (m.Epoch == _epoch) OnSamplesReady(m); });
@@ -132,6 +147,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
             reportTo.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running"));
             return;
         }
+        Timers.Cancel("passivate");
         _startSpec = spec;
         _reportTo = reportTo;
         _running = true;
@@ -283,6 +299,19 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         // megabytes here would only add to every run's time.
         _reportTo?.Tell(new ExperimentCompleted(summary, _state!, _resumedFrom));
         _reportTo = null;
+        Passivate();
+    }
+
+    /// <summary>
+    /// Asks the shard to stop this entity (messages that arrive meanwhile are kept and start a new incarnation, which
+    /// recovers from the journal). Everything of the experiment is persisted by now; what goes is memory.
+    /// </summary>
+    private void Passivate()
+    {
+        if (!_services.PassivateWhenIdle) return;
+        _state = null;
+        _proc = null;
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     private void Fail(string reason)
@@ -292,6 +321,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Timers.CancelAll();
         _reportTo?.Tell(new ExperimentFailed(_id, reason));
         _reportTo = null;
+        Passivate();
     }
 
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerException: { } i } ? Unwrap(i) : e;
