@@ -60,19 +60,23 @@ public static class TrainOverhead
                 for (int i = 0; i < warmup + runs; i++)
                 {
                     long j0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    int g0 = GC.CollectionCount(2), f0 = GC.CollectionCount(0);
                     double c0 = Cpu();
                     var sw = Stopwatch.StartNew();
                     var d = await DirectTrainer.RunAsync(config, task.Train, task.Test, TrainingSamplers.For(config));
                     double td = sw.Elapsed.TotalSeconds;
                     double c1 = Cpu();
                     long j1 = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    int g1 = GC.CollectionCount(2), f1 = GC.CollectionCount(0);
                     sw.Restart();
                     var id = $"overhead-{i}-{Guid.NewGuid():N}"[..24];
                     var r = await runner.RunAsync(LearningProcedure.Spec(id, config, taskRef, "gibbs", "bench"));
                     double ta = sw.Elapsed.TotalSeconds;
                     double c2 = Cpu();
                     long j2 = System.Runtime.JitInfo.GetCompiledMethodCount();
-                    Console.Error.WriteLine($"run {i}{(i < warmup ? " (warm-up)" : "")}: direct {td:F3} s, actors {ta:F3} s; methods jit-compiled during the run: direct {j1 - j0}, actors {j2 - j1}");
+                    int g2 = GC.CollectionCount(2), f2 = GC.CollectionCount(0);
+                    Console.Error.WriteLine($"run {i}{(i < warmup ? " (warm-up)" : "")}: direct {td:F3} s, actors {ta:F3} s; methods jit-compiled during the run: direct {j1 - j0}, actors {j2 - j1}; "
+                        + $"collections gen0/gen2: direct {f1 - f0}/{g1 - g0}, actors {f2 - f1}/{g2 - g1}");
                     var a = LearningProcedure.ToTrainingResult(r);
                     if (!d.State.ToBytes().AsSpan().SequenceEqual(a.State.ToBytes()))
                         throw new InvalidOperationException($"run {i}: the actor run's final state differs from the direct run's");
