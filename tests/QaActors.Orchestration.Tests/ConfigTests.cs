@@ -60,6 +60,7 @@ public class ConfigTests
     [InlineData("qa.persistence.provider = postgres", "qa.persistence.connection-string", "needs a connection string")]
     [InlineData("qa.persistence.sqlite-synchronous = sometimes", "qa.persistence.sqlite-synchronous", "use normal or full")]
     [InlineData("qa.quotas.weights.alice = -1", "qa.quotas.weights.alice", "≥ 0")]
+    [InlineData("qa.trainer.idle-after-summary = later", "qa.trainer.idle-after-summary", "duration")]
     [InlineData("qa.gateway.retry { min-backoff = 10s, max-backoff = 1s }", "qa.gateway.retry.max-backoff", "must not be smaller")]
     public void Bad_configuration_names_the_key(string hocon, string key, string hint)
     {

@@ -52,9 +52,6 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private sealed record RetryStep(int Epoch);
     private sealed record PassivateIfIdle;
 
-    /// <summary>How long a trainer woken only to answer `experiment show/list` stays before it passivates.</summary>
-    private static readonly TimeSpan IdleAfterSummary = TimeSpan.FromSeconds(30);
-
     private sealed class RefusedException(string reason) : Exception(reason);
 
     private readonly string _id;
@@ -100,7 +97,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
             {
                 EnsureAggregator().Forward(new GetAggregatorSummary());
                 // Not at once: the aggregator must answer first, and a `list` may ask again.
-                if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), IdleAfterSummary);
+                if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), _settings.IdleAfterSummary);
             }
         });
         Receive<PassivateIfIdle>(_ => { if (!_running) Passivate(); });
