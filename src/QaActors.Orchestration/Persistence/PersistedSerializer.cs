@@ -193,8 +193,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     private static StepCheckpoint ReadCheckpoint(BinaryReader r)
     {
         long step = r.ReadInt64();
-        int n = r.ReadInt32();
-        if (n < 0) throw new SerializationException("checkpoint state length is negative");
+        int n = Count(r, "checkpoint state bytes");
         var state = r.ReadBytes(n);
         if (state.Length != n) throw new SerializationException("checkpoint state is truncated");
         var rng = (r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64());

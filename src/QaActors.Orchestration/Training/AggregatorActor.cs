@@ -76,7 +76,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
         Command<GetAggregatorSummary>(_ =>
         {
             if (_spec is null) Sender.Tell(new Status.Failure(new KeyNotFoundException($"experiment '{_experimentId}' does not exist")));
-            else Sender.Tell(new ExperimentSummary(_spec, LastStep, _history, _totals, Running: false));
+            else Sender.Tell(new ExperimentSummary(_spec, _lastStep, _history, _totals, Running: false));
         });
         Command<GetFinalState>(_ =>
         {
@@ -108,8 +108,6 @@ public sealed class AggregatorActor : ReceivePersistentActor
         base.OnPersistRejected(cause, @event, sequenceNr);
         Context.Stop(Self);
     }
-
-    private long LastStep => _lastStep;
 
     /// <summary>A full state (or, with null, the initial state) becomes the base the next steps replay from.</summary>
     private void Rebase(StepCheckpoint? c)
@@ -235,7 +233,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
         try
         {
             var st = EnsureState();
-            sender.Tell(new AggregatorState(_spec!, _procedure!, st, LastStep, _history, _totals));
+            sender.Tell(new AggregatorState(_spec!, _procedure!, st, _lastStep, _history, _totals));
         }
         catch (Exception e)
         {
@@ -246,14 +244,14 @@ public sealed class AggregatorActor : ReceivePersistentActor
     private void OnApply(ApplyStep a)
     {
         var sender = Sender;
-        if (a.Step <= LastStep)
+        if (a.Step <= _lastStep)
         {
-            sender.Tell(new StepAlreadyApplied(a.Step, LastStep));
+            sender.Tell(new StepAlreadyApplied(a.Step, _lastStep));
             return;
         }
-        if (a.Step != LastStep + 1)
+        if (a.Step != _lastStep + 1)
         {
-            sender.Tell(new Status.Failure(new InvalidOperationException($"step {a.Step} cannot follow step {LastStep}")));
+            sender.Tell(new Status.Failure(new InvalidOperationException($"step {a.Step} cannot follow step {_lastStep}")));
             return;
         }
         object next;

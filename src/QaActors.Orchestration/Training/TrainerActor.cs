@@ -306,8 +306,6 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private void Passivate()
     {
         if (!_services.PassivateWhenIdle) return;
-        _state = null;
-        _proc = null;
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
