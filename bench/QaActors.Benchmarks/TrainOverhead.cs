@@ -26,26 +26,34 @@ public static class TrainOverhead
         int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_STEPS"), out int s) ? s : 20,
         int.TryParse(Environment.GetEnvironmentVariable("QA_OVERHEAD_WARMUP"), out int w) ? w : 6).GetAwaiter().GetResult());
 
-    public static async Task<string> Run(int runs, int steps, int warmup)
+    /// <summary>The measured run: the paper's Sec. 5.2 Classical-2 setting (also <see cref="TrainOverheadBenchmarks"/>'s).</summary>
+    internal static (PairTask Task, PairTaskRef TaskRef, TrainingConfig Config) Sec52(int steps)
     {
-        var spec = DatasetSpec.Parse("mnist");
-        var task = PairTask.Load(spec, 0, 1, DataSize.Of(20), DataSize.All, 1);
-        var taskRef = new PairTaskRef("mnist", 0, 1, "20", "all", 1, null);
+        var task = PairTask.Load(DatasetSpec.Parse("mnist"), 0, 1, DataSize.Of(20), DataSize.All, 1);
         var config = new TrainingConfig
         {
             Method = TrainingMethod.Gibbs, Batch = 5, LearningRate = 0.1, Steps = steps, Reads = 100, Sweeps = 1000, Seed = 1,
             Dataset = "mnist", ClassA = 0, ClassB = 1, TrainSize = task.Train.Count, TestSize = task.Test.Count,
         };
+        return (task, new PairTaskRef("mnist", 0, 1, "20", "all", 1, null), config);
+    }
+
+    /// <summary>A one-node actor system with its SQLite journal in <paramref name="dir"/>, serving that run.</summary>
+    internal static Task<QaActorSystem> StartNode(string dir, PairTask task, PairTaskRef taskRef, TrainingConfig config, string? extraHocon = null) =>
+        QaActorSystem.StartAsync(QaTraining.Settings(new RunOptions { DataDir = dir, ExtraHocon = "akka.loglevel = ERROR\n" + extraHocon }), new QaServices
+        {
+            ProcedureFor = LearningProcedure.Factory(taskRef, task),
+            ClassicalSamplers = QaTraining.DefaultSamplers(config),
+        });
+
+    public static async Task<string> Run(int runs, int steps, int warmup)
+    {
+        var (task, taskRef, config) = Sec52(steps);
         string dir = Path.Combine(Path.GetTempPath(), "qa-overhead-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            var options = new RunOptions { DataDir = dir, ExtraHocon = "akka.loglevel = ERROR\n" + Environment.GetEnvironmentVariable("QA_OVERHEAD_HOCON") };
             var boot = Stopwatch.StartNew();
-            var qa = await QaActorSystem.StartAsync(QaTraining.Settings(options), new QaServices
-            {
-                ProcedureFor = LearningProcedure.Factory(taskRef, task),
-                ClassicalSamplers = QaTraining.DefaultSamplers(config),
-            });
+            var qa = await StartNode(dir, task, taskRef, config, Environment.GetEnvironmentVariable("QA_OVERHEAD_HOCON"));
             double bootS = boot.Elapsed.TotalSeconds;
             bool left = false;
             try

@@ -27,16 +27,7 @@ public class TrainOverheadBenchmarks
     private ExperimentRunner? _runner;
     private int _runs;
 
-    private void Load()
-    {
-        _task = PairTask.Load(DatasetSpec.Parse("mnist"), 0, 1, DataSize.Of(20), DataSize.All, 1);
-        _taskRef = new PairTaskRef("mnist", 0, 1, "20", "all", 1, null);
-        _config = new TrainingConfig
-        {
-            Method = TrainingMethod.Gibbs, Batch = 5, LearningRate = 0.1, Steps = 20, Reads = 100, Sweeps = 1000, Seed = 1,
-            Dataset = "mnist", ClassA = 0, ClassB = 1, TrainSize = _task.Train.Count, TestSize = _task.Test.Count,
-        };
-    }
+    private void Load() => (_task, _taskRef, _config) = TrainOverhead.Sec52(steps: 20);
 
     [GlobalSetup(Target = nameof(Direct))]
     public void SetupDirect() => Load();
@@ -46,12 +37,7 @@ public class TrainOverheadBenchmarks
     {
         Load();
         _dir = Path.Combine(Path.GetTempPath(), "qa-overhead-bdn-" + Guid.NewGuid().ToString("N")[..8]);
-        var options = new RunOptions { DataDir = _dir, ExtraHocon = "akka.loglevel = ERROR" };
-        _node = QaActorSystem.StartAsync(QaTraining.Settings(options), new QaServices
-        {
-            ProcedureFor = LearningProcedure.Factory(_taskRef, _task),
-            ClassicalSamplers = QaTraining.DefaultSamplers(_config),
-        }).GetAwaiter().GetResult();
+        _node = TrainOverhead.StartNode(_dir, _task, _taskRef, _config).GetAwaiter().GetResult();
         _runner = new ExperimentRunner(_node);
     }
 
