@@ -85,11 +85,11 @@ public static class DirectTrainer
         if (config.Method.NeedsSampler())
         {
             if (sampler is null) throw new ArgumentException($"method {config.Method.ToWire()} needs a sampler", nameof(sampler));
-            var problems = plan.BuildProblems(p, config.TEff);
+            var problems = plan.BuildProblems(p);
             if (sampler is IBatchSampler many)
             {
-                // One call for the whole batch (a QPU tiles the examples on the chip); its seed is the first example's.
-                samples = await many.SampleManyAsync(problems, plan.Request(config, 0), cancellationToken).ConfigureAwait(false);
+                // One call for the whole batch (a QPU tiles the examples on the chip), each example with its own request.
+                samples = await many.SampleManyAsync(problems, plan.Requests(config), cancellationToken).ConfigureAwait(false);
             }
             else
             {

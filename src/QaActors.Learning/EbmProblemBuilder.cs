@@ -12,9 +12,11 @@ public sealed record ClipResult(Bqm Problem, int ClippedLinear, int ClippedQuadr
 /// <summary>
 /// Builds the per-example BQM handed to a sampler (math.md, "The per-example problem"): BINARY variables
 /// q = (k, y) with x clamped, labelled <b>0..K−1 for the hidden units k_j (label j) and K..K+M−1 for the outputs
-/// y_m (label K+m)</b>. Energy E(q) = −(1/T)[Σ_j a_j k_j + Σ_m c_m y_m + Σ_m Σ_j W2_mj y_m k_j], i.e. linear −a_j/T
-/// and −c_m/T, quadratic −W2_mj/T on (k_j, y_m): E = −S(k,y|x)/T. A batch is built with one batched W1·x, and
-/// every example's BQM shares the same quadratic arrays (only the linear terms depend on x).
+/// y_m (label K+m)</b>. Energy E(q) = −[Σ_j a_j k_j + Σ_m c_m y_m + Σ_m Σ_j W2_mj y_m k_j], i.e. linear −a_j and −c_m,
+/// quadratic −W2_mj on (k_j, y_m): E = −S(k,y|x), the model at its own temperature (β = 1 samples P(k, y | x)). The
+/// QPU's factor 1/T is applied on the QPU side only (docs/math.md, "Temperature"), so every sampler, and a QPU job
+/// that falls back to a classical one, gets the same problem. A batch is built with one batched W1·x, and every
+/// example's BQM shares the same quadratic arrays (only the linear terms depend on x).
 /// </summary>
 public static class EbmProblemBuilder
 {
@@ -24,27 +26,24 @@ public static class EbmProblemBuilder
     /// <summary>Label of output m in a model with <paramref name="hidden"/> hidden units.</summary>
     public static int OutputLabel(int hidden, int m) => hidden + m;
 
-    /// <summary>One BQM per row of X (rows×N), at effective temperature <paramref name="tEff"/>.</summary>
-    public static Bqm[] Build(MlpParameters p, ReadOnlySpan<float> x, int rows, double tEff)
+    /// <summary>One BQM per row of X (rows×N).</summary>
+    public static Bqm[] Build(MlpParameters p, ReadOnlySpan<float> x, int rows)
     {
-        CheckT(tEff);
         int k = p.Hidden;
         var a = Buffers.Rent(Math.Max(1, rows * k));
         try
         {
             Numerics.HiddenPreActivation(p, x, rows, a);
-            return BuildFromPreActivation(p, a.AsSpan(0, rows * k), rows, tEff);
+            return BuildFromPreActivation(p, a.AsSpan(0, rows * k), rows);
         }
         finally { Buffers.Return(a); }
     }
 
     /// <summary>One BQM per row of the pre-activation A (rows×K).</summary>
-    public static Bqm[] BuildFromPreActivation(MlpParameters p, ReadOnlySpan<float> a, int rows, double tEff)
+    public static Bqm[] BuildFromPreActivation(MlpParameters p, ReadOnlySpan<float> a, int rows)
     {
-        CheckT(tEff);
         int k = p.Hidden, mOut = p.Outputs;
         if (a.Length < rows * k) throw new ArgumentException($"pre-activation holds {a.Length} values; {rows} rows of {k} needed", nameof(a));
-        double inv = 1.0 / tEff;
         var u = new int[mOut * k];
         var v = new int[mOut * k];
         var q = new double[mOut * k];
@@ -53,7 +52,7 @@ public static class EbmProblemBuilder
             {
                 u[m * k + j] = j;
                 v[m * k + j] = k + m;
-                q[m * k + j] = -p.W2[m * k + j] * inv;
+                q[m * k + j] = -(double)p.W2[m * k + j];
             }
         var template = Bqm.FromArrays(Vartype.Binary, new double[k + mOut], u, v, q);
         var result = new Bqm[rows];
@@ -61,17 +60,11 @@ public static class EbmProblemBuilder
         {
             var lin = new double[k + mOut];
             var ai = a.Slice(i * k, k);
-            for (int j = 0; j < k; j++) lin[j] = -ai[j] * inv;
-            for (int m = 0; m < mOut; m++) lin[k + m] = -p.C[m] * inv;
+            for (int j = 0; j < k; j++) lin[j] = -(double)ai[j];
+            for (int m = 0; m < mOut; m++) lin[k + m] = -(double)p.C[m];
             result[i] = template.WithLinear(lin);
         }
         return result;
-    }
-
-    private static void CheckT(double tEff)
-    {
-        if (!(tEff > 0) || double.IsInfinity(tEff))
-            throw new ArgumentOutOfRangeException(nameof(tEff), tEff, "the effective temperature must be a positive finite number (paper: 16 for the QPU, 1 for classical samplers)");
     }
 
     /// <summary>

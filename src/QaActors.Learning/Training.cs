@@ -44,8 +44,9 @@ public static class TrainingMethodNames
 
 /// <summary>
 /// Everything that determines a training run (defaults: the paper's Sec. 5.2 settings). Dataset/class fields are
-/// metadata carried into model files and checkpoints. <see cref="Beta"/> is the sampler's inverse temperature on
-/// the problem already divided by <see cref="TEff"/> (1 samples the model at temperature T).
+/// metadata carried into model files and checkpoints. <see cref="Beta"/> is the inverse temperature at which the model's
+/// per-example problems are sampled (1: the model itself); <see cref="TEff"/>, <see cref="AutoTemperature"/> and
+/// <see cref="Tiles"/> concern the QPU only (docs/math.md, "Temperature").
 /// </summary>
 public sealed record TrainingConfig
 {
@@ -55,7 +56,18 @@ public sealed record TrainingConfig
     public int Batch { get; init; } = 5;
     public double LearningRate { get; init; } = 0.1;
     public int Steps { get; init; } = 20;
+    /// <summary>The QPU's temperature factor T (paper: 16): the QPU side multiplies each problem by β/T. 1 for classical methods.</summary>
     public double TEff { get; init; } = 1.0;
+    /// <summary>qpu: T follows the hardware β estimated from the samples, starting at <see cref="TEff"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool AutoTemperature { get; init; }
+    /// <summary>qpu: problems of a step placed on the chip per call (1 = one call per example).</summary>
+    [JsonIgnore]
+    public int Tiles { get; init; } = 1;
+
+    // Written only when not 1, so the configuration text of experiments persisted before tiling existed stays the same.
+    [JsonInclude, JsonPropertyName("Tiles"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private int? TilesJson { get => Tiles == 1 ? null : Tiles; init => Tiles = value ?? 1; }
     public double Beta { get; init; } = 1.0;
     public int Reads { get; init; } = 100;
     /// <summary>Sweeps for gibbs/anneal (null: the sampler's default). Recorded here; the sampler is built with it.</summary>
@@ -81,6 +93,9 @@ public sealed record TrainingConfig
         if (Steps < 0) throw new ArgumentException($"steps = {Steps}: must be zero or more");
         if (!(TEff > 0) || double.IsInfinity(TEff)) throw new ArgumentException($"t-eff = {TEff}: must be positive and finite");
         if (!(Beta > 0) || double.IsInfinity(Beta)) throw new ArgumentException($"beta = {Beta}: must be positive and finite");
+        if (Tiles < 1) throw new ArgumentException($"tiles = {Tiles}: at least one problem per QPU call");
+        if (Method != TrainingMethod.Qpu && (TEff != 1 || AutoTemperature || Tiles != 1))
+            throw new ArgumentException($"t-eff, auto temperature and tiles concern the QPU; method {Method.ToWire()} samples at beta (now {Beta})");
         if (Reads < 1) throw new ArgumentException($"reads = {Reads}: at least one read per example is needed");
         if (Sweeps is < 1) throw new ArgumentException($"sweeps = {Sweeps}: at least one sweep is needed");
         if (EvalEvery < 1) throw new ArgumentException($"eval-every = {EvalEvery}: must be at least 1");
@@ -148,7 +163,10 @@ public sealed record StepPlan(int Step, int[] Indices, LabeledSet Batch)
     }
 
     /// <summary>Per-example BQMs (see <see cref="EbmProblemBuilder"/>), from one batched W1·x.</summary>
-    public Bqm[] BuildProblems(MlpParameters p, double tEff) => EbmProblemBuilder.Build(p, Batch.X, Batch.Count, tEff);
+    public Bqm[] BuildProblems(MlpParameters p) => EbmProblemBuilder.Build(p, Batch.X, Batch.Count);
+
+    /// <summary>Every example's sampler request, in batch order.</summary>
+    public SampleRequest[] Requests(TrainingConfig config) => Enumerable.Range(0, Indices.Length).Select(i => Request(config, i)).ToArray();
 
     /// <summary>The sampler seed of the example at <paramref name="position"/> in this batch: SeedPolicy(seed, step, position, Sample).</summary>
     public ulong SampleSeed(ulong seed, int position) => SeedPolicy.Derive(seed, Step, position, SeedPolicy.Purpose.Sample);

@@ -29,9 +29,10 @@ public interface ISampler
 
 /// <summary>
 /// A sampler that serves several problems of one structure in one call (a QPU places copies side by side on the
-/// chip). Results come back in the order of <paramref name="problems"/>, each with its share of the call's timing.
+/// chip). One request per problem (the same reads and β; each its own seed). Results come back in the order of
+/// <paramref name="problems"/>, each with its share of the call's timing.
 /// </summary>
 public interface IBatchSampler : ISampler
 {
-    Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, SampleRequest request, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, CancellationToken cancellationToken = default);
 }

@@ -1,4 +1,6 @@
+using QaActors.DWave.Composites;
 using QaActors.DWave.Sapi;
+using QaActors.DWave.Structured;
 using QaActors.Sampling;
 
 namespace QaActors.DWave.Tests;
@@ -16,14 +18,17 @@ public class SapiQpuSamplerTests
         return b.Build();
     }
 
+    private static QpuSampler Qpu(SapiClient c, SolverInfo solver, QpuSamplerOptions o, double deadlineSeconds = 30) =>
+        new(new SapiStructuredSampler(c, solver, new SapiCallOptions { Deadline = TimeSpan.FromSeconds(deadlineSeconds) }), o);
+
     [Fact]
-    public async Task SamplesTheLogicalBoltzmannDistribution_WithProblemScaleOneOverTeff()
+    public async Task SamplesTheLogicalBoltzmannDistribution_WithTeffMatchingBetaHw()
     {
-        // β_hw = 16 and ProblemScale = 1/16: the logical model is sampled at β = 1 (math.md; the paper's T = 16).
+        // β_hw = 16 and T = 16: the logical model is sampled at β = 1 (docs/math.md, Temperature; the paper's T = 16).
         await using var hx = await SimulatorHarness.StartAsync(sigmaH: 0, sigmaJ: 0, betaHw: 16, sweeps: 300);
         using var c = hx.Client();
         var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
-        var qpu = new QpuSampler(c, solver, new QpuSamplerOptions { ProblemScale = 1.0 / 16, Deadline = TimeSpan.FromSeconds(30) });
+        var qpu = Qpu(c, solver, new QpuSamplerOptions { Temperature = new QpuTemperature(16) });
         var problem = Star(3, 0.5, 0.8, 1.2);
         var set = await qpu.SampleAsync(problem, new SampleRequest(4000, 1, 7));
         Assert.Equal(problem.Labels.ToArray(), set.Variables.ToArray());
@@ -50,14 +55,16 @@ public class SapiQpuSamplerTests
         }
         double tv = 0.5 * Enumerable.Range(0, exact.Length).Sum(s => Math.Abs(exact[s] / z - seen[s]));
         // 4000 reads over 16 states: sampling noise in TV is about 0.03; a sampler at β = 16 on the logical model
-        // (ProblemScale ignored) gives TV > 0.3 here.
+        // (T ignored) gives TV > 0.3 here.
         Assert.True(tv < 0.08, $"total variation {tv:F3}");
         Assert.Equal(0, set.Info.Properties["clipped"]);
         Assert.True(set.Info.Timing["qpu_access_time"] > 0);
         Assert.True(set.Info.Notes.ContainsKey("problem_id"));
         Assert.InRange(set.Info.Properties["chain_break_fraction"], 0, 0.05);
-        // β estimated on the programmed (scaled) problem: about β_hw = 16.
-        Assert.InRange(set.Info.Properties["beta_estimate"], 10, 24);
+        // β estimated on the programmed (scaled) problem: about β_hw = 16; on the model itself about 1.
+        Assert.InRange(set.Info.Properties["beta_hardware_estimate"], 10, 24);
+        Assert.InRange(set.Info.Properties["beta_model_estimate"], 10.0 / 16, 24.0 / 16);
+        Assert.Equal(1.0 / 16, set.Info.Properties["problem_scale"]);
         Assert.Equal("qpu", set.Info.Sampler);
     }
 
@@ -67,12 +74,13 @@ public class SapiQpuSamplerTests
         await using var hx = await SimulatorHarness.StartAsync(sweeps: 100);
         using var c = hx.Client();
         var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
-        var qpu = new QpuSampler(c, solver, new QpuSamplerOptions { Deadline = TimeSpan.FromSeconds(30) });
+        var qpu = Qpu(c, solver, new QpuSamplerOptions());
         // A star with 10 leaves on a degree-8 kings graph needs a hub chain.
         var a = Star(10, 0.1, 0.2, 0.5);
         var b = Star(10, -0.3, 0.1, 0.5);
-        var e1 = qpu.EmbeddingFor(a);
-        Assert.Same(e1, qpu.EmbeddingFor(b));
+        var la = await qpu.LayoutAsync(a, 1);
+        var e1 = la.Tiles[0];
+        Assert.Same(e1, (await qpu.LayoutAsync(b, 1)).Tiles[0]);
         Assert.True(e1.MaxChainLength >= 2);
         var set = await qpu.SampleAsync(b, new SampleRequest(50, 1, 3));
         Assert.Equal(50, set.TotalReads);
@@ -86,7 +94,7 @@ public class SapiQpuSamplerTests
         await using var hx = await SimulatorHarness.StartAsync();
         using var c = hx.Client(retry: SimulatorHarness.Fast with { MaxElapsed = TimeSpan.FromSeconds(1) });
         var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
-        var qpu = new QpuSampler(c, solver, new QpuSamplerOptions { Deadline = TimeSpan.FromSeconds(2) });
+        var qpu = Qpu(c, solver, new QpuSamplerOptions(), deadlineSeconds: 2);
         hx.Sim.Faults.SetOutage(QaActors.DWave.Simulator.OutageMode.Http503, TimeSpan.FromSeconds(30));
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<SapiException>(() => qpu.SampleAsync(Star(3, 0.1, 0.1, 0.1), new SampleRequest(10, 1, 1)));
@@ -100,7 +108,7 @@ public class SapiQpuSamplerTests
         await using var hx = await SimulatorHarness.StartAsync(sweeps: 200);
         using var c = hx.Client();
         var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
-        var qpu = new QpuSampler(c, solver, new QpuSamplerOptions { MaxTiles = 3, Deadline = TimeSpan.FromSeconds(30) });
+        var qpu = Qpu(c, solver, new QpuSamplerOptions { MaxTiles = 3, Temperature = new QpuTemperature(1) });
         // One structure (a 2-variable ferromagnet), linear terms that pin each copy to a different state.
         Bqm Pinned(double h)
         {
@@ -111,8 +119,8 @@ public class SapiQpuSamplerTests
             return b.Build();
         }
         var problems = new[] { Pinned(1), Pinned(-1), Pinned(1), Pinned(-1), Pinned(1) };
-        Assert.Equal(3, qpu.TilesFor(problems[0]).Count);
-        var sets = await qpu.SampleManyAsync(problems, new SampleRequest(20, 1, 5));
+        Assert.Equal(3, (await qpu.LayoutAsync(problems[0], 3)).Copies);
+        var sets = await qpu.SampleManyAsync(problems, problems.Select((_, i) => new SampleRequest(20, 1, 5 + (ulong)i)).ToArray());
         Assert.Equal(5, sets.Count);
         Assert.Equal(2, hx.Sim.ProblemCount); // 5 examples in calls of 3 and 2
         for (int i = 0; i < 5; i++)
@@ -127,13 +135,13 @@ public class SapiQpuSamplerTests
         Assert.Equal(2, sets[4].Info.Properties["tiles"]);
         var other = new BqmBuilder(Vartype.Spin);
         other.AddVariable(0, 1);
-        await Assert.ThrowsAsync<ArgumentException>(() => qpu.SampleManyAsync([problems[0], other.Build()], new SampleRequest(5, 1, 1)));
+        await Assert.ThrowsAsync<ArgumentException>(() => qpu.SampleManyAsync([problems[0], other.Build()], [new SampleRequest(5, 1, 1), new SampleRequest(5, 1, 2)]));
     }
 
     [Fact]
     public async Task Star549_OnSimulatedAdvantageP16_EndToEnd()
     {
-        // The EBM's per-example problem for M = 1: 548 hidden units and one output (math.md), divided by T = 16.
+        // The EBM's per-example problem for M = 1: 548 hidden units and one output (docs/math.md), sampled with T = 16.
         var p16 = QaActors.DWave.Simulator.LatticeGraphSource.Instance.Build("pegasus", [16]);
         await using var sim = await QaActors.DWave.Simulator.SapiSimulator.StartAsync(new QaActors.DWave.Simulator.SapiSimulatorOptions
         {
@@ -142,7 +150,7 @@ public class SapiQpuSamplerTests
             Sampler = new QaActors.DWave.Simulator.HardwareAnnealer(100),
         });
         using var c = new SapiClient(new SapiClientOptions { Endpoint = sim.SapiEndpoint, Token = new QaActors.DWave.Config.SecretToken("tok") });
-        var qpu = await QpuSampler.CreateAsync(c, "Adv", new QpuSamplerOptions { ProblemScale = 1.0 / 16, Deadline = TimeSpan.FromSeconds(60) });
+        var qpu = await QpuSampler.CreateAsync(c, "Adv", new QpuSamplerOptions { Temperature = new QpuTemperature(16), Call = new SapiCallOptions { Deadline = TimeSpan.FromSeconds(60) } });
         var rng = new Rng(11);
         var b = new BqmBuilder(Vartype.Binary);
         for (int j = 0; j < 548; j++) b.AddVariable(j, rng.NextGaussian());
@@ -159,18 +167,19 @@ public class SapiQpuSamplerTests
     }
 
     [Fact]
-    public async Task AutoTemperature_MovesTheScaleTowardsOneOverBetaHw()
+    public async Task AutoTemperature_MovesTTowardsBetaHw()
     {
-        // β_hw = 8 here: starting from scale 1/2 the running estimate should bring the scale near 1/8.
+        // β_hw = 8 here: starting from T = 2 the running estimate should bring T near 8.
         await using var hx = await SimulatorHarness.StartAsync(betaHw: 8, sweeps: 200);
         using var c = hx.Client();
         var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
-        using var qpu = new QpuSampler(c, solver, new QpuSamplerOptions { ProblemScale = 0.5, AutoTemperature = true, AutoTemperatureSmoothing = 0.5, Deadline = TimeSpan.FromSeconds(30) });
+        var auto = new QpuTemperature(2, Auto: true);
+        using var qpu = Qpu(c, solver, new QpuSamplerOptions { Temperature = auto, AutoTemperatureSmoothing = 0.5 });
         var problem = Star(4, 0.6, 0.7, 0.9);
         for (int call = 0; call < 4; call++) await qpu.SampleAsync(problem, new SampleRequest(400, 1, (ulong)call + 1));
-        Assert.InRange(qpu.RunningBetaEstimate!.Value, 8 * 0.75, 8 * 1.25);
-        Assert.InRange(qpu.CurrentProblemScale, 1 / (8 * 1.25), 1 / (8 * 0.75));
-        Assert.Throws<ArgumentException>(() => new QpuSampler(c, solver, new QpuSamplerOptions { AutoTemperature = true, EstimateBeta = false }));
+        var t = await qpu.TemperatureAsync(auto, 1);
+        Assert.InRange(t.RunningBetaEstimate!.Value, 8 * 0.75, 8 * 1.25);
+        Assert.InRange(t.CurrentT, 8 * 0.75, 8 * 1.25);
     }
 
     [Fact]
@@ -184,12 +193,13 @@ public class SapiQpuSamplerTests
         };
         var sources = new QaActors.DWave.Config.DWaveConfigSources(k => env.GetValueOrDefault(k), Path.GetTempPath(), Path.GetTempPath());
         var cfg = QaActors.DWave.Config.DWaveConfig.Load(new QaActors.DWave.Config.DWaveConfigOverrides { IgnoreConfigFiles = true }, sources);
-        using (var any = await QpuSampler.FromConfigAsync(cfg))
-            Assert.Equal(SimulatorHarness.Solver, any.Solver.Name); // 16 qubits beat 9
+        using (var any = QpuSampler.FromConfig(cfg))
+            Assert.Equal(SimulatorHarness.Solver, (await any.StructuredAsync()).Solver.Name); // 16 qubits beat 9
         env["DWAVE_API_SOLVER"] = SimulatorHarness.Solver2;
         cfg = QaActors.DWave.Config.DWaveConfig.Load(new QaActors.DWave.Config.DWaveConfigOverrides { IgnoreConfigFiles = true }, sources);
-        using var named = await QpuSampler.FromConfigAsync(cfg);
-        Assert.Equal(SimulatorHarness.Solver2, named.Solver.Name);
+        using var named = QpuSampler.FromConfig(cfg);
+        Assert.Equal(SimulatorHarness.Solver2, named.SolverName);
+        Assert.Equal(SimulatorHarness.Solver2, (await named.StructuredAsync()).Solver.Name);
         var set = await named.SampleAsync(Star(3, 0.5, 0.5, 0.5), new SampleRequest(10, 1, 1));
         Assert.Equal(10, set.TotalReads);
     }

@@ -6,12 +6,11 @@ namespace QaActors.Learning.Tests;
 public class SamplingPathTests
 {
     [Fact]
-    public void BqmEnergyIsTheNegatedScoreOverT()
+    public void BqmEnergyIsTheNegatedScore_AtTheModelsOwnTemperature()
     {
         var p = Reference.RandomParameters(6, 5, 2, 71, 0.9);
         var set = Reference.RandomSet(3, 6, 2, 72);
-        const double T = 16;
-        var problems = EbmProblemBuilder.Build(p, set.X, set.Count, T);
+        var problems = EbmProblemBuilder.Build(p, set.X, set.Count);
         var rng = new Rng(73);
         for (int r = 0; r < set.Count; r++)
         {
@@ -28,7 +27,7 @@ public class SamplingPathTests
                 var q = new sbyte[7];
                 for (int j = 0; j < 5; j++) q[bqm.IndexOf(EbmProblemBuilder.HiddenLabel(j))] = (sbyte)k[j];
                 for (int m = 0; m < 2; m++) q[bqm.IndexOf(EbmProblemBuilder.OutputLabel(5, m))] = (sbyte)y[m];
-                double expected = -Reference.Score(p, a, k, y) / T;
+                double expected = -Reference.Score(p, a, k, y);
                 Assert.Equal(expected, bqm.Energy(q), 1e-5);
                 var s = q.Select(v => (sbyte)(2 * v - 1)).ToArray();
                 Assert.Equal(expected, spin.Energy(s), 1e-5);
@@ -42,7 +41,7 @@ public class SamplingPathTests
         var p = new MlpParameters(1, 3, 1);
         p.W1[0] = 10; p.W1[1] = 0.1f; p.W1[2] = -10;
         p.W2[0] = 8; p.W2[1] = 0.5f; p.W2[2] = -0.5f;
-        var bqm = EbmProblemBuilder.Build(p, new float[] { 1 }, 1, 1)[0];
+        var bqm = EbmProblemBuilder.Build(p, new float[] { 1 }, 1)[0];
         var clip = EbmProblemBuilder.ClipIsing(bqm, -2, 2, -1, 1);
         var ising = bqm.ToSpin();
         int expectH = 0, expectJ = 0;
@@ -64,7 +63,7 @@ public class SamplingPathTests
         var set = Reference.RandomSet(4, 7, 1, 82);
         var exact = p.ZerosLike();
         Ebm.ExactGradient(p, set.X, set.Y, set.Count, exact);
-        var problems = EbmProblemBuilder.Build(p, set.X, set.Count, 1.0).Select(b => b.ChangeVartype(vartype)).ToArray();
+        var problems = EbmProblemBuilder.Build(p, set.X, set.Count).Select(b => b.ChangeVartype(vartype)).ToArray();
         var sampler = new EnumeratingSampler();
         double Err(int reads, ulong seed)
         {
@@ -89,7 +88,7 @@ public class SamplingPathTests
         var exact = p.ZerosLike();
         Ebm.ExactGradient(p, set.X, set.Y, set.Count, exact);
         var sampler = new EnumeratingSampler();
-        var sets = EbmProblemBuilder.Build(p, set.X, set.Count, 1.0)
+        var sets = EbmProblemBuilder.Build(p, set.X, set.Count)
             .Select((b, i) => sampler.SampleAsync(b.ToSpin(), new SampleRequest(40000, 1.0, 700 + (ulong)i)).GetAwaiter().GetResult()).ToList();
         var g = p.ZerosLike();
         Ebm.SampledGradient(p, set.X, set.Y, set.Count, sets, g);
@@ -105,7 +104,7 @@ public class SamplingPathTests
         var set = Reference.RandomSet(4, 7, 1, 84);
         var exact = p.ZerosLike();
         Ebm.ExactGradient(p, set.X, set.Y, set.Count, exact);
-        var problems = EbmProblemBuilder.Build(p, set.X, set.Count, 1.0);
+        var problems = EbmProblemBuilder.Build(p, set.X, set.Count);
         foreach (ISampler sampler in new ISampler[] { new ExactSampler(), new GibbsSampler(new GibbsOptions(Sweeps: 20100, BurnIn: 100, Thinning: 1)) })
         {
             var sets = problems.Select((b, i) => sampler.SampleAsync(b, new SampleRequest(20000, 1.0, 500 + (ulong)i)).GetAwaiter().GetResult()).ToList();
@@ -120,7 +119,7 @@ public class SamplingPathTests
     public void OutputStatesAreReadWhateverTheVartype()
     {
         var p = Reference.RandomParameters(3, 2, 1, 91, 0.5);
-        var bqm = EbmProblemBuilder.Build(p, new float[] { 0.1f, 0.2f, 0.3f }, 1, 1)[0];
+        var bqm = EbmProblemBuilder.Build(p, new float[] { 0.1f, 0.2f, 0.3f }, 1)[0];
         var samples = new sbyte[] { 1, 0, 1, 0, 1, 0 };
         var set = SampleSet.FromSamples(bqm, samples, SampleInfo.For("t"));
         Assert.Equal(new[] { 1, 0 }, EbmProblemBuilder.OutputStates(set, 2, 1));

@@ -135,7 +135,7 @@ public class TrainingTests
         var cfg = Small(TrainingMethod.Gibbs);
         var plan = StepPlan.Create(cfg, train, 2);
         Assert.Equal(SeedPolicy.Derive(3, 2, 4, SeedPolicy.Purpose.Sample), plan.Request(cfg, 4).Seed);
-        Assert.Equal(5, plan.BuildProblems(MlpParameters.InitEbm(16, 8, 1, 1), 16).Length);
+        Assert.Equal(5, plan.BuildProblems(MlpParameters.InitEbm(16, 8, 1, 1)).Length);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public class QuantumOutageTests : Akka.TestKit.Xunit2.TestKit
             Retry = new SapiRetryPolicy { MaxAttempts = 1, MaxElapsed = TimeSpan.FromSeconds(2) },
             LongPollSeconds = 1,
         });
-        using var qpuSampler = await QpuSampler.CreateAsync(client, "Sim_P4", new QpuSamplerOptions { Deadline = TimeSpan.FromSeconds(5) });
+        using var qpuSampler = await QpuSampler.CreateAsync(client, "Sim_P4", new QpuSamplerOptions { Call = new QaActors.DWave.Structured.SapiCallOptions { Deadline = TimeSpan.FromSeconds(5) } });
         var backend = new QpuSamplerBackend(qpuSampler);
 
         var qs = TestConfig.Quotas(defaultSeconds: 100);

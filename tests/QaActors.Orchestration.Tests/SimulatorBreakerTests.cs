@@ -17,14 +17,16 @@ internal sealed class DirectSapiBackend(SapiClient client, SolverInfo solver) : 
     public string Solver => solver.Name;
     public string SamplerName => "qpu";
 
-    public double EstimateAccessMicros(Bqm problem, SampleRequest request) =>
-        AccessTimeEstimator.EstimateAccessTime(solver, problem.NumVariables, request.Reads);
+    public Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken ct) => Task.FromResult(new QpuPlan(1, problem.NumVariables));
 
-    public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken ct)
+    public double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request) =>
+        AccessTimeEstimator.EstimateAccessTime(solver, (int)plan.Key!, request.Reads);
+
+    public async Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken ct)
     {
-        var r = await client.SampleAsync(solver, QpuProblem.FromBqm(problem.ToSpin()),
-            new QpuParameters { NumReads = request.Reads, AutoScale = false, AnswerMode = "raw" }, TimeSpan.FromSeconds(5), ct: ct);
-        return r.Samples;
+        var r = await client.SampleAsync(solver, QpuProblem.FromBqm(problems[0].ToSpin()),
+            new QpuParameters { NumReads = requests[0].Reads, AutoScale = false, AnswerMode = "raw" }, TimeSpan.FromSeconds(5), ct: ct);
+        return [r.Samples];
     }
 
     public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);

@@ -94,12 +94,37 @@ public sealed class FakeQpu(TimeProvider clock) : IQpuBackend
     public double Estimate = 1000;
     public readonly ConcurrentQueue<(DateTimeOffset At, string User, double Cost)> Submissions = new();
 
+    /// <summary>Problems one call may carry (the plan's copies).</summary>
+    public int CopiesPerCall = 1;
+    /// <summary>Planning waits for this when set (an embedding search that takes its time).</summary>
+    public TaskCompletionSource? PlanGate;
+    public volatile bool PlanFailing;
+    public int Plans;
+    public readonly ConcurrentQueue<int> CallSizes = new();
+
     public string Solver => "fake-solver";
     public string SamplerName => "qpu";
-    public double EstimateAccessMicros(Bqm problem, SampleRequest request) => Estimate;
+    public double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request) => Estimate * copies;
     public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);
 
-    public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken ct)
+    public async Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken ct)
+    {
+        Interlocked.Increment(ref Plans);
+        if (PlanGate is { } g) await g.Task.WaitAsync(ct).ConfigureAwait(false);
+        if (PlanFailing) throw new HttpRequestException("injected: solver unreachable");
+        return new QpuPlan(CopiesPerCall);
+    }
+
+    public async Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken ct)
+    {
+        CallSizes.Enqueue(problems.Count);
+        var sets = new SampleSet[problems.Count];
+        var tasks = problems.Select((p, i) => SampleOneAsync(p, requests[i], ct)).ToArray();
+        for (int i = 0; i < sets.Length; i++) sets[i] = await tasks[i].ConfigureAwait(false);
+        return sets;
+    }
+
+    private async Task<SampleSet> SampleOneAsync(Bqm problem, SampleRequest request, CancellationToken ct)
     {
         // The user rides in the seed's low bits in these tests: see Job().
         string user = ((char)('a' + (int)(request.Seed % 26))).ToString();

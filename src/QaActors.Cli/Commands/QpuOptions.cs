@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using QaActors.DWave.Config;
+using QaActors.DWave.Composites;
 using QaActors.DWave.Sapi;
+using QaActors.DWave.Structured;
 
 namespace QaActors.Cli.Commands;
 
@@ -18,7 +20,7 @@ public sealed class QpuOptions
     public readonly Option<string?> ConfigFile = new("--dwave-config") { Description = "dwave.conf file to read instead of the usual locations." };
     public readonly Option<double?> AnnealingTime = new("--annealing-time") { Description = "Annealing time in µs (solver default if absent)." };
     public readonly Option<double?> ChainStrength = new("--chain-strength") { Description = "Chain strength (default: Ocean's uniform torque compensation)." };
-    public readonly Option<int> Tiles = new("--tiles") { Description = "Copies of the problem placed on the chip per call (examples of a batch sampled together).", DefaultValueFactory = _ => 1 };
+    public readonly Option<int> Tiles = new("--tiles") { Description = "qpu: problems of a step placed on the chip per call, as many as fit up to this (1 = one call per example).", DefaultValueFactory = _ => 1 };
     public readonly Option<double> DeadlineSeconds = new("--qpu-deadline") { Description = "Seconds every QPU call may take before it fails (no call waits forever).", DefaultValueFactory = _ => 300 };
 
     public void AddTo(Command cmd)
@@ -26,22 +28,20 @@ public sealed class QpuOptions
         foreach (Option o in new Option[] { Solver, Endpoint, Profile, ConfigFile, AnnealingTime, ChainStrength, Tiles, DeadlineSeconds }) cmd.Add(o);
     }
 
-    /// <summary>"auto" or a positive number.</summary>
-    public static (double Value, bool Auto) ParseTEff(string? text, double fallback)
+    /// <summary>The QPU's temperature factor: "auto" (starting at the paper's 16) or a positive number; absent: the paper's 16.</summary>
+    public static QpuTemperature ParseTEff(string? text)
     {
-        if (text is null) return (fallback, false);
-        if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase)) return (fallback, true);
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && t > 0 && double.IsFinite(t)) return (t, false);
+        const double paper = 16;
+        if (text is null) return new QpuTemperature(paper);
+        if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase)) return new QpuTemperature(paper, Auto: true);
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && t > 0 && double.IsFinite(t)) return new QpuTemperature(t);
         throw new UsageException($"--t-eff '{text}' must be a positive number (paper: 16) or auto.");
     }
 
-    /// <param name="problemScale">Factor applied to each problem before embedding (1/T, or 1 when the problems already include it).</param>
-    public async Task<QpuSampler> CreateAsync(ParseResult pr, double problemScale, bool autoTemperature, CancellationToken ct)
+    /// <summary>The QPU sampler the options describe; SAPI is contacted only when it is first used.</summary>
+    public QpuSampler Create(ParseResult pr, QpuTemperature temperature)
     {
-        if (pr.GetValue(AnnealingTime) is double at) CommonOptions.RequireRange(at, "--annealing-time", 0, 1e7, loOpen: true);
-        if (pr.GetValue(ChainStrength) is double cs) CommonOptions.RequireRange(cs, "--chain-strength", 0, 1e6, loOpen: true);
-        CommonOptions.RequireRange(pr.GetValue(Tiles), "--tiles", 1, 1000);
-        CommonOptions.RequireRange(pr.GetValue(DeadlineSeconds), "--qpu-deadline", 0, 86400, loOpen: true);
+        Validate(pr);
         DWaveConfig config;
         try
         {
@@ -54,13 +54,20 @@ public sealed class QpuOptions
         catch (DWaveConfigException e) { throw new UsageException(e.Message); }
         var options = new QpuSamplerOptions
         {
-            Deadline = TimeSpan.FromSeconds(pr.GetValue(DeadlineSeconds)),
+            Call = new SapiCallOptions { Deadline = TimeSpan.FromSeconds(pr.GetValue(DeadlineSeconds)) },
             AnnealingTime = pr.GetValue(AnnealingTime),
             ChainStrength = pr.GetValue(ChainStrength),
-            ProblemScale = problemScale,
-            AutoTemperature = autoTemperature,
+            Temperature = temperature,
             MaxTiles = pr.GetValue(Tiles),
         };
-        return await QpuSampler.FromConfigAsync(config, options, null, ct);
+        return QpuSampler.FromConfig(config, options);
+    }
+
+    public void Validate(ParseResult pr)
+    {
+        if (pr.GetValue(AnnealingTime) is double at) CommonOptions.RequireRange(at, "--annealing-time", 0, 1e7, loOpen: true);
+        if (pr.GetValue(ChainStrength) is double cs) CommonOptions.RequireRange(cs, "--chain-strength", 0, 1e6, loOpen: true);
+        CommonOptions.RequireRange(pr.GetValue(Tiles), "--tiles", 1, 1000);
+        CommonOptions.RequireRange(pr.GetValue(DeadlineSeconds), "--qpu-deadline", 0, 86400, loOpen: true);
     }
 }

@@ -17,7 +17,7 @@ public static class SampleCommand
         var sweeps = new Option<int?>("--sweeps") { Description = "Sweeps per read (gibbs, anneal; default 1000)." };
         var betaRange = new Option<string?>("--beta-range") { Description = "anneal only: LO,HI geometric schedule (default: Ocean's rule from the problem's biases)." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
-        var tEff = new Option<string?>("--t-eff") { Description = "qpu only: divide the problem by T before sampling (paper: 16), or auto (T from the running beta estimate)." };
+        var tEff = new Option<string?>("--t-eff") { Description = "qpu only: the QPU's temperature factor T (default 16, as qa train): the problem is multiplied by 1/T before it is programmed, so the QPU samples it near beta 1; or auto (T from the running beta estimate)." };
         var json = CommonOptions.Json();
         var qpu = new QpuOptions();
         var cmd = new Command("sample", "Draw samples of a binary quadratic model with one of the samplers.")
@@ -43,8 +43,7 @@ public static class SampleCommand
             if (name == "qpu")
             {
                 if (b != null || s != null || range != null) throw new UsageException("--beta, --sweeps and --beta-range are for the classical samplers; a QPU's temperature is set with --t-eff.");
-                var (t, auto) = QpuOptions.ParseTEff(pr.GetValue(tEff), 1.0);
-                using var q = await qpu.CreateAsync(pr, 1.0 / t, auto, ct);
+                using var q = qpu.Create(pr, QpuOptions.ParseTEff(pr.GetValue(tEff)));
                 var qset = await q.SampleAsync(bqm, new SampleRequest(n, 1.0, pr.GetValue(seed)), ct);
                 if (pr.GetValue(json)) { Cli.WriteJson(ProblemJson.ToJson(qset)); return Cli.ExitOk; }
                 Render(qset);
@@ -61,6 +60,17 @@ public static class SampleCommand
         });
         return cmd;
     }
+
+    /// <summary>What a reported property is measured in (see docs/dwave.md, "Temperature").</summary>
+    private static string UnitOf(string key) => key switch
+    {
+        "beta_hardware_estimate" => " (inverse temperature of the programmed problem, 1/energy unit)",
+        "beta_model_estimate" => " (inverse temperature at which the given problem was sampled; target 1)",
+        "t_eff" => " (temperature factor T applied on the QPU side)",
+        "problem_scale" => " (factor the problem was multiplied by before programming)",
+        _ when key.Contains("time", StringComparison.Ordinal) => " µs",
+        _ => "",
+    };
 
     private static (double Lo, double Hi) ParseBetaRange(string range)
     {
@@ -86,7 +96,7 @@ public static class SampleCommand
         }
         AnsiConsole.Write(table);
         foreach (var (k, v) in set.Info.Timing) AnsiConsole.MarkupLineInterpolated($"[grey]timing.{k}[/] {v:G6} µs");
-        foreach (var (k, v) in set.Info.Properties) AnsiConsole.MarkupLineInterpolated($"[grey]{k}[/] {v:G6}");
+        foreach (var (k, v) in set.Info.Properties) AnsiConsole.MarkupLineInterpolated($"[grey]{k}[/] {v:G6}{UnitOf(k)}");
         foreach (var (k, v) in set.Info.Notes) AnsiConsole.MarkupLineInterpolated($"[grey]{k}[/] {v}");
     }
 }

@@ -1,3 +1,4 @@
+using QaActors.DWave.Composites;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -31,7 +32,7 @@ public static class TrainCommand
         public readonly Option<int> Batch = new("--batch") { Description = "Examples per step.", DefaultValueFactory = _ => 5 };
         public readonly Option<double> Lr = new("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 0.1 };
         public readonly Option<int> Steps = new("--steps") { Description = "Training steps (Adam updates).", DefaultValueFactory = _ => 20 };
-        public readonly Option<string?> TEff = new("--t-eff") { Description = "Temperature factor T: problems are divided by T (default 16 for qpu as in the paper, 1 for classical samplers); qpu also takes auto (T from the running beta estimate)." };
+        public readonly Option<string?> TEff = new("--t-eff") { Description = "qpu: the QPU's temperature factor T, applied on the QPU side only (default 16, the paper's), or auto (T from the running beta estimate). Classical samplers sample the model at --beta." };
         public readonly Option<double> Beta = new("--beta") { Description = "Inverse temperature of the classical samplers.", DefaultValueFactory = _ => 1.0 };
         public readonly Option<int> Reads = new("--reads") { Description = "Samples per example.", DefaultValueFactory = _ => 100 };
         public readonly Option<int?> Sweeps = new("--sweeps") { Description = "Sweeps per read (gibbs, anneal; default 1000)." };
@@ -71,10 +72,12 @@ public static class TrainCommand
             CommonOptions.RequireRange(pr.GetValue(Reads), "--reads", 1, 1_000_000);
             CommonOptions.RequireRange(pr.GetValue(EvalEvery), "--eval-every", 1, 10_000_000);
             if (pr.GetValue(Sweeps) is int sw) CommonOptions.RequireRange(sw, "--sweeps", 2, 10_000_000);
-            var (tEff, autoT) = QpuOptions.ParseTEff(pr.GetValue(TEff), method == TrainingMethod.Qpu ? 16.0 : 1.0);
-            if (autoT && method != TrainingMethod.Qpu) throw new UsageException("--t-eff auto applies to --method qpu (the QPU's temperature is estimated from its samples); give a number for the classical samplers.");
-            // With auto the problems go out undivided and the QPU sampler owns the (moving) factor.
-            if (autoT) tEff = 1.0;
+            bool qpu = method == TrainingMethod.Qpu;
+            if (!qpu && pr.GetValue(TEff) is not null)
+                throw new UsageException($"--t-eff applies to --method qpu (the QPU's temperature factor); --method {method.ToWire()} samples the model at --beta (default 1).");
+            Qpu.Validate(pr);
+            if (!qpu && pr.GetValue(Qpu.Tiles) != 1) throw new UsageException($"--tiles applies to --method qpu (problems per QPU call); --method {method.ToWire()} has no QPU calls.");
+            var temperature = qpu ? QpuOptions.ParseTEff(pr.GetValue(TEff)) : new QpuTemperature(1);
             return new TrainingConfig
             {
                 Method = method,
@@ -82,7 +85,9 @@ public static class TrainCommand
                 Batch = pr.GetValue(Batch),
                 LearningRate = pr.GetValue(Lr),
                 Steps = pr.GetValue(Steps),
-                TEff = tEff,
+                TEff = temperature.TEff,
+                AutoTemperature = temperature.Auto,
+                Tiles = qpu ? pr.GetValue(Qpu.Tiles) : 1,
                 Beta = pr.GetValue(Beta),
                 Reads = pr.GetValue(Reads),
                 Sweeps = pr.GetValue(Sweeps),
@@ -111,7 +116,7 @@ public static class TrainCommand
             string solver = "default";
             if (qpu is not null)
             {
-                solver = qpu.Solver.Name;
+                solver = qpu.SolverName;
                 backends[solver] = new QpuSamplerBackend(qpu);
             }
             return CommonOptions.Store(pr, Db, ConfigFile, DataDir, outDir) with
@@ -123,12 +128,9 @@ public static class TrainCommand
             };
         }
 
-        /// <summary>The QPU sampler of a Quantum-1 run: problems arrive already divided by T unless --t-eff auto.</summary>
-        public async Task<QaActors.DWave.Sapi.QpuSampler> CreateQpuSampler(ParseResult pr, CancellationToken ct)
-        {
-            var (t, auto) = QpuOptions.ParseTEff(pr.GetValue(TEff), 16.0);
-            return await Qpu.CreateAsync(pr, auto ? 1.0 / t : 1.0, auto, ct);
-        }
+        /// <summary>The QPU sampler of a Quantum-1 run (it applies the run's temperature; SAPI is reached when it is first used).</summary>
+        public QaActors.DWave.Sapi.QpuSampler CreateQpuSampler(ParseResult pr, TrainingConfig config) =>
+            Qpu.Create(pr, new QpuTemperature(config.TEff, config.AutoTemperature));
 
         public string OutputDirectory(ParseResult pr, TrainingConfig c)
         {
@@ -150,7 +152,7 @@ public static class TrainCommand
             var config = o.Config(pr, spec, a, b, task);
             string outDir = o.OutputDirectory(pr, config);
             bool json = pr.GetValue(o.Json);
-            using var qpu = config.Method == TrainingMethod.Qpu ? await o.CreateQpuSampler(pr, ct) : null;
+            using var qpu = config.Method == TrainingMethod.Qpu ? o.CreateQpuSampler(pr, config) : null;
             TrainingResult result;
             TrainingRun? run = null;
             bool actors = pr.GetValue(o.Engine) == "actors";

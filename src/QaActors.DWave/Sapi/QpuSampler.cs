@@ -1,112 +1,86 @@
 using System.Collections.Concurrent;
-using System.Text;
+using QaActors.DWave.Composites;
 using QaActors.DWave.Embedding;
-using QaActors.DWave.Temperature;
-using QaActors.DWave.Topology;
+using QaActors.DWave.Structured;
 using QaActors.Sampling;
 
 namespace QaActors.DWave.Sapi;
 
-/// <summary>Settings of the "qpu" sampler (CLI: --solver, --reads via the request, --annealing-time, --chain-strength, --t-eff).</summary>
+/// <summary>Settings of the "qpu" sampler (CLI: --solver, --annealing-time, --chain-strength, --tiles, --t-eff).</summary>
 public sealed record QpuSamplerOptions
 {
-    /// <summary>Every call (submit, wait, answer) ends within this; a slower answer is a typed Transient failure and the problem is cancelled.</summary>
-    public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Deadline, access-time cap and label of every SAPI call.</summary>
+    public SapiCallOptions Call { get; init; } = new();
     public double? AnnealingTime { get; init; }
     /// <summary>Fixed chain strength; null uses uniform torque compensation (Ocean's default) with <see cref="ChainStrengthPrefactor"/>.</summary>
     public double? ChainStrength { get; init; }
     public double ChainStrengthPrefactor { get; init; } = Embedding.ChainStrength.DefaultPrefactor;
-    /// <summary>
-    /// The logical problem is multiplied by this before embedding: 1/T_eff (math.md "Temperature, ranges and scaling").
-    /// 1 when the problem handed in is already divided by T, as the per-example EBM problems of math.md are.
-    /// </summary>
-    public double ProblemScale { get; init; } = 1;
-    /// <summary>
-    /// <c>--t-eff auto</c>: after every call the scale is set to 1/β̂ from a running mean of the β estimates (β̂ is in
-    /// programmed units, so programmed = logical·scale is sampled at β̂·scale = 1 on the logical model, math.md's target),
-    /// starting from <see cref="ProblemScale"/>. Needs <see cref="EstimateBeta"/>.
-    /// </summary>
-    public bool AutoTemperature { get; init; }
-    /// <summary>Weight of the newest β estimate in the running mean (exponential smoothing).</summary>
+    /// <summary>The temperature used by <see cref="QpuSampler.SampleAsync"/> and the one-request <see cref="QpuSampler.SampleManyAsync"/> (paper: T = 16).</summary>
+    public QpuTemperature Temperature { get; init; } = QpuTemperature.Paper;
+    /// <summary>Weight of the newest β estimate in the running mean under auto temperature.</summary>
     public double AutoTemperatureSmoothing { get; init; } = 0.3;
     public UnembedOptions Unembed { get; init; } = new();
     public MinorEmbedderOptions? MinorEmbedder { get; init; }
-    /// <summary>Copies of one problem placed on the chip per call by <see cref="QpuSampler.SampleManyAsync"/> (1 = no tiling).</summary>
+    /// <summary>Problems placed on the chip per call (copies of one structure; 1 = no tiling).</summary>
     public int MaxTiles { get; init; } = 1;
     public TilingOptions? Tiling { get; init; }
-    /// <summary>Refuse a call whose estimated access time exceeds this (µs); null = no cap.</summary>
-    public double? MaxAccessTimeMicroseconds { get; init; }
-    public string? Label { get; init; }
-    /// <summary>Estimate β from each call's logical samples (maximum pseudo-likelihood) and report it as beta_estimate.</summary>
-    public bool EstimateBeta { get; init; } = true;
+
+    internal EmbeddingSettings ToEmbeddingSettings() => new()
+    {
+        ChainStrength = ChainStrength, ChainStrengthPrefactor = ChainStrengthPrefactor, Unembed = Unembed, AnnealingTime = AnnealingTime,
+    };
 }
 
 /// <summary>
-/// The "qpu" sampler: the logical problem is minor-embedded on the solver's working graph (the embedding is found once
-/// per problem structure and reused, so every example of an experiment shares it), biases are spread over chains with
-/// the chosen chain strength and clipped to h_range / j_range (counted, never silent), sent with auto_scale off (math.md:
-/// rescaling would change the sampled temperature), and the answer is unembedded by majority vote.
-/// Info: SAPI timing (µs, incl. qpu_access_time), problem_id, clipped, chain_break_fraction, chain_strength,
-/// embedding summary, beta_estimate. The QPU's β is the hardware's: <see cref="SampleRequest.Beta"/> cannot be set on a
-/// QPU and is only recorded (beta_requested); temperature is controlled by <see cref="QpuSamplerOptions.ProblemScale"/>.
+/// The "qpu" sampler as Ocean users assemble it: a structured sampler for the solver, wrapped by the tiling/embedding
+/// composite and the temperature composite (<see cref="TemperatureComposite"/>, the only place 1/T is applied). Built
+/// from configuration it contacts SAPI only when first used, and again after a failure, so an experiment can start
+/// while the QPU is down (a gateway then falls back and probes). The embedding cache is shared by every temperature
+/// and tiling the sampler serves. Problems are given at the model's own temperature.
 /// </summary>
 public sealed class QpuSampler : IBatchSampler, IDisposable
 {
-    private readonly SapiClient _client;
-    private readonly ConcurrentDictionary<string, Lazy<MinorEmbedding>> _embeddings = new();
-    private readonly ConcurrentDictionary<string, Lazy<IReadOnlyList<MinorEmbedding>>> _tiles = new();
+    private readonly Func<CancellationToken, Task<IStructuredSampler>> _resolve;
+    private readonly IDisposable? _owned;
+    private readonly SemaphoreSlim _resolveGate = new(1, 1);
+    private readonly ConcurrentDictionary<(QpuTemperature, int), Stack> _stacks = new();
+    private volatile IStructuredSampler? _structured;
+    private EmbeddingCache? _cache;
 
-    private readonly object _scaleGate = new();
-    private readonly bool _ownsClient;
-    private double _scale;
-    private double? _betaMean;
+    private sealed record Stack(TilingComposite Tiling, TemperatureComposite Temperature);
 
-    public SolverInfo Solver { get; }
-    /// <summary>The factor applied to problems now (fixed, or moving under <see cref="QpuSamplerOptions.AutoTemperature"/>).</summary>
-    public double CurrentProblemScale { get { lock (_scaleGate) return _scale; } }
-    /// <summary>Running mean of β estimates in programmed units (null before the first estimate).</summary>
-    public double? RunningBetaEstimate { get { lock (_scaleGate) return _betaMean; } }
-    public Graph Target { get; }
     public QpuSamplerOptions Options { get; }
     public string Name => "qpu";
+    /// <summary>The solver's name when known, else the configured selector (or "default").</summary>
+    public string SolverName { get; }
 
-    public QpuSampler(SapiClient client, SolverInfo solver, QpuSamplerOptions? options = null) : this(client, solver, options, ownsClient: false)
+    /// <summary>Over a structured sampler that is already resolved (the simulator's QPU model, a SAPI solver).</summary>
+    public QpuSampler(IStructuredSampler structured, QpuSamplerOptions? options = null)
+        : this(_ => Task.FromResult(structured), structured.Solver.Name, options, null)
     {
+        _structured = structured;
     }
 
-    private QpuSampler(SapiClient client, SolverInfo solver, QpuSamplerOptions? options, bool ownsClient)
+    private QpuSampler(Func<CancellationToken, Task<IStructuredSampler>> resolve, string solverName, QpuSamplerOptions? options, IDisposable? owned)
     {
-        _ownsClient = ownsClient;
-        _client = client;
-        Solver = solver;
         Options = options ?? new QpuSamplerOptions();
-        if (!(Options.ProblemScale > 0) || !double.IsFinite(Options.ProblemScale))
-            throw new ArgumentOutOfRangeException(nameof(options), Options.ProblemScale, "problem scale (1/t-eff) must be positive and finite");
-        if (Options.AutoTemperature && !Options.EstimateBeta)
-            throw new ArgumentException("automatic temperature needs EstimateBeta", nameof(options));
-        if (Options.AutoTemperatureSmoothing is not (> 0 and <= 1))
-            throw new ArgumentOutOfRangeException(nameof(options), Options.AutoTemperatureSmoothing, "smoothing must be in (0, 1]");
-        _scale = Options.ProblemScale;
-        var shape = solver.TopologyType switch
-        {
-            "pegasus" when solver.TopologyShape.Length == 1 => new LatticeShape(LatticeKind.Pegasus, solver.TopologyShape[0]),
-            "zephyr" when solver.TopologyShape.Length >= 1 => new LatticeShape(LatticeKind.Zephyr, solver.TopologyShape[0], solver.TopologyShape.Length > 1 ? solver.TopologyShape[1] : 4),
-            _ => LatticeShape.None,
-        };
-        Target = HardwareGraph.FromSolver(solver.Qubits, solver.Couplers, shape);
+        Options.Temperature.Validate();
+        if (Options.MaxTiles < 1) throw new ArgumentOutOfRangeException(nameof(options), Options.MaxTiles, "tiles must be at least 1");
+        _resolve = resolve;
+        SolverName = solverName;
+        _owned = owned;
     }
 
-    /// <summary>Fetches the solver's description and builds the sampler.</summary>
     /// <summary>
-    /// From Ocean-style configuration (<see cref="Config.DWaveConfig.Load"/>): the configured solver, or else the online QPU
-    /// solver with the most qubits (Ocean's DWaveSampler orders by -num_active_qubits). The sampler owns the client it
-    /// creates and disposes it.
+    /// From Ocean-style configuration (<see cref="Config.DWaveConfig.Load"/>), without contacting SAPI: on first use the
+    /// configured solver is fetched, or else the online QPU solver with the most qubits (Ocean's DWaveSampler orders by
+    /// -num_active_qubits). The sampler owns the client it creates.
     /// </summary>
-    public static async Task<QpuSampler> FromConfigAsync(Config.DWaveConfig config, QpuSamplerOptions? options = null,
-        Func<SapiClientOptions, SapiClientOptions>? adjustClient = null, CancellationToken ct = default)
+    public static QpuSampler FromConfig(Config.DWaveConfig config, QpuSamplerOptions? options = null, Func<SapiClientOptions, SapiClientOptions>? adjustClient = null)
     {
         var client = SapiClient.FromConfig(config, adjustClient);
-        try
+        var o = options ?? new QpuSamplerOptions();
+        return new QpuSampler(async ct =>
         {
             SolverInfo solver;
             if (config.Solver is { } name) solver = await client.GetSolverAsync(name, ct).ConfigureAwait(false);
@@ -116,153 +90,71 @@ public sealed class QpuSampler : IBatchSampler, IDisposable
                 solver = all.Where(s => s.Category == "qpu" && s.IsOnline).OrderByDescending(s => s.Qubits.Length).FirstOrDefault()
                     ?? throw new SapiException(SapiErrorKind.NotFound, $"no online QPU solver at {config.ResolvedEndpoint}; set DWAVE_API_SOLVER or --solver");
             }
-            return new QpuSampler(client, solver, options, ownsClient: true);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
+            return new SapiStructuredSampler(client, solver, o.Call);
+        }, config.Solver ?? "default", o, client);
     }
+
+    /// <summary>Fetches the named solver now (tests and tools that want the solver at hand).</summary>
+    public static async Task<QpuSampler> CreateAsync(SapiClient client, string solverName, QpuSamplerOptions? options = null, CancellationToken ct = default)
+    {
+        var o = options ?? new QpuSamplerOptions();
+        return new QpuSampler(new SapiStructuredSampler(client, await client.GetSolverAsync(solverName, ct).ConfigureAwait(false), o.Call), o);
+    }
+
+    /// <summary>The structured sampler, resolved once (a failed resolution is retried at the next call).</summary>
+    public async Task<IStructuredSampler> StructuredAsync(CancellationToken ct = default)
+    {
+        if (_structured is { } s) return s;
+        await _resolveGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return _structured ??= await _resolve(ct).ConfigureAwait(false);
+        }
+        finally { _resolveGate.Release(); }
+    }
+
+    private async Task<Stack> StackAsync(QpuTemperature temperature, int maxTiles, CancellationToken ct)
+    {
+        var structured = await StructuredAsync(ct).ConfigureAwait(false);
+        var cache = LazyInitializer.EnsureInitialized(ref _cache, () => new EmbeddingCache(structured.Target, structured.Solver.Name, Options.MinorEmbedder, Options.Tiling));
+        return _stacks.GetOrAdd((temperature, maxTiles), k =>
+        {
+            var tiling = new TilingComposite(structured, cache, k.Item2, Options.ToEmbeddingSettings());
+            return new Stack(tiling, new TemperatureComposite(tiling, k.Item1, Options.AutoTemperatureSmoothing));
+        });
+    }
+
+    /// <summary>The copies of this problem's structure one call carries with at most <paramref name="maxTiles"/> (the first use searches the embedding, on the thread pool).</summary>
+    public async Task<TileLayout> LayoutAsync(Bqm problem, int maxTiles, CancellationToken ct = default) =>
+        await (await StackAsync(Options.Temperature, maxTiles, ct).ConfigureAwait(false)).Tiling.LayoutAsync(problem).ConfigureAwait(false);
+
+    /// <summary>The solver's timing model for one call of <paramref name="copies"/> problems of <paramref name="layout"/> (µs); the solver must be resolved.</summary>
+    public double EstimateAccessMicros(TileLayout layout, int copies, int reads)
+    {
+        var s = _structured ?? throw new InvalidOperationException("the solver is not resolved yet; call LayoutAsync first");
+        return AccessTimeEstimator.EstimateAccessTime(s.Solver, Math.Max(1, layout.QubitsFor(Math.Min(copies, layout.Copies))), reads, Options.AnnealingTime);
+    }
+
+    /// <summary>The temperature composite serving <paramref name="temperature"/> (for its running estimate).</summary>
+    public async Task<TemperatureComposite> TemperatureAsync(QpuTemperature temperature, int maxTiles, CancellationToken ct = default) =>
+        (await StackAsync(temperature, maxTiles, ct).ConfigureAwait(false)).Temperature;
+
+    public async Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests,
+        QpuTemperature temperature, int maxTiles, CancellationToken ct = default)
+    {
+        var stack = await StackAsync(temperature, maxTiles, ct).ConfigureAwait(false);
+        return await stack.Temperature.SampleManyAsync(problems, requests, ct).ConfigureAwait(false);
+    }
+
+    public Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, CancellationToken cancellationToken = default) =>
+        SampleManyAsync(problems, requests, Options.Temperature, Options.MaxTiles, cancellationToken);
+
+    public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default) =>
+        (await SampleManyAsync([problem], [request], Options.Temperature, 1, cancellationToken).ConfigureAwait(false))[0];
 
     public void Dispose()
     {
-        if (_ownsClient) _client.Dispose();
-    }
-
-    public static async Task<QpuSampler> CreateAsync(SapiClient client, string solverName, QpuSamplerOptions? options = null, CancellationToken ct = default) =>
-        new(client, await client.GetSolverAsync(solverName, ct).ConfigureAwait(false), options);
-
-    /// <summary>The (cached) embedding for this problem's structure: constructive for K×M bipartite graphs, heuristic otherwise.</summary>
-    public MinorEmbedding EmbeddingFor(Bqm problem)
-    {
-        var (nodes, edges) = Structure(problem);
-        var lazy = _embeddings.GetOrAdd(StructureKey(nodes, edges), _ => new Lazy<MinorEmbedding>(() => Wrap(() => EmbeddingFinder.Find(edges, Target, Options.MinorEmbedder, nodes))));
-        return lazy.Value;
-    }
-
-    /// <summary>The (cached) disjoint copies of this problem's structure on the chip, at most <see cref="QpuSamplerOptions.MaxTiles"/>.</summary>
-    public IReadOnlyList<MinorEmbedding> TilesFor(Bqm problem)
-    {
-        if (Options.MaxTiles <= 1) return [EmbeddingFor(problem)];
-        var (nodes, edges) = Structure(problem);
-        var lazy = _tiles.GetOrAdd(StructureKey(nodes, edges), _ => new Lazy<IReadOnlyList<MinorEmbedding>>(() => Wrap(() =>
-        {
-            var t = Tiling.Create(edges, Target, Options.MaxTiles, Options.Tiling, nodes);
-            return t.Count > 0 ? t : throw new EmbeddingException($"no copy of the {nodes.Length}-variable problem fits on {Solver.Name}");
-        })));
-        return lazy.Value;
-    }
-
-    private static (int[] Nodes, (int U, int V)[] Edges) Structure(Bqm problem) =>
-        (problem.Labels.ToArray(), problem.QuadraticByLabel().Select(t => (t.U, t.V)).ToArray());
-
-    private T Wrap<T>(Func<T> find)
-    {
-        try { return find(); }
-        catch (EmbeddingException e) { throw new EmbeddingException($"solver {Solver.Name}: {e.Message}"); }
-    }
-
-    private static string StructureKey(int[] nodes, (int U, int V)[] edges)
-    {
-        var sb = new StringBuilder(nodes.Length * 4 + edges.Length * 8);
-        foreach (int n in nodes.Order()) sb.Append(n).Append(',');
-        sb.Append('|');
-        foreach (var (u, v) in edges.Select(e => (Math.Min(e.U, e.V), Math.Max(e.U, e.V))).Order()) sb.Append(u).Append('-').Append(v).Append(',');
-        return sb.ToString();
-    }
-
-    public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default)
-    {
-        request.Validate();
-        double scale = CurrentProblemScale;
-        var logical = Scaled(problem, scale);
-        var results = await SampleCallAsync([problem], [logical], [EmbeddingFor(logical)], scale, request, cancellationToken).ConfigureAwait(false);
-        return results[0];
-    }
-
-    /// <summary>
-    /// Samples several problems of one structure (the examples of a batch: same couplings layout, own linear terms),
-    /// as many per QPU call as <see cref="TilesFor"/> places on the chip, calls made one after another. Each result carries
-    /// its share of the call's timing (the call's values divided by the copies in it, so that summing over examples gives
-    /// the access time charged) and the full call figures as qpu_access_time_call and tiles.
-    /// </summary>
-    public async Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, SampleRequest request, CancellationToken cancellationToken = default)
-    {
-        request.Validate();
-        if (problems.Count == 0) return [];
-        string key = StructureKey(Structure(problems[0]).Nodes, Structure(problems[0]).Edges);
-        for (int i = 1; i < problems.Count; i++)
-        {
-            var (n, e) = Structure(problems[i]);
-            if (StructureKey(n, e) != key)
-                throw new ArgumentException($"problem {i} has a different structure (variables or couplings) from problem 0; tiled sampling needs one structure", nameof(problems));
-        }
-        var tiles = TilesFor(problems[0]);
-        var all = new List<SampleSet>(problems.Count);
-        for (int start = 0; start < problems.Count; start += tiles.Count)
-        {
-            int k = Math.Min(tiles.Count, problems.Count - start);
-            double scale = CurrentProblemScale;
-            var group = problems.Skip(start).Take(k).ToArray();
-            var part = await SampleCallAsync(group, group.Select(p => Scaled(p, scale)).ToArray(), tiles.Take(k).ToArray(), scale,
-                request with { Seed = SeedPolicy.Derive(request.Seed, start, 0, SeedPolicy.Purpose.Sample) }, cancellationToken).ConfigureAwait(false);
-            all.AddRange(part);
-        }
-        return all;
-    }
-
-    private Bqm Scaled(Bqm problem, double scale) => scale == 1 ? problem : problem.Scale(scale);
-
-    private void Observe(double beta)
-    {
-        if (!Options.AutoTemperature || !double.IsFinite(beta) || !(beta > 0)) return;
-        lock (_scaleGate)
-        {
-            _betaMean = _betaMean is { } m ? (1 - Options.AutoTemperatureSmoothing) * m + Options.AutoTemperatureSmoothing * beta : beta;
-            _scale = 1 / _betaMean.Value;
-        }
-    }
-
-    private async Task<SampleSet[]> SampleCallAsync(Bqm[] problems, Bqm[] logical, MinorEmbedding[] embeddings, double scale, SampleRequest request, CancellationToken ct)
-    {
-        var embedded = EmbeddedProblem.CreateTiled(logical, embeddings, Target, new EmbedOptions
-        {
-            ChainStrength = Options.ChainStrength,
-            ChainStrengthPrefactor = Options.ChainStrengthPrefactor,
-            HRange = (Solver.HRange.Min, Solver.HRange.Max),
-            JRange = (Solver.JRange.Min, Solver.JRange.Max),
-        });
-        var parameters = new QpuParameters { NumReads = request.Reads, AnnealingTime = Options.AnnealingTime, AutoScale = false };
-        var call = await _client.SampleAsync(Solver, QpuProblem.FromBqm(embedded.Target), parameters, Options.Deadline,
-            Options.MaxAccessTimeMicroseconds, Options.Label, ct).ConfigureAwait(false);
-        var unembedded = embedded.UnembedAll(call.Samples, Options.Unembed with { Seed = request.Seed });
-        int k = problems.Length;
-        var results = new SampleSet[k];
-        for (int c = 0; c < k; c++)
-        {
-            var u = unembedded[c];
-            var info = u.Samples.Info with { Sampler = Name };
-            if (k > 1)
-            {
-                foreach (var (key, value) in call.Samples.Info.Timing) info = info.WithTiming(key, key.EndsWith("_per_sample", StringComparison.Ordinal) ? value : value / k);
-                info = info.WithProperty("qpu_access_time_call", call.Samples.Info.Timing.GetValueOrDefault("qpu_access_time"));
-            }
-            info = info.WithProperty("tiles", k)
-                .WithProperty("beta_requested", request.Beta)
-                .WithProperty("problem_scale", scale)
-                .WithProperty("qubits", embeddings[c].TotalQubits);
-            if (Options.EstimateBeta)
-            {
-                var est = BetaEstimator.MaximumPseudoLikelihood(logical[c].ToSpin(), u.Samples.ChangeVartype(Vartype.Spin));
-                info = est.IsUnbounded ? info.WithNote("beta_estimate", "unbounded (every read is a local minimum)") : info.WithProperty("beta_estimate", est.Beta);
-                Observe(est.Beta);
-            }
-            // Energies on the problem as handed in (before the scale), as every other sampler reports them.
-            results[c] = scale == 1
-                ? u.Samples.WithInfo(info)
-                : SampleSet.FromSamples(problems[c], u.Samples.Samples.ToArray(), info, u.Samples.NumOccurrences.ToArray());
-        }
-        return results;
+        _owned?.Dispose();
+        _resolveGate.Dispose();
     }
 }

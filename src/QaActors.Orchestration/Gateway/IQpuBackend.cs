@@ -8,16 +8,22 @@ public enum QpuFailureKind
     /// <summary>The QPU or the service is unavailable (offline solver, 5xx, 429, timeout, network, auth).
     /// Counts against the circuit breaker; the request falls back or is retried.</summary>
     Unavailable,
-    /// <summary>The problem itself was rejected (bad problem). Not the QPU's fault: no breaker count,
+    /// <summary>The problem itself was rejected (bad problem, no embedding). Not the QPU's fault: no breaker count,
     /// the request falls back if it may, or fails.</summary>
     BadRequest,
 }
 
+/// <summary>How the QPU takes problems of one structure: how many fit in one call, and what a call costs.</summary>
+/// <param name="CopiesPerCall">Problems one call may carry (at least 1).</param>
+/// <param name="Key">Identifies the layout for the backend's estimate (e.g. the structure's embedding).</param>
+public sealed record QpuPlan(int CopiesPerCall, object? Key = null);
+
 /// <summary>
-/// What the gateway needs from a QPU: a non-blocking sample call, an estimate of the access time
-/// (to check the quota before submitting) and a classification of failures. The production
-/// implementation wraps the SAPI client and QPU sampler; tests use fakes and the SAPI simulator.
-/// Implementations must not block the calling thread (the gateway calls them on its actor thread).
+/// What the gateway needs from a QPU: a plan for a problem structure (the embedding search, which may take seconds,
+/// or the first contact with the solver), an estimate of a call's access time (to check the quota before
+/// submitting), a call carrying several problems, and a classification of failures. The production implementation
+/// is the project's QPU sampler (SAPI solver, tiling and embedding, temperature); tests use fakes and the SAPI
+/// simulator. Nothing here may block the calling thread: the gateway calls it on its actor thread.
 /// </summary>
 public interface IQpuBackend
 {
@@ -27,15 +33,22 @@ public interface IQpuBackend
     /// <summary>Name recorded as "served by" (normally "qpu").</summary>
     string SamplerName { get; }
 
-    /// <summary>Expected qpu_access_time of this request, microseconds.</summary>
-    double EstimateAccessMicros(Bqm problem, SampleRequest request);
+    /// <summary>The plan for problems of this one's structure under <paramref name="settings"/>; runs off the caller's thread.</summary>
+    Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken cancellationToken);
 
-    Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken);
+    /// <summary>Expected qpu_access_time (µs) of one call carrying <paramref name="copies"/> problems under <paramref name="plan"/>.</summary>
+    double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request);
+
+    /// <summary>One call: the problems (at most the plan's copies), one request each; results in the same order.</summary>
+    Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken cancellationToken);
 
     QpuFailureKind Classify(Exception error);
 }
 
-/// <summary>An <see cref="IQpuBackend"/> over any <see cref="ISampler"/>, with a given estimate and classifier.</summary>
+/// <summary>
+/// An <see cref="IQpuBackend"/> over any <see cref="ISampler"/>, one problem per call, with a given estimate and
+/// classifier. The settings' temperature is not applied: the sampler gets the problem as given.
+/// </summary>
 public sealed class DelegateQpuBackend(
     string solver,
     ISampler sampler,
@@ -44,8 +57,16 @@ public sealed class DelegateQpuBackend(
 {
     public string Solver => solver;
     public string SamplerName => sampler.Name;
-    public double EstimateAccessMicros(Bqm problem, SampleRequest request) => estimate(problem, request);
-    public Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken ct) => sampler.SampleAsync(problem, request, ct);
+    public Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken ct) => Task.FromResult(new QpuPlan(1, problem));
+    public double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request) => estimate((Bqm)plan.Key!, request) * copies;
+
+    public async Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken ct)
+    {
+        var sets = new SampleSet[problems.Count];
+        for (int i = 0; i < sets.Length; i++) sets[i] = await sampler.SampleAsync(problems[i], requests[i], ct).ConfigureAwait(false);
+        return sets;
+    }
+
     public QpuFailureKind Classify(Exception error) => classify?.Invoke(error) ?? DefaultClassify(error);
 
     /// <summary>
@@ -55,6 +76,7 @@ public sealed class DelegateQpuBackend(
     public static QpuFailureKind DefaultClassify(Exception e) => e switch
     {
         QaActors.DWave.Sapi.SapiException s => s.Kind == QaActors.DWave.Sapi.SapiErrorKind.BadProblem ? QpuFailureKind.BadRequest : QpuFailureKind.Unavailable,
+        QaActors.DWave.Embedding.EmbeddingException => QpuFailureKind.BadRequest,
         ArgumentException or ProblemFormatException => QpuFailureKind.BadRequest,
         _ => QpuFailureKind.Unavailable,
     };

@@ -30,9 +30,21 @@ public static class FallbackReasons
 }
 
 /// <summary>
-/// One problem to sample. <paramref name="Fallback"/> names the classical sampler to use when the
-/// QPU cannot serve (or "none": wait and retry). <paramref name="Deadline"/>: when the answer is
-/// needed by; a request whose deadline is near is served by the fallback instead of waiting for the QPU.
+/// How an experiment uses the QPU: its temperature factor T (or auto) and how many of its problems one call may
+/// carry. The QPU side applies T (docs/math.md, "Temperature"); problems themselves are at the model's temperature.
+/// </summary>
+public sealed record QpuJobSettings(double TEff, bool AutoTemperature, int MaxTiles) : IQaMessage
+{
+    /// <summary>T = 1, one problem per call: the problem is programmed as it is given.</summary>
+    public static readonly QpuJobSettings AsGiven = new(1, false, 1);
+}
+
+/// <summary>
+/// One problem to sample, at the model's own temperature. <paramref name="Fallback"/> names the classical sampler to
+/// use when the QPU cannot serve (or "none": wait and retry); the fallback samples the same problem with the same
+/// request, so it draws from the same distribution. <paramref name="Deadline"/>: when the answer is needed by; a
+/// request whose deadline is near is served by the fallback instead of waiting for the QPU. <paramref name="Qpu"/>:
+/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>).
 /// </summary>
 public sealed record SampleJob(
     long JobId,
@@ -41,7 +53,8 @@ public sealed record SampleJob(
     Bqm Problem,
     SampleRequest Request,
     string Fallback,
-    DateTimeOffset? Deadline) : IQaMessage
+    DateTimeOffset? Deadline,
+    QpuJobSettings? Qpu = null) : IQaMessage
 {
     private static long _next;
     public static long NextId() => Interlocked.Increment(ref _next);
@@ -55,6 +68,16 @@ public sealed record SampleReply(long JobId, SampleSet Samples, string ServedBy,
 
 /// <summary>The request cannot be served at all (e.g. quota spent and fallback none); the reason says why.</summary>
 public sealed record SampleRefused(long JobId, string Reason) : IQaMessage;
+
+/// <summary>Sampling the request failed this time (a sampler error); asking again may succeed.</summary>
+public sealed record SampleFailed(long JobId, string Reason) : IQaMessage;
+
+/// <summary>
+/// The problems of one step of one experiment, given to the gateway together so that it can place as many as fit on
+/// the chip in one call (same user, experiment, fallback and QPU settings; one structure). Every job is answered on
+/// its own (<see cref="SampleReply"/>, <see cref="SampleRefused"/> or <see cref="SampleFailed"/>, by job id), to the sender.
+/// </summary>
+public sealed record SampleBatch(ImmutableArray<SampleJob> Jobs) : IQaMessage;
 
 /// <summary>Asks the gateway for its state.</summary>
 public sealed record GetGatewayStatus : IQaMessage

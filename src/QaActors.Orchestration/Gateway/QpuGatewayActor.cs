@@ -7,38 +7,47 @@ using QaActors.Sampling;
 namespace QaActors.Orchestration.Gateway;
 
 /// <summary>
-/// The only path to one QPU solver. Per request: weighted fair choice of the next user (start-time
-/// fair queueing on QPU time), deadline and breaker checks, a quota reservation (estimate ×
-/// reserve factor) in the persistent <see cref="QuotaLedgerActor"/>, a token from the rate limiter,
-/// then the call; afterwards the real qpu_access_time is charged. At most max-in-flight requests are
-/// between reservation and answer. When the QPU cannot serve (breaker open, errors, quota spent,
-/// deadline near) the request goes to its fallback pool and the reply says why; with fallback "none"
-/// it waits (bounded backoff) until the QPU is back, or is refused when its quota is spent.
-/// Nothing here blocks: the ledger and the QPU are reached with asks/tasks piped back to the actor.
+/// The only path to one QPU solver. Work arrives as single jobs or as a step's batch (<see cref="SampleBatch"/>) and
+/// moves through: plan (the backend finds how many problems of the structure one call carries, off this thread), a
+/// call unit of that many problems, weighted fair choice of the next user (start-time fair queueing on QPU time),
+/// deadline and breaker checks, a quota reservation for the call (estimate × reserve factor) in the persistent
+/// <see cref="QuotaLedgerActor"/>, a token from the rate limiter, then the call; afterwards the real qpu_access_time is
+/// charged. At most max-in-flight units are between planning and answer. When the QPU cannot serve (unreachable,
+/// breaker open, errors, quota spent, deadline near) each problem goes to its fallback pool, at the model's
+/// temperature, and its reply says why; with fallback "none" it waits (bounded backoff) until the QPU is back, or is
+/// refused when its quota is spent. Nothing here blocks: the backend and the ledger are reached with tasks and asks
+/// piped back to the actor.
 /// </summary>
 public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
 {
-    private sealed class Pending(SampleJob job, IActorRef replyTo, double estimate)
+    /// <summary>Problems of one experiment that travel together: one call once planned.</summary>
+    private sealed class Unit(ImmutableArray<SampleJob> jobs, IActorRef replyTo, QpuJobSettings settings, QpuPlan? plan)
     {
-        public SampleJob Job { get; } = job;
+        public ImmutableArray<SampleJob> Jobs { get; } = jobs;
         public IActorRef ReplyTo { get; } = replyTo;
-        public double Estimate { get; } = estimate;
-        public int Attempt { get; set; }
+        public QpuJobSettings Settings { get; } = settings;
+        public QpuPlan? Plan { get; } = plan;
+        public double Estimate { get; set; }
         public long ReservationId { get; set; }
+        public string User => Jobs[0].User;
+        public string Fallback => Jobs[0].Fallback;
+        public DateTimeOffset? Deadline => Jobs[0].Deadline;
     }
 
     private sealed class UserQueue
     {
-        public readonly LinkedList<Pending> Jobs = new();
+        public readonly LinkedList<Unit> Units = new();
         public double VirtualTime;
-        public int Active; // reserving, ready or in flight
+        public int Active; // planning, reserving, ready or in flight
     }
 
     // Internal messages: never leave this actor, so not IQaMessage (no serialization binding needed).
-    private sealed record Admitted(Pending P, object Reply);
-    private sealed record AdmissionFailed(Pending P, Exception Error);
-    private sealed record QpuDone(Pending P, SampleSet Samples);
-    private sealed record QpuFailed(Pending P, Exception Error);
+    private sealed record Planned(Unit U, QpuPlan Plan);
+    private sealed record PlanFailed(Unit U, Exception Error);
+    private sealed record Admitted(Unit U, object Reply);
+    private sealed record AdmissionFailed(Unit U, Exception Error);
+    private sealed record QpuDone(Unit U, IReadOnlyList<SampleSet> Samples);
+    private sealed record QpuFailed(Unit U, Exception Error);
     private sealed record Pump
     {
         public static readonly Pump Instance = new();
@@ -55,10 +64,10 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly SortedDictionary<string, UserQueue> _users = new(StringComparer.Ordinal);
-    private readonly Queue<Pending> _ready = new(); // reserved, waiting for a token
+    private readonly Queue<Unit> _ready = new(); // reserved, waiting for a token
+    private int _planning;
     private int _reserving;
     private int _inFlight;
-    private int _queued;
     private double _systemVirtualTime;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private int _consecutiveRetries;
@@ -83,7 +92,10 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _bucket = new TokenBucket(gateway.RatePerSecond, gateway.Burst, clock);
         _breaker = new CircuitBreakerState(gateway.BreakerMaxFailures, gateway.BreakerResetTimeout, gateway.BreakerMaxResetTimeout, clock);
 
-        Receive<SampleJob>(OnJob);
+        Receive<SampleJob>(job => Enqueue([job], Sender));
+        Receive<SampleBatch>(b => Enqueue(b.Jobs, Sender));
+        Receive<Planned>(OnPlanned);
+        Receive<PlanFailed>(OnPlanFailed);
         Receive<Admitted>(OnAdmitted);
         Receive<AdmissionFailed>(OnAdmissionFailed);
         Receive<QpuDone>(OnDone);
@@ -93,7 +105,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<Status.Success>(_ => { });
         Receive<Status.Failure>(f => _log.Warning("quota ledger refused a charge or release: {0}", f.Cause.Message));
         Receive<Pump>(_ => Run());
-        Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, _queued,
+        Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, QueuedProblems(),
             _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal))));
     }
 
@@ -101,25 +113,27 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         // Deadlines of queued requests are checked even when nothing else happens.
         Timers.StartPeriodicTimer("sweep", Pump.Instance, TimeSpan.FromMilliseconds(250));
 
-    private void OnJob(SampleJob job)
+    private int QueuedProblems() => _users.Values.Sum(q => q.Units.Sum(u => u.Jobs.Length));
+
+    private void Enqueue(ImmutableArray<SampleJob> jobs, IActorRef replyTo)
     {
-        if (!Fallbacks.All.Contains(job.Fallback))
+        if (jobs.IsDefaultOrEmpty) return;
+        var first = jobs[0];
+        string? bad = null;
+        if (!Fallbacks.All.Contains(first.Fallback)) bad = $"fallback '{first.Fallback}' is not one of gibbs, anneal, none";
+        else if (jobs.Any(j => j.User != first.User || j.ExperimentId != first.ExperimentId || j.Fallback != first.Fallback || j.Qpu != first.Qpu))
+            bad = "the jobs of one batch must share user, experiment, fallback and QPU settings";
+        var settings = first.Qpu ?? QpuJobSettings.AsGiven;
+        if (bad is null && settings.MaxTiles < 1) bad = $"max tiles {settings.MaxTiles} must be at least 1";
+        if (bad is not null)
         {
-            Sender.Tell(new Status.Failure(new ArgumentException($"fallback '{job.Fallback}' is not one of gibbs, anneal, none")));
+            foreach (var j in jobs) replyTo.Tell(new SampleRefused(j.JobId, bad));
             return;
         }
-        double estimate;
-        try { estimate = _backend.EstimateAccessMicros(job.Problem, job.Request); }
-        catch (Exception e)
-        {
-            Sender.Tell(new Status.Failure(new ArgumentException($"cannot estimate the QPU access time of job {job.JobId}: {e.Message}", e)));
-            return;
-        }
-        var q = QueueOf(job.User);
-        if (q.Jobs.Count == 0 && q.Active == 0)
+        var q = QueueOf(first.User);
+        if (q.Units.Count == 0 && q.Active == 0)
             q.VirtualTime = Math.Max(q.VirtualTime, _systemVirtualTime); // no credit for idle time
-        q.Jobs.AddLast(new Pending(job, Sender, estimate));
-        _queued++;
+        q.Units.AddLast(new Unit(jobs, replyTo, settings, null));
         Run();
     }
 
@@ -129,7 +143,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         return q;
     }
 
-    private int Slots => _reserving + _ready.Count + _inFlight;
+    private int Slots => _planning + _reserving + _ready.Count + _inFlight;
 
     /// <summary>Moves work forward as far as limits allow. Called after every event.</summary>
     private void Run()
@@ -141,7 +155,6 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         {
             var (user, q) = NextUser();
             if (q is null) break;
-            var p = q.Jobs.First!.Value;
             if (!QpuOpen(out string? closedReason))
             {
                 // The QPU is not taking calls: everything that may fall back does; "none" waits.
@@ -149,17 +162,31 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
                 ScheduleWake();
                 break;
             }
-            q.Jobs.RemoveFirst();
-            _queued--;
+            var u = q.Units.First!.Value;
+            q.Units.RemoveFirst();
             q.Active++;
-            _systemVirtualTime = Math.Max(_systemVirtualTime, q.VirtualTime);
-            q.VirtualTime += p.Estimate / _qs.WeightOf(user);
-            _reserving++;
             _breaker.OnCallStarted();
-            double reserve = p.Estimate * _qs.ReserveFactor;
-            _ledger.Ask<object>(new ReserveQuota(user, reserve), _gs.AskTimeout)
-                .PipeTo(Self, success: r => new Admitted(p, r), failure: e => new AdmissionFailed(p, e));
+            if (u.Plan is null)
+            {
+                _planning++;
+                var cts = new CancellationTokenSource(_gs.CallTimeout);
+                Task<QpuPlan> plan;
+                try { plan = _backend.PlanAsync(u.Jobs[0].Problem, u.Settings, cts.Token); }
+                catch (Exception e) { plan = Task.FromException<QpuPlan>(e); }
+                plan.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
+                plan.PipeTo(Self, success: p => new Planned(u, p), failure: e => new PlanFailed(u, e));
+            }
+            else Reserve(user, q, u);
         }
+    }
+
+    private void Reserve(string user, UserQueue q, Unit u)
+    {
+        _systemVirtualTime = Math.Max(_systemVirtualTime, q.VirtualTime);
+        q.VirtualTime += u.Estimate / _qs.WeightOf(user);
+        _reserving++;
+        _ledger.Ask<object>(new ReserveQuota(user, u.Estimate * _qs.ReserveFactor), _gs.AskTimeout)
+            .PipeTo(Self, success: r => new Admitted(u, r), failure: e => new AdmissionFailed(u, e));
     }
 
     private (string, UserQueue?) NextUser()
@@ -168,7 +195,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         UserQueue? bq = null;
         foreach (var (u, q) in _users)
         {
-            if (q.Jobs.Count == 0) continue;
+            if (q.Units.Count == 0) continue;
             if (bq is null || q.VirtualTime < bq.VirtualTime) { best = u; bq = q; }
         }
         return (best, bq);
@@ -187,14 +214,13 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     {
         foreach (var (_, q) in _users)
         {
-            var node = q.Jobs.First;
+            var node = q.Units.First;
             while (node is not null)
             {
                 var next = node.Next;
-                if (node.Value.Job.Fallback != Fallbacks.None)
+                if (node.Value.Fallback != Fallbacks.None)
                 {
-                    q.Jobs.Remove(node);
-                    _queued--;
+                    q.Units.Remove(node);
                     Fallback(node.Value, reason);
                 }
                 node = next;
@@ -204,20 +230,18 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
 
     private void SweepDeadlines()
     {
-        if (_queued == 0) return;
         var now = _clock.GetUtcNow();
         foreach (var (_, q) in _users)
         {
-            var node = q.Jobs.First;
+            var node = q.Units.First;
             while (node is not null)
             {
                 var next = node.Next;
-                var j = node.Value.Job;
-                if (j.Deadline is { } d && j.Fallback != Fallbacks.None && d - now <= _gs.DeadlineMargin)
+                var u = node.Value;
+                if (u.Deadline is { } d && u.Fallback != Fallbacks.None && d - now <= _gs.DeadlineMargin)
                 {
-                    q.Jobs.Remove(node);
-                    _queued--;
-                    Fallback(node.Value, FallbackReasons.Deadline);
+                    q.Units.Remove(node);
+                    Fallback(u, FallbackReasons.Deadline);
                 }
                 node = next;
             }
@@ -234,26 +258,75 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer("wake", Pump.Instance, delay);
     }
 
+    private void OnPlanned(Planned m)
+    {
+        _planning--;
+        var u = m.U;
+        var q = QueueOf(u.User);
+        int per = Math.Max(1, Math.Min(m.Plan.CopiesPerCall, u.Settings.MaxTiles));
+        var units = new List<Unit>();
+        for (int start = 0; start < u.Jobs.Length; start += per)
+        {
+            var part = new Unit(u.Jobs.Skip(start).Take(per).ToImmutableArray(), u.ReplyTo, u.Settings, m.Plan);
+            try { part.Estimate = _backend.EstimateAccessMicros(m.Plan, part.Jobs.Length, part.Jobs[0].Request); }
+            catch (Exception e)
+            {
+                q.Active--;
+                _breaker.OnCallAbandoned();
+                Refuse(u, $"cannot estimate the QPU access time: {e.Message}");
+                Run();
+                return;
+            }
+            units.Add(part);
+        }
+        // The first call goes on at once (it holds the slot); the others are next in this user's queue, in order.
+        for (int i = units.Count - 1; i >= 1; i--) q.Units.AddFirst(units[i]);
+        Reserve(u.User, q, units[0]);
+        Run();
+    }
+
+    private void OnPlanFailed(PlanFailed f)
+    {
+        _planning--;
+        var u = f.U;
+        var error = Unwrap(f.Error);
+        var kind = _backend.Classify(error);
+        if (kind == QpuFailureKind.BadRequest)
+        {
+            _breaker.OnCallAbandoned();
+            Finished(u, 0);
+            if (u.Fallback != Fallbacks.None) Fallback(u, $"{FallbackReasons.QpuError}: problem cannot be placed ({error.Message})");
+            else Refuse(u, $"the QPU cannot take this problem: {error.Message}");
+            Run();
+            return;
+        }
+        // The solver could not be reached (e.g. an outage when the experiment starts): like a failed call.
+        if (_breaker.OnFailure()) Publish($"{_breaker.ConsecutiveFailures} consecutive failures, last: {error.Message}");
+        _log.Warning("QPU solver {0} unavailable while planning ({1}): {2}", _backend.Solver, error.GetType().Name, error.Message);
+        FailedUnavailable(u, error);
+        Run();
+    }
+
     private void OnAdmitted(Admitted a)
     {
         _reserving--;
-        var p = a.P;
+        var u = a.U;
         switch (a.Reply)
         {
             case QuotaReservedReply r:
-                p.ReservationId = r.ReservationId;
-                _ready.Enqueue(p);
+                u.ReservationId = r.ReservationId;
+                _ready.Enqueue(u);
                 break;
             case QuotaDenied d:
                 _breaker.OnCallAbandoned();
-                Finished(p, p.Estimate);
-                if (p.Job.Fallback != Fallbacks.None) Fallback(p, FallbackReasons.Quota);
-                else p.ReplyTo.Tell(new SampleRefused(p.Job.JobId, d.Reason));
+                Finished(u, u.Estimate);
+                if (u.Fallback != Fallbacks.None) Fallback(u, FallbackReasons.Quota);
+                else Refuse(u, d.Reason);
                 break;
             default:
                 _breaker.OnCallAbandoned();
-                Finished(p, p.Estimate);
-                p.ReplyTo.Tell(new Status.Failure(new InvalidOperationException($"quota ledger answered {a.Reply.GetType().Name}")));
+                Finished(u, u.Estimate);
+                foreach (var j in u.Jobs) u.ReplyTo.Tell(new SampleFailed(j.JobId, $"quota ledger answered {a.Reply.GetType().Name}"));
                 break;
         }
         Run();
@@ -263,29 +336,28 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     {
         _reserving--;
         _breaker.OnCallAbandoned();
-        var p = f.P;
-        Finished(p, p.Estimate);
-        _log.Warning("quota ledger did not answer for job {0}: {1}", p.Job.JobId, f.Error.Message);
-        if (p.Job.Fallback != Fallbacks.None) Fallback(p, FallbackReasons.LedgerUnavailable);
-        else p.ReplyTo.Tell(new SampleRefused(p.Job.JobId, $"the quota ledger did not answer ({f.Error.Message}); the request was not submitted"));
+        var u = f.U;
+        Finished(u, u.Estimate);
+        _log.Warning("quota ledger did not answer for {0} problem(s) of {1}: {2}", u.Jobs.Length, u.Jobs[0].ExperimentId, f.Error.Message);
+        if (u.Fallback != Fallbacks.None) Fallback(u, FallbackReasons.LedgerUnavailable);
+        else Refuse(u, $"the quota ledger did not answer ({f.Error.Message}); the request was not submitted");
         Run();
     }
 
-    /// <summary>Submits reserved requests while tokens last; otherwise wakes up when the next token is due.</summary>
+    /// <summary>Submits reserved calls while tokens last; otherwise wakes up when the next token is due.</summary>
     private void SubmitReady()
     {
         while (_ready.Count > 0)
         {
-            // Only the breaker opening or a backoff stops admitted requests (in half-open the one ready
-            // request is the probe itself).
+            // Only the breaker opening or a backoff stops admitted calls (in half-open the one ready call is the probe itself).
             if (_breaker.State == BreakerState.Open || _clock.GetUtcNow() < _pausedUntil)
             {
                 // The QPU closed while these waited: give the reservations back and requeue in front.
                 while (_ready.Count > 0)
                 {
                     var back = _ready.Dequeue();
-                    _ledger.Tell(new ReleaseQuota(back.Job.User, back.ReservationId));
-                    Requeue(back);
+                    _ledger.Tell(new ReleaseQuota(back.User, back.ReservationId));
+                    Requeue(back, back.Estimate);
                 }
                 _breaker.OnCallAbandoned();
                 ScheduleWake();
@@ -297,98 +369,117 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
                 Timers.StartSingleTimer("token", Pump.Instance, wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait);
                 return;
             }
-            var p = _ready.Dequeue();
+            var u = _ready.Dequeue();
             _inFlight++;
             _submitted++;
-            Task<SampleSet> call;
+            Task<IReadOnlyList<SampleSet>> call;
             var cts = new CancellationTokenSource(_gs.CallTimeout);
-            try { call = _backend.SampleAsync(p.Job.Problem, p.Job.Request, cts.Token); }
-            catch (Exception e) { call = Task.FromException<SampleSet>(e); }
+            try
+            {
+                call = _backend.SampleAsync(u.Jobs.Select(j => j.Problem).ToArray(), u.Jobs.Select(j => j.Request).ToArray(), u.Settings, cts.Token);
+            }
+            catch (Exception e) { call = Task.FromException<IReadOnlyList<SampleSet>>(e); }
             call.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
-            call.PipeTo(Self, success: s => new QpuDone(p, s), failure: e => new QpuFailed(p, e));
+            call.PipeTo(Self, success: s => new QpuDone(u, s), failure: e => new QpuFailed(u, e));
         }
     }
 
-    private void Requeue(Pending p)
+    /// <summary>Back to the front of its user's queue, with the estimate's virtual time returned.</summary>
+    private void Requeue(Unit u, double vtRefund)
     {
-        var q = QueueOf(p.Job.User);
+        var q = QueueOf(u.User);
         q.Active--;
-        q.VirtualTime -= p.Estimate / _qs.WeightOf(p.Job.User);
-        q.Jobs.AddFirst(p);
-        _queued++;
+        q.VirtualTime -= vtRefund / _qs.WeightOf(u.User);
+        q.Units.AddFirst(u);
     }
 
     private void OnDone(QpuDone d)
     {
         _inFlight--;
-        var p = d.P;
+        var u = d.U;
+        if (d.Samples.Count != u.Jobs.Length)
+        {
+            OnFailed(new QpuFailed(u, new InvalidOperationException($"the QPU backend returned {d.Samples.Count} sample sets for {u.Jobs.Length} problems")));
+            return;
+        }
         if (_breaker.OnSuccess()) Publish("probe succeeded");
         _consecutiveRetries = 0;
         _pausedUntil = DateTimeOffset.MinValue;
-        double actual = d.Samples.Info.Timing.TryGetValue("qpu_access_time", out var t) ? t : p.Estimate;
-        _ledger.Tell(new ChargeQuota(p.Job.User, p.ReservationId, actual));
-        Finished(p, p.Estimate - actual);
-        _qpuMicrosByUser[p.Job.User] = _qpuMicrosByUser.GetValueOrDefault(p.Job.User) + actual;
-        _servedByQpu++;
-        p.ReplyTo.Tell(new SampleReply(p.Job.JobId, d.Samples, _backend.SamplerName, null, actual));
+        // Each result carries its share of the call's access time; their sum is what the call cost.
+        var shares = d.Samples.Select(s => s.Info.Timing.TryGetValue("qpu_access_time", out var t) ? t : double.NaN).ToArray();
+        double actual = shares.Any(double.IsNaN) ? u.Estimate : shares.Sum();
+        _ledger.Tell(new ChargeQuota(u.User, u.ReservationId, actual));
+        Finished(u, u.Estimate - actual);
+        _qpuMicrosByUser[u.User] = _qpuMicrosByUser.GetValueOrDefault(u.User) + actual;
+        _servedByQpu += u.Jobs.Length;
+        for (int i = 0; i < u.Jobs.Length; i++)
+            u.ReplyTo.Tell(new SampleReply(u.Jobs[i].JobId, d.Samples[i], _backend.SamplerName, null, double.IsNaN(shares[i]) ? actual / u.Jobs.Length : shares[i]));
         Run();
     }
 
     private void OnFailed(QpuFailed f)
     {
         _inFlight--;
-        var p = f.P;
-        var error = f.Error is AggregateException { InnerException: { } inner } ? inner : f.Error;
+        var u = f.U;
+        var error = Unwrap(f.Error);
         // The answer never came back, so no QPU time is known to be used: the reservation is released.
-        _ledger.Tell(new ReleaseQuota(p.Job.User, p.ReservationId));
+        _ledger.Tell(new ReleaseQuota(u.User, u.ReservationId));
         var kind = _backend.Classify(error);
         if (kind == QpuFailureKind.BadRequest)
         {
             _breaker.OnCallAbandoned();
-            Finished(p, p.Estimate);
-            if (p.Job.Fallback != Fallbacks.None) Fallback(p, $"{FallbackReasons.QpuError}: problem rejected ({error.Message})");
-            else p.ReplyTo.Tell(new Status.Failure(error));
+            Finished(u, u.Estimate);
+            if (u.Fallback != Fallbacks.None) Fallback(u, $"{FallbackReasons.QpuError}: problem rejected ({error.Message})");
+            else Refuse(u, $"the QPU rejected the problem: {error.Message}");
             Run();
             return;
         }
         if (_breaker.OnFailure()) Publish($"{_breaker.ConsecutiveFailures} consecutive failures, last: {error.Message}");
-        _log.Warning("QPU call for job {0} failed ({1}): {2}", p.Job.JobId, error.GetType().Name, error.Message);
-        if (p.Job.Fallback != Fallbacks.None)
-        {
-            Finished(p, p.Estimate);
-            Fallback(p, $"{FallbackReasons.QpuError}: {error.GetType().Name}");
-        }
-        else
-        {
-            // Bounded exponential backoff before the QPU is tried again; the breaker may add its own wait.
-            p.Attempt++;
-            _consecutiveRetries++;
-            double ms = Math.Min(_gs.RetryMaxBackoff.TotalMilliseconds,
-                _gs.RetryMinBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(30, _consecutiveRetries - 1)));
-            _pausedUntil = _clock.GetUtcNow() + TimeSpan.FromMilliseconds(ms);
-            Requeue(p);
-            ScheduleWake();
-        }
+        _log.Warning("QPU call for {0} problem(s) of {1} failed ({2}): {3}", u.Jobs.Length, u.Jobs[0].ExperimentId, error.GetType().Name, error.Message);
+        FailedUnavailable(u, error);
         Run();
     }
 
-    /// <summary>A request left the gateway's books; <paramref name="vtRefund"/> µs of estimated QPU time are returned to the user's virtual time.</summary>
-    private void Finished(Pending p, double vtRefund)
+    /// <summary>The QPU could not serve the unit: fall back, or wait with bounded exponential backoff (fallback none).</summary>
+    private void FailedUnavailable(Unit u, Exception error)
     {
-        var q = QueueOf(p.Job.User);
-        q.Active--;
-        q.VirtualTime -= vtRefund / _qs.WeightOf(p.Job.User);
-    }
-
-    private void Fallback(Pending p, string reason)
-    {
-        _fellBack++;
-        if (!_fallbacks.TryGetValue(p.Job.Fallback, out var pool))
+        if (u.Fallback != Fallbacks.None)
         {
-            p.ReplyTo.Tell(new Status.Failure(new InvalidOperationException($"no '{p.Job.Fallback}' sampler pool is running to fall back to ({reason})")));
+            Finished(u, u.Estimate);
+            Fallback(u, $"{FallbackReasons.QpuError}: {error.GetType().Name}");
             return;
         }
-        pool.Tell(new ClassicalJob(p.Job, reason, p.ReplyTo));
+        _consecutiveRetries++;
+        double ms = Math.Min(_gs.RetryMaxBackoff.TotalMilliseconds,
+            _gs.RetryMinBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(30, _consecutiveRetries - 1)));
+        _pausedUntil = _clock.GetUtcNow() + TimeSpan.FromMilliseconds(ms);
+        Requeue(u, u.Estimate);
+        ScheduleWake();
+    }
+
+    /// <summary>A unit left the gateway's books; <paramref name="vtRefund"/> µs of estimated QPU time are returned to the user's virtual time.</summary>
+    private void Finished(Unit u, double vtRefund)
+    {
+        var q = QueueOf(u.User);
+        q.Active--;
+        q.VirtualTime -= vtRefund / _qs.WeightOf(u.User);
+    }
+
+    private void Refuse(Unit u, string reason)
+    {
+        foreach (var j in u.Jobs) u.ReplyTo.Tell(new SampleRefused(j.JobId, reason));
+    }
+
+    /// <summary>Each problem to the fallback pool, as it is (the model's temperature, its own request).</summary>
+    private void Fallback(Unit u, string reason)
+    {
+        _fellBack += u.Jobs.Length;
+        if (!_fallbacks.TryGetValue(u.Fallback, out var pool))
+        {
+            foreach (var j in u.Jobs) u.ReplyTo.Tell(new SampleRefused(j.JobId, $"no '{u.Fallback}' sampler pool is running to fall back to ({reason})"));
+            return;
+        }
+        foreach (var j in u.Jobs) pool.Tell(new ClassicalJob(j, reason, u.ReplyTo));
     }
 
     private void Publish(string why)
@@ -396,4 +487,6 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _log.Info("QPU gateway {0}: breaker {1} ({2})", _backend.Solver, _breaker.State, why);
         Context.System.EventStream.Publish(new BreakerStateChanged(_backend.Solver, _breaker.State, why));
     }
+
+    private static Exception Unwrap(Exception e) => e is AggregateException { InnerException: { } i } ? Unwrap(i) : e;
 }

@@ -1,26 +1,32 @@
-using QaActors.DWave.Embedding;
+using QaActors.DWave.Composites;
 using QaActors.DWave.Sapi;
 using QaActors.Sampling;
 
 namespace QaActors.Orchestration.Gateway;
 
 /// <summary>
-/// The production backend of a gateway: the project's QPU sampler (embedding, SAPI call, unembedding).
-/// The access-time estimate uses the solver's published timing model with the qubits the problem's
-/// embedding occupies, so the quota is checked against what this call would really cost.
+/// The production backend of a gateway: the project's QPU sampler (SAPI solver, tiling and embedding composites,
+/// temperature composite). Planning resolves the solver on first use (so a gateway started during an outage falls
+/// back and probes instead of failing) and finds the structure's tiles on the thread pool; the estimate uses the
+/// solver's published timing model with the qubits a call of that many copies occupies, so the quota is checked
+/// against what the call would really cost.
 /// </summary>
 public sealed class QpuSamplerBackend(QpuSampler sampler) : IQpuBackend
 {
-    public string Solver => sampler.Solver.Name;
+    public string Solver => sampler.SolverName;
     public string SamplerName => sampler.Name;
 
-    public double EstimateAccessMicros(Bqm problem, SampleRequest request) =>
-        AccessTimeEstimator.EstimateAccessTime(sampler.Solver, sampler.EmbeddingFor(problem).TotalQubits, request.Reads, sampler.Options.AnnealingTime);
+    public async Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken cancellationToken)
+    {
+        var layout = await sampler.LayoutAsync(problem, settings.MaxTiles, cancellationToken).ConfigureAwait(false);
+        return new QpuPlan(layout.Copies, layout);
+    }
 
-    public Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken) =>
-        sampler.SampleAsync(problem, request, cancellationToken);
+    public double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request) =>
+        sampler.EstimateAccessMicros((TileLayout)plan.Key!, copies, request.Reads);
 
-    /// <summary>An embedding that cannot be found is the problem's fault (like a bad problem), not an outage.</summary>
-    public QpuFailureKind Classify(Exception error) =>
-        error is EmbeddingException ? QpuFailureKind.BadRequest : DelegateQpuBackend.DefaultClassify(error);
+    public Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken cancellationToken) =>
+        sampler.SampleManyAsync(problems, requests, new QpuTemperature(settings.TEff, settings.AutoTemperature), settings.MaxTiles, cancellationToken);
+
+    public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);
 }

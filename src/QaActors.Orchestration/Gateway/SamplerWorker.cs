@@ -11,7 +11,7 @@ public sealed record ClassicalJob(SampleJob Job, string? FallbackReason, IActorR
 /// One routee of a classical sampler pool (gibbs, anneal, exact). Sampling runs on the thread pool;
 /// the worker awaits it with ReceiveAsync, which suspends only this routee's mailbox, so a pool of n
 /// routees samples at most n problems at once and no thread is blocked. Failures go back to the
-/// requester as Status.Failure (its ask faults with the sampler's error).
+/// requester as <see cref="SampleFailed"/> with the job's id.
 /// </summary>
 public sealed class SamplerWorker : ReceiveActor
 {
@@ -34,7 +34,7 @@ public sealed class SamplerWorker : ReceiveActor
         }
         catch (Exception e)
         {
-            replyTo.Tell(new Status.Failure(new InvalidOperationException($"sampler '{sampler.Name}' failed on job {job.JobId}: {e.Message}", e)));
+            replyTo.Tell(new SampleFailed(job.JobId, $"sampler '{sampler.Name}' failed on job {job.JobId}: {e.Message}"));
         }
     }
 

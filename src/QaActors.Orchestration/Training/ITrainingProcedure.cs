@@ -40,6 +40,9 @@ public interface ITrainingProcedure
     /// </summary>
     Bqm[] BuildProblems(object state, long step, int[] batchIndices, int offset, int count);
 
+    /// <summary>How the experiment uses the QPU (temperature factor, tiles per call); null when it does not.</summary>
+    Gateway.QpuJobSettings? QpuSettings => null;
+
     /// <summary>The sampler request (reads, β, seed) of the example at <paramref name="position"/> in the batch.</summary>
     SampleRequest SampleRequestFor(long step, int position);
 

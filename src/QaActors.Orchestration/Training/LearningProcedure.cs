@@ -93,8 +93,12 @@ public sealed class LearningProcedure : ITrainingProcedure
     {
         var p = ((TrainerState)state).Parameters;
         var rows = _train.Take(batchIndices.AsSpan(offset, count));
-        return EbmProblemBuilder.Build(p, rows.X, rows.Count, _config.TEff);
+        return EbmProblemBuilder.Build(p, rows.X, rows.Count);
     }
+
+    public Gateway.QpuJobSettings? QpuSettings => _config.Method == TrainingMethod.Qpu
+        ? new Gateway.QpuJobSettings(_config.TEff, _config.AutoTemperature, _config.Tiles)
+        : null;
 
     public SampleRequest SampleRequestFor(long step, int position) =>
         new(_config.Reads, _config.Beta, SeedPolicy.Derive(_config.Seed, step - 1, position, SeedPolicy.Purpose.Sample));

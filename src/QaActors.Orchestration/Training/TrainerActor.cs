@@ -47,6 +47,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private sealed record Initialized(int Epoch, AggregatorState State);
     private sealed record InitFailed(int Epoch, Exception Error);
     private sealed record SamplesReady(int Epoch, long Step, int[] Indices, IReadOnlyList<SampleSet>? Samples, Provenance Provenance);
+    private sealed record ProblemsReady(int Epoch, long Step, int[] Indices, Bqm[] Problems);
     private sealed record StepWorkFailed(int Epoch, long Step, Exception Error);
     private sealed record ApplyTimeout(int Epoch);
     private sealed record RetryStep(int Epoch);
@@ -75,6 +76,8 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private bool _running;
     private long _pauseAfter = long.MaxValue;
     private long _resumedFrom = -1;
+    private IActorRef? _sampling;
+    private int[]? _pendingIndices;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -104,6 +107,15 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Receive<Initialized>(m => { if (m.Epoch == _epoch) OnInitialized(m.State); });
         Receive<InitFailed>(m => { if (m.Epoch == _epoch) Fail($"cannot load experiment: {Unwrap(m.Error).Message}"); });
         Receive<SamplesReady>(m => { if (m.Epoch == _epoch) OnSamplesReady(m); });
+        Receive<ProblemsReady>(m => { if (m.Epoch == _epoch) OnProblemsReady(m); });
+        Receive<StepSamplesCollected>(m => { if (m.Epoch == _epoch) OnSamplesCollected(m); });
+        Receive<StepSamplingFailed>(m =>
+        {
+            if (m.Epoch != _epoch) return;
+            _sampling = null;
+            if (m.Refused) Fail(m.Reason);
+            else Retry($"step {m.Step}: sampling failed: {m.Reason}", reinit: false);
+        });
         Receive<StepWorkFailed>(m => { if (m.Epoch == _epoch) OnStepWorkFailed(m); });
         Receive<StepApplied>(OnStepApplied);
         Receive<StepAlreadyApplied>(m =>
@@ -193,6 +205,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private sealed record StepContext(int Epoch, long Step, ExperimentSpec Spec, ITrainingProcedure Proc, object State,
         TrainerServices Services, IActorRef? Target);
 
+    /// <summary>The step's batch and, when the method samples, its problems (built by the BQM workers).</summary>
     private static async Task<object> StepWork(StepContext c)
     {
         var indices = c.Proc.BatchIndices(c.Step);
@@ -213,32 +226,28 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         var problems = new Bqm[n];
         foreach (var b in await Task.WhenAll(builds).ConfigureAwait(false))
             Array.Copy(b.Problems, 0, problems, b.Offset, b.Problems.Length);
+        return new ProblemsReady(c.Epoch, c.Step, indices, problems);
+    }
 
-        var deadline = DateTimeOffset.UtcNow + s.SampleTimeout / 2;
-        var asks = new Task<object>[n];
-        for (int i = 0; i < n; i++)
-        {
-            var job = new SampleJob(SampleJob.NextId(), c.Spec.User, c.Spec.ExperimentId, problems[i], c.Proc.SampleRequestFor(c.Step, i), c.Spec.Fallback, deadline);
-            asks[i] = c.Target.Ask<object>(job, s.SampleTimeout);
-        }
-        var replies = await Task.WhenAll(asks).ConfigureAwait(false);
-        var samples = new SampleSet[n];
-        var prov = Provenance.Empty;
-        for (int i = 0; i < n; i++)
-        {
-            switch (replies[i])
-            {
-                case SampleReply r:
-                    samples[i] = r.Samples;
-                    prov = prov.Add(Provenance.ForExample(r.ServedBy, r.FallbackReason, r.Samples.Info));
-                    break;
-                case SampleRefused f:
-                    throw new RefusedException(f.Reason);
-                default:
-                    throw new InvalidOperationException($"unexpected sampling reply {replies[i].GetType().Name}");
-            }
-        }
-        return new SamplesReady(c.Epoch, c.Step, indices, samples, prov);
+    /// <summary>Hands the step's problems to a <see cref="StepSamplingActor"/>, which answers with every example's samples.</summary>
+    private void OnProblemsReady(ProblemsReady m)
+    {
+        var target = Target()!;
+        var deadline = DateTimeOffset.UtcNow + _settings.SampleTimeout / 2;
+        var qpu = _proc!.QpuSettings;
+        var jobs = ImmutableArray.CreateBuilder<SampleJob>(m.Problems.Length);
+        for (int i = 0; i < m.Problems.Length; i++)
+            jobs.Add(new SampleJob(SampleJob.NextId(), _spec!.User, _id, m.Problems[i], _proc.SampleRequestFor(m.Step, i), _spec.Fallback, deadline, qpu));
+        if (_sampling is not null) Context.Stop(_sampling);
+        _sampling = Context.ActorOf(StepSamplingActor.Props(m.Epoch, m.Step, jobs.MoveToImmutable(), target, _spec!.Method == "qpu", _settings.SampleTimeout),
+            $"sampling-{m.Epoch}");
+        _pendingIndices = m.Indices;
+    }
+
+    private void OnSamplesCollected(StepSamplesCollected m)
+    {
+        _sampling = null;
+        OnSamplesReady(new SamplesReady(m.Epoch, m.Step, _pendingIndices!, m.Samples, m.Provenance));
     }
 
     private void OnSamplesReady(SamplesReady m)
@@ -314,6 +323,8 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         _running = false;
         ++_epoch; // ignore whatever is still in flight
         Timers.CancelAll();
+        if (_sampling is not null) Context.Stop(_sampling);
+        _sampling = null;
         _reportTo?.Tell(new ExperimentFailed(_id, reason));
         _reportTo = null;
         Passivate();
