@@ -8,7 +8,7 @@ public class SapiQpuSamplerTests
 {
     private static Bqm Star(int k, double hubBias, double leafBias, double coupling)
     {
-        // Variables 0..k-1 leaves, k the hub (math.md orders q = (k, y)); BINARY like the EBM problems.
+        // Variables 0..k-1 leaves, k the hub (docs/math.md orders q = (k, y)); BINARY like the EBM problems.
         var b = new BqmBuilder(Vartype.Binary);
         for (int i = 0; i < k; i++) b.AddVariable(i, leafBias * (i % 2 == 0 ? 1 : -1));
         b.AddVariable(k, hubBias);
@@ -19,7 +19,7 @@ public class SapiQpuSamplerTests
     [Fact]
     public async Task SamplesTheLogicalBoltzmannDistribution_WithProblemScaleOneOverTeff()
     {
-        // β_hw = 16 and ProblemScale = 1/16: the logical model is sampled at β = 1 (math.md; the paper's T = 16).
+        // β_hw = 16 and ProblemScale = 1/16: the logical model is sampled at β = 1 (docs/math.md, "Temperature"; the paper's T = 16).
         await using var hx = await SimulatorHarness.StartAsync(sigmaH: 0, sigmaJ: 0, betaHw: 16, sweeps: 300);
         using var c = hx.Client();
         var solver = await c.GetSolverAsync(SimulatorHarness.Solver);
@@ -133,7 +133,7 @@ public class SapiQpuSamplerTests
     [Fact]
     public async Task Star549_OnSimulatedAdvantageP16_EndToEnd()
     {
-        // The EBM's per-example problem for M = 1: 548 hidden units and one output (math.md), divided by T = 16.
+        // The EBM's per-example problem for M = 1: 548 hidden units and one output (docs/math.md, "The per-example problem"), divided by T = 16.
         var p16 = QaActors.DWave.Simulator.LatticeGraphSource.Instance.Build("pegasus", [16]);
         await using var sim = await QaActors.DWave.Simulator.SapiSimulator.StartAsync(new QaActors.DWave.Simulator.SapiSimulatorOptions
         {

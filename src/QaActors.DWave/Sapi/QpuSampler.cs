@@ -17,13 +17,13 @@ public sealed record QpuSamplerOptions
     public double? ChainStrength { get; init; }
     public double ChainStrengthPrefactor { get; init; } = Embedding.ChainStrength.DefaultPrefactor;
     /// <summary>
-    /// The logical problem is multiplied by this before embedding: 1/T_eff (math.md "Temperature, ranges and scaling").
-    /// 1 when the problem handed in is already divided by T, as the per-example EBM problems of math.md are.
+    /// The logical problem is multiplied by this before embedding: 1/T_eff (docs/math.md, "Temperature").
+    /// 1 when the problem handed in is already divided by T, as the per-example EBM problems are (docs/math.md, "The per-example problem").
     /// </summary>
     public double ProblemScale { get; init; } = 1;
     /// <summary>
     /// <c>--t-eff auto</c>: after every call the scale is set to 1/β̂ from a running mean of the β estimates (β̂ is in
-    /// programmed units, so programmed = logical·scale is sampled at β̂·scale = 1 on the logical model, math.md's target),
+    /// programmed units, so programmed = logical·scale is sampled at β̂·scale = 1 on the logical model, docs/math.md "Temperature"),
     /// starting from <see cref="ProblemScale"/>. Needs <see cref="EstimateBeta"/>.
     /// </summary>
     public bool AutoTemperature { get; init; }
@@ -44,7 +44,7 @@ public sealed record QpuSamplerOptions
 /// <summary>
 /// The "qpu" sampler: the logical problem is minor-embedded on the solver's working graph (the embedding is found once
 /// per problem structure and reused, so every example of an experiment shares it), biases are spread over chains with
-/// the chosen chain strength and clipped to h_range / j_range (counted, never silent), sent with auto_scale off (math.md:
+/// the chosen chain strength and clipped to h_range / j_range (counted, never silent), sent with auto_scale off (docs/math.md, "Temperature":
 /// rescaling would change the sampled temperature), and the answer is unembedded by majority vote.
 /// Info: SAPI timing (µs, incl. qpu_access_time), problem_id, clipped, chain_break_fraction, chain_strength,
 /// embedding summary, beta_estimate. The QPU's β is the hardware's: <see cref="SampleRequest.Beta"/> cannot be set on a
