@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Measures the project's hot kernels and the reference C++ kernels in one run on this machine and prints
-# the ratios the issues set targets on. Usage: bash bench/compare.sh [path/to/shared/bench]
-# (the reference kernels live beside the checkout in ../shared/bench; CI does not run this).
+# the ratios the issues set targets on. Usage: bash bench/compare.sh DIR, DIR holding the reference kernels and
+# their run-reference script (not part of this repository; docs/operations.md, "Benchmarks"). CI does not run this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ref_dir=${1:-../shared/bench}
+ref_dir=${1:?usage: bash bench/compare.sh DIR (the directory of the reference kernels, with its run-reference script)}
 dotnet build bench/QaActors.Benchmarks -c Release -nologo -v q >/dev/null
 ours=$(dotnet bench/QaActors.Benchmarks/bin/Release/net10.0/QaActors.Benchmarks.dll quick)
 ref=$(bash "$ref_dir/run-reference")

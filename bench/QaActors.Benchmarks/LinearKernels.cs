@@ -7,7 +7,7 @@ using QaActors.Sampling;
 namespace QaActors.Benchmarks;
 
 /// <summary>
-/// The batched hidden pre-activation W1·x in the units of ../shared/bench/run-reference's `mv batch16`
+/// The batched hidden pre-activation W1·x in the units of the reference kernels' `mv batch16` (docs/operations.md, "Benchmarks")
 /// (548×784 float32, 16 examples per pass, one thread, GFLOP/s counted as 2·548·784 per example), and the two
 /// big training products (batch 1000, both cores).
 /// </summary>

@@ -7,7 +7,7 @@ using QaActors.Sampling;
 namespace QaActors.Benchmarks;
 
 /// <summary>
-/// Quick kernels for the two classical samplers on the 549-spin star, in the units of ../shared/bench/run-reference:
+/// Quick kernels for the two classical samplers on the 549-spin star, in the units of the reference kernels' run-reference (docs/operations.md, "Benchmarks"):
 /// gibbs_star as gibbs_simd (100 reads × 1000 sweeps, β = 0.1, one sweep = 549 spin updates), anneal_star with
 /// 1000 sweeps over a geometric β schedule 0.1 → 3. Times the whole SampleAsync call (setup and output included),
 /// best of five after a warm-up (the machine is shared), single thread.

@@ -19,7 +19,7 @@ namespace QaActors.DWave.Simulator;
 
 /// <summary>
 /// A SAPI-compatible simulated QPU on loopback (the <c>qa sapi-sim</c> command hosts it). It speaks the subset
-/// of SAPI v2 that <see cref="SapiClient"/> uses (wire facts: the shared fact sheet dwave-sapi-and-ocean.md §1–2):
+/// of SAPI v2 that <see cref="SapiClient"/> uses (wire facts: docs/dwave.md, "The SAPI protocol as the client uses it"):
 /// <c>GET solvers/remote/[name/]</c>, <c>POST problems/</c> (qp format, deflate accepted), long-poll
 /// <c>GET problems/?id=…&amp;timeout=N</c>, <c>GET problems/{id}/</c>, <c>GET problems/{id}/answer/</c>,
 /// <c>DELETE problems/{id}/</c> and <c>DELETE problems/</c>; authentication by <c>X-Auth-Token</c>.

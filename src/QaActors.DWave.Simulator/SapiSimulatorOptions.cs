@@ -7,8 +7,8 @@ namespace QaActors.DWave.Simulator;
 /// How the simulated QPU behaves. Defaults and why:
 /// <list type="bullet">
 /// <item><see cref="BetaHw"/> = 16: the simulator samples the programmed Ising problem at β_hw. The paper's grid search
-/// found that dividing the EBM problem by T = 16 works best on the real QPU (math.md, "Temperature, ranges and
-/// scaling"); a QPU with β_hw = 16 in problem units samples such a rescaled problem at exactly β = 1 of the original
+/// found that dividing the EBM problem by T = 16 works best on the real QPU (docs/math.md, "Temperature");
+/// a QPU with β_hw = 16 in problem units samples such a rescaled problem at exactly β = 1 of the original
 /// model, i.e. the model's own distribution, which is what the grid search was hunting for. So with the default,
 /// <c>--t-eff 16</c> against the simulator reproduces the situation the paper describes, and a wrong t-eff shows up as
 /// a too hot or too cold model just as on hardware.</item>

@@ -5,7 +5,7 @@ using QaActors.Sampling;
 namespace QaActors.Learning;
 
 /// <summary>
-/// The energy-based model of math.md over binary hidden units k and outputs y given x, sharing
+/// The energy-based model of docs/math.md ("The EBM") over binary hidden units k and outputs y given x, sharing
 /// <see cref="MlpParameters"/> with the MLP: S(k,y|x) = kᵀa + yᵀc + yᵀW2k with a = W1x + b. Output states y' are
 /// indexed by an integer whose bit m is y'_m (so for M = 1 the index is the label). Summing k out gives the exact
 /// conditional log P̃(y|x) = yᵀc + Σ_j softplus(a_j + (W2ᵀy)_j), normalised over the 2^M states; it is evaluated
@@ -160,7 +160,7 @@ public static class Ebm
     /// The same gradient with the negative phase estimated from one sample set per row (<paramref name="samples"/>[i]
     /// for row i, any vartype, variables labelled as <see cref="EbmProblemBuilder"/> does): each read's y' counts
     /// with its occurrence weight, and the hidden units are Rao-Blackwellised, E_{y'} σ(a + W2ᵀy') instead of the
-    /// sampled k (math.md). Returns the exact mean log P(y|x) of the batch (a metric, not used by the gradient).
+    /// sampled k (docs/math.md, "Gradients of the EBM"). Returns the exact mean log P(y|x) of the batch (a metric, not used by the gradient).
     /// </summary>
     public static double SampledGradient(MlpParameters p, ReadOnlySpan<float> x, ReadOnlySpan<byte> y, int rows,
         IReadOnlyList<SampleSet> samples, MlpParameters grad)

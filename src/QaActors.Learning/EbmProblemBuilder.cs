@@ -10,7 +10,7 @@ public sealed record ClipResult(Bqm Problem, int ClippedLinear, int ClippedQuadr
 }
 
 /// <summary>
-/// Builds the per-example BQM handed to a sampler (math.md, "The per-example problem"): BINARY variables
+/// Builds the per-example BQM handed to a sampler (docs/math.md, "The per-example problem"): BINARY variables
 /// q = (k, y) with x clamped, labelled <b>0..K−1 for the hidden units k_j (label j) and K..K+M−1 for the outputs
 /// y_m (label K+m)</b>. Energy E(q) = −[Σ_j a_j k_j + Σ_m c_m y_m + Σ_m Σ_j W2_mj y_m k_j], i.e. linear −a_j and −c_m,
 /// quadratic −W2_mj on (k_j, y_m): E = −S(k,y|x), the model at its own temperature (β = 1 samples P(k, y | x)). The

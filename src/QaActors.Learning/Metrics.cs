@@ -20,7 +20,7 @@ public sealed record Evaluation(
     double[] EbmProbabilities);
 
 /// <summary>
-/// The paper's metrics (math.md, "Metrics the paper reports"), with the project's definitions where the paper
+/// The paper's metrics (docs/math.md, "Metrics"), with the project's definitions where the paper
 /// gives none: the KL clamp <see cref="ProbabilityEpsilon"/>, <see cref="StepsTo70"/> and <see cref="IsSuccess"/>.
 /// </summary>
 public static class Metrics
@@ -111,7 +111,7 @@ public static class Metrics
         return p * Math.Log(p / q) + (1 - p) * Math.Log((1 - p) / (1 - q));
     }
 
-    /// <summary>Mean over the entries of KL(p‖q) + KL(q‖p) (nats): the symmetrised divergence of math.md.</summary>
+    /// <summary>Mean over the entries of KL(p‖q) + KL(q‖p) (nats): the symmetrised divergence of docs/math.md, "Metrics".</summary>
     public static double SymmetrisedKl(ReadOnlySpan<double> p, ReadOnlySpan<double> q)
     {
         if (p.Length != q.Length) throw new ArgumentException($"{p.Length} and {q.Length} probabilities cannot be paired");

@@ -5,7 +5,7 @@ using QaActors.Data;
 namespace QaActors.Learning;
 
 /// <summary>
-/// The deterministic network of math.md: a = W1x + b, h = σ(a), z = σ(W2h + c); loss is the binary cross-entropy
+/// The deterministic network of docs/math.md ("The MLP"): a = W1x + b, h = σ(a), z = σ(W2h + c); loss is the binary cross-entropy
 /// averaged over the batch, computed from the logit o = W2h + c as softplus(o) − y·o so it stays finite when z
 /// rounds to 0 or 1. Batch work runs on fixed row chunks and reduces in row order, so results never depend on the
 /// number of threads.
@@ -62,7 +62,7 @@ public static class Mlp
     }
 
     /// <summary>
-    /// Backprop (math.md): the gradient of the batch-mean BCE loss written into <paramref name="grad"/> (overwritten);
+    /// Backprop (docs/math.md, "The MLP"): the gradient of the batch-mean BCE loss written into <paramref name="grad"/> (overwritten);
     /// returns the mean loss. δ = z − y;  ∂W2 = δhᵀ, ∂c = δ, ∂b = (W2ᵀδ)⊙h⊙(1−h), ∂W1 = ∂b·xᵀ, each averaged over
     /// the rows. This is a loss gradient: Adam takes it as it is.
     /// </summary>

@@ -3,7 +3,7 @@ using QaActors.Sampling;
 namespace QaActors.Learning;
 
 /// <summary>
-/// The ONE parameter set shared by the MLP and the EBM (math.md): W1 [K,N] and W2 [M,K] row-major float32,
+/// The ONE parameter set shared by the MLP and the EBM (docs/math.md, "Notation"): W1 [K,N] and W2 [M,K] row-major float32,
 /// hidden biases b [K], output biases c [M]. Weight transfer between the two models is the identity, so both
 /// models read this type. Also used as the container for gradients and Adam moments (same shapes).
 /// </summary>

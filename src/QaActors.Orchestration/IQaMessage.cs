@@ -10,7 +10,7 @@ public interface IQaMessage;
 /// <summary>
 /// Termination message of the cluster singletons (gateway, quota ledger, registry). Unlike PoisonPill it
 /// is a command, so a persistent singleton handles it only after the writes it has in progress, and the
-/// commands stashed behind them are not lost at hand-over (akka-notes §3.2).
+/// commands stashed behind them are not lost at hand-over (docs/architecture.md, "Messages").
 /// </summary>
 public sealed record StopSingleton : IQaMessage
 {

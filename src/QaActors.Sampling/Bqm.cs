@@ -115,7 +115,7 @@ public sealed class Bqm
     public Bqm ToSpin()
     {
         if (Vartype == Vartype.Spin) return this;
-        // q = (1+s)/2:  h_i = Q_ii/2 + Σ_j Q_ij/4,  J_ij = Q_ij/4,  offset += Σ Q_ii/2 + Σ Q_ij/4 (math.md).
+        // q = (1+s)/2:  h_i = Q_ii/2 + Σ_j Q_ij/4,  J_ij = Q_ij/4,  offset += Σ Q_ii/2 + Σ Q_ij/4 (docs/math.md, "QUBO to Ising").
         var h = new double[_linear.Length];
         double off = Offset;
         for (int i = 0; i < h.Length; i++) { h[i] = _linear[i] / 2; off += _linear[i] / 2; }

@@ -1,10 +1,10 @@
 namespace QaActors.Sampling;
 
 /// <summary>
-/// The star problem of the paper's M = 1 network and of ../shared/bench/star_common.h: a hub spin y (index 0) coupled
-/// to n − 1 leaf spins k_j, h uniform in (−2, 2), J uniform in (−1, 1) on the hub-leaf edges. Same distributions as the
+/// The star problem of the paper's M = 1 network, as the reference kernels use it (docs/operations.md, "Benchmarks"):
+/// a hub spin y (index 0) coupled to n − 1 leaf spins k_j, h uniform in (−2, 2), J uniform in (−1, 1) on the hub-leaf edges. Same distributions as the
 /// reference kernel, drawn from this project's <see cref="Rng"/> (the values themselves differ). Here the biases are
-/// energies, p(s) ∝ exp(−β E); star_common.h writes the same problem as a score, p ∝ exp(+β S), and its exact formulas
+/// energies, p(s) ∝ exp(−β E); the reference kernels write the same problem as a score, p ∝ exp(+β S), and their exact formulas
 /// are translated below by S = −E.
 /// </summary>
 public static class StarProblem

@@ -11,7 +11,7 @@ public class SapiValidationTests
     public void AccessTimeEstimate_MatchesPublishedFigures()
     {
         var d = ProblemTimingData.Advantage41;
-        // the shared fact sheet dwave-sapi-and-ocean.md §2 [V]: readout 34.6 (1 qubit), 152.6 (100), 235.3 (5627).
+        // Advantage_system4.1's published timing data (docs/dwave.md, "Timing and quota"): readout 34.6 (1 qubit), 152.6 (100), 235.3 (5627).
         Assert.Equal(34.6, AccessTimeEstimator.Readout(d, 1), 1);
         Assert.Equal(152.6, AccessTimeEstimator.Readout(d, 100), 1);
         Assert.Equal(235.3, AccessTimeEstimator.Readout(d, 5627), 1);

@@ -11,7 +11,7 @@ public class SimulatorLatticeTests
     {
         var p16 = LatticeGraphSource.Instance.Build("pegasus", [16]);
         var z6 = LatticeGraphSource.Instance.Build("zephyr", [6, 4]);
-        // the shared fact sheet dwave-sapi-and-ocean.md §5: P16 fabric 5640 / 40 484; Z(6,4) 1248 / 11 400.
+        // dwave-networkx's counts (docs/dwave.md, "Topologies"): P16 fabric 5640 / 40 484; Z(6,4) 1248 / 11 400.
         Assert.Equal((5640, 40484, 5760), (p16.Qubits.Length, p16.Couplers.Length, p16.NumQubits));
         Assert.Equal((1248, 11400, 1248), (z6.Qubits.Length, z6.Couplers.Length, z6.NumQubits));
         var dead = p16.ChooseDead(0.02, 3);

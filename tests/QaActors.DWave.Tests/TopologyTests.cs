@@ -4,7 +4,7 @@ namespace QaActors.DWave.Tests;
 
 public class TopologyTests
 {
-    // Counts from dwave-networkx as recorded in ../shared/docs/dwave-sapi-and-ocean.md §5.
+    // Counts from dwave-networkx's pegasus_graph / zephyr_graph (docs/dwave.md, "Topologies").
     [Theory]
     [InlineData(16, true, 5640, 40484)]
     [InlineData(16, false, 5760, 40656)]

@@ -4,7 +4,7 @@ using QaActors.Sampling;
 
 namespace QaActors.Learning.Tests;
 
-/// <summary>Straightforward double-precision implementations of math.md, written independently of the library.</summary>
+/// <summary>Straightforward double-precision implementations of docs/math.md, written independently of the library.</summary>
 internal static class Reference
 {
     public static double Sig(double t) => 1 / (1 + Math.Exp(-t));

@@ -6,7 +6,7 @@ namespace QaActors.Orchestration.Tests;
 
 /// <summary>
 /// A small but genuine sampled-EBM trainer for orchestration tests: N = 6 inputs, K = 5 hidden binary
-/// units, one output; the per-example QUBO and the gradient follow math.md (positive phase from the
+/// units, one output; the per-example QUBO and the gradient follow docs/math.md (positive phase from the
 /// label, negative phase from the sample set), plain gradient ascent. Everything random derives from
 /// (seed, step, position). Its only purpose is to give the actor layer real, state-dependent work whose
 /// result changes if a step is lost, repeated or reordered.

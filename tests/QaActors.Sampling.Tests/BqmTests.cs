@@ -47,7 +47,7 @@ public class BqmTests
         Assert.Equal(qubo.Offset, back.Offset, 12);
     }
 
-    /// <summary>dimod's documented example of qubo_to_ising (../shared/docs/dwave-sapi-and-ocean.md §3).</summary>
+    /// <summary>dimod's documented example of qubo_to_ising (docs/math.md, "QUBO to Ising").</summary>
     [Fact]
     public void DimodDocExample()
     {

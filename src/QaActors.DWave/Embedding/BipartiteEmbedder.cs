@@ -24,7 +24,7 @@ public sealed record BipartiteOptions
 /// </summary>
 public static class BipartiteEmbedder
 {
-    /// <summary>Variables 0..K−1 are the leaves (hidden units k_j), K..K+M−1 the hubs (outputs y_m), as math.md orders q = (k, y).</summary>
+    /// <summary>Variables 0..K−1 are the leaves (hidden units k_j), K..K+M−1 the hubs (outputs y_m), as docs/math.md orders q = (k, y) ("The per-example problem").</summary>
     public static MinorEmbedding Find(int k, int m, Graph target, BipartiteOptions? options = null) =>
         Find(Enumerable.Range(0, k).ToArray(), Enumerable.Range(k, m).ToArray(), target, options);
 

@@ -10,7 +10,7 @@ public static class ChainStrength
 
     /// <summary>
     /// Ocean's default rule, <c>uniform_torque_compensation(bqm, prefactor=1.414)</c> (dwave-system
-    /// <c>dwave/embedding/chain_strength.py</c>; ../shared/docs/dwave-sapi-and-ocean.md §4), computed on the SPIN form:
+    /// <c>dwave/embedding/chain_strength.py</c>; docs/dwave.md, "From a logical problem to qubits and back"), computed on the SPIN form:
     /// prefactor · sqrt(mean J²) · sqrt(mean degree over all variables), and 1 when there are no interactions.
     /// The idea: a chain qubit feels a random torque of about rms(J)·sqrt(degree) from its logical neighbours, and the
     /// chain coupling must compensate it.

@@ -57,7 +57,7 @@ public sealed record UnembedResult(SampleSet Samples, double[] ChainBreakFractio
 /// <summary>
 /// One or several logical Ising problems placed on the hardware through their embeddings, as one SPIN problem over
 /// qubits (what is sent to the QPU), following dwave-system <c>embed_bqm</c> (<c>dwave/embedding/transforms.py</c>;
-/// ../shared/docs/dwave-sapi-and-ocean.md §4): h_v is split equally over v's chain, J_uv equally over every coupler
+/// docs/dwave.md, "From a logical problem to qubits and back"): h_v is split equally over v's chain, J_uv equally over every coupler
 /// between the two chains, every coupler inside a chain gets −chain_strength and the offset gains chain_strength per
 /// chain coupler (an intact chain then adds 0). No auto-scaling: values outside h_range / j_range are clipped and
 /// counted (<see cref="ClippedCount"/>), never silently. Several copies (tiles) each keep their own linear terms.

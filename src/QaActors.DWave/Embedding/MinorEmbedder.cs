@@ -29,7 +29,7 @@ public sealed record MinorEmbedderOptions
 /// <summary>
 /// A general minor-embedding heuristic after Cai, Macready and Roy, "A practical heuristic for finding graph minors"
 /// (arXiv:1406.2741), written from the paper's description (the method minorminer implements, see
-/// ../shared/docs/dwave-sapi-and-ocean.md §5):
+/// docs/dwave.md, "From a logical problem to qubits and back"):
 /// each variable's chain is torn out and re-placed as the union of shortest paths from a root qubit to the chains of
 /// its embedded neighbours, where a path's cost is the sum of its qubits' weights and a qubit already used by k other
 /// chains weighs base^k. Overlaps are allowed but grow ever more expensive pass after pass (the base rises), until

@@ -13,7 +13,7 @@ public sealed record QpuParameters
     public double? AnnealingTime { get; init; }
     /// <summary>"histogram" (SAPI's default: unique solutions with counts) or "raw" (one row per read).</summary>
     public string? AnswerMode { get; init; }
-    /// <summary>Sampling a Boltzmann distribution needs this false (math.md: rescaling changes the temperature).</summary>
+    /// <summary>Sampling a Boltzmann distribution needs this false (docs/math.md, "Temperature": rescaling changes the temperature).</summary>
     public bool? AutoScale { get; init; }
     public double? ProgrammingThermalization { get; init; }
     public double? ReadoutThermalization { get; init; }

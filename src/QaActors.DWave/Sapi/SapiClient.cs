@@ -82,7 +82,7 @@ public enum CancelOutcome
 public sealed record QpuCallResult(SampleSet Samples, string ProblemId, QpAnswer Answer, AccessTimeEstimate? Estimate);
 
 /// <summary>
-/// A SAPI v2 client for QPU solvers (wire facts: the shared fact sheet dwave-sapi-and-ocean.md §1, from the Ocean SDK
+/// A SAPI v2 client for QPU solvers (wire facts: docs/dwave.md, "The SAPI protocol as the client uses it", from the Ocean SDK
 /// <c>docs/leap_sapi/sapi_rest.rst</c> and dwave-cloud-client <c>api/client.py</c>, <c>api/resources.py</c>,
 /// <c>client/base.py</c>, <c>coders.py</c>). Every call takes a <see cref="CancellationToken"/>, every HTTP
 /// attempt has a timeout and every retry loop an overall deadline, so nothing waits forever.

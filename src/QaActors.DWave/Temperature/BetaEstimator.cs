@@ -28,7 +28,7 @@ public sealed record BetaEstimate(double Beta, double Temperature, long NumReads
 /// <summary>
 /// Maximum-pseudo-likelihood estimation of a sampler's effective β, the estimator of Ocean's
 /// <c>dwave.system.temperatures.maximum_pseudolikelihood_temperature</c> (dwave-system <c>dwave/system/temperatures.py</c>;
-/// Raymond, Yarkoni and Andriyash 2016, Front. ICT 3:23; ../shared/docs/peers-and-anchors.md §3).
+/// Raymond, Yarkoni and Andriyash 2016, Front. ICT 3:23; docs/math.md, "Estimating β from samples").
 ///
 /// For E(s) = Σ h_i s_i + Σ J_ij s_i s_j over spins, let f_i = h_i + Σ_j J_ij s_j (the local field) and x_i = 2 s_i f_i,
 /// which is minus the energy change of flipping s_i. Under P ∝ exp(−βE) the conditional of one spin given the rest is

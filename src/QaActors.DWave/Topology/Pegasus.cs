@@ -6,7 +6,7 @@ public readonly record struct PegasusCoordinate(int U, int W, int K, int Z);
 /// <summary>
 /// Pegasus P(m) graphs with dwave-networkx's coordinates and linear indices. Rules from
 /// dwave-networkx <c>dwave/graphs/generators/pegasus.py</c> (<c>pegasus_graph</c>, default <c>offset_lists</c>) as
-/// summarised in ../shared/docs/dwave-sapi-and-ocean.md §5:
+/// summarised in docs/dwave.md ("Topologies"):
 /// nodes (u,w,k,z) with u∈{0,1}, w∈[0,m), k∈[0,12), z∈[0,m−1), linear index ((u·m+w)·12+k)·(m−1)+z;
 /// external couplers (u,w,k,z)–(u,w,k,z+1); odd couplers (u,w,k,z)–(u,w,k+1,z) for even k;
 /// internal couplers (0,w,k,z)–(1, z+[kk&lt;S0[k]], kk, w−[k&lt;S1[kk]]) for every kk;

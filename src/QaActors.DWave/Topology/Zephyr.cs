@@ -5,7 +5,7 @@ public readonly record struct ZephyrCoordinate(int U, int W, int K, int J, int Z
 
 /// <summary>
 /// Zephyr Z(m, t) graphs with dwave-networkx's coordinates and linear indices. Rules from dwave-networkx
-/// <c>dwave/graphs/generators/zephyr.py</c> (<c>zephyr_graph</c>) as summarised in ../shared/docs/dwave-sapi-and-ocean.md §5:
+/// <c>dwave/graphs/generators/zephyr.py</c> (<c>zephyr_graph</c>) as summarised in docs/dwave.md ("Topologies"):
 /// nodes (u,w,k,j,z) with u∈{0,1}, w∈[0,2m+1), k∈[0,t), j∈{0,1}, z∈[0,m), linear index (((u(2m+1)+w)t+k)·2+j)m+z;
 /// external couplers (u,w,k,j,z)–(u,w,k,j,z+1); odd couplers (u,w,k,0,z)–(u,w,k,1,z−a), a∈{0,1};
 /// internal couplers (0, 2w+1+a(2i−1), k, j, z)–(1, 2z+1+b(2j−1), h, i, w) for w,z&lt;m, k,h&lt;t, i,j,a,b∈{0,1}.

@@ -14,7 +14,7 @@ namespace QaActors.Orchestration.Configuration;
 /// Layering, highest first: overrides (--db, data dir) → overlay (--config FILE) → hocon/ defaults →
 /// the provider file (sqlite.conf or postgres.conf, chosen by qa.persistence.provider) → the
 /// sharding/singleton/pub-sub module defaults (without those, raw HOCON fails at runtime with
-/// "Could not find any internal Akka.NET serializer", akka-notes §3.2).
+/// "Could not find any internal Akka.NET serializer", docs/operations.md "Configuration").
 /// </summary>
 public static class QaConfig
 {
