@@ -32,7 +32,7 @@ public sealed class SapiSimulator : IAsyncDisposable
     private const string Media = "application/vnd.dwave.sapi.";
     private readonly SapiSimulatorOptions _o;
     // The properties JSON of a P16 solver is about a megabyte: serialised once, spliced into every solver response.
-    private readonly Dictionary<string, (SimulatedSolverSpec Spec, SolverInfo Info, string PropertiesJson)> _solvers;
+    private readonly Dictionary<string, SimulatedQpu> _solvers;
     private readonly HashSet<string> _tokens;
     private readonly ConcurrentDictionary<string, SimProblem> _problems = new();
     private readonly ConcurrentDictionary<string, UsageCell> _usage = new();
@@ -51,6 +51,8 @@ public sealed class SapiSimulator : IAsyncDisposable
     public Uri SapiEndpoint => new(BaseUrl, "sapi/v2/");
     public bool IsListening => _app is not null;
     public IReadOnlyList<SimulatedSolverSpec> Solvers => _o.Solvers;
+    /// <summary>The QPU model behind each solver, the same objects the HTTP surface samples with.</summary>
+    public SimulatedQpu Qpu(string solverName) => _solvers[solverName];
     /// <summary>Problems accepted so far (any status), for tests and drills.</summary>
     public int ProblemCount => _problems.Count;
 
@@ -60,11 +62,8 @@ public sealed class SapiSimulator : IAsyncDisposable
         _o = options;
         _tokens = options.Tokens.ToHashSet(StringComparer.Ordinal);
         _qpu = new SemaphoreSlim(options.MaxConcurrentProblems, options.MaxConcurrentProblems);
-        _solvers = options.Solvers.ToDictionary(s => s.Name, s =>
-        {
-            string props = s.PropertiesText();
-            return (s, SolverInfo.Parse(RecordText(s, props, "ONLINE")), props);
-        });
+        var model = options.Model;
+        _solvers = options.Solvers.ToDictionary(s => s.Name, s => new SimulatedQpu(s, model));
         Faults.SolverWentOffline += FailQueuedOn;
     }
 
@@ -240,22 +239,9 @@ public sealed class SapiSimulator : IAsyncDisposable
 
     private static string Token(HttpContext ctx) => (string)ctx.Items["token"]!;
 
-    private static string RecordText(SimulatedSolverSpec s, string propertiesJson, string status)
-    {
-        string head = new JsonObject
-        {
-            ["identity"] = new JsonObject { ["name"] = s.Name, ["version"] = new JsonObject { ["graph_id"] = s.GraphId } },
-            ["status"] = status,
-            ["description"] = s.Description,
-            ["avg_load"] = 0.0,
-        }.ToJsonString();
-        return string.Concat(head.AsSpan(0, head.Length - 1), ",\"properties\":", propertiesJson, "}");
-    }
-
     private string RecordOf(string name)
     {
-        var (spec, _, props) = _solvers[name];
-        return RecordText(spec, props, Faults.IsOffline(name) ? "OFFLINE" : "ONLINE");
+        return _solvers[name].RecordText(Faults.IsOffline(name) ? "OFFLINE" : "ONLINE", 0.0);
     }
 
     private Task ListSolvers(HttpContext ctx) =>
@@ -317,11 +303,13 @@ public sealed class SapiSimulator : IAsyncDisposable
         try
         {
             problem = new QpProblemData(data["lin"]?.GetValue<string>() ?? "", data["quad"]?.GetValue<string>() ?? "",
-                data["offset"]?.GetValue<double>() ?? 0).Decode(solver.Info, type);
+                data["offset"]?.GetValue<double>() ?? 0).Decode(solver.Solver, type);
         }
         catch (SapiException e) { throw new SubmitError(400, e.Message); }
         var prm = job["params"] as JsonObject ?? new JsonObject();
-        var settings = CheckParams(solver.Spec, solver.Info, problem, prm);
+        SimulatedQpu.RunSettings settings;
+        try { settings = solver.CheckParameters(problem, prm); }
+        catch (SimulatedQpuRejection e) { throw new SubmitError(e.Code, e.Message); }
         if (_problems.Values.Count(p => p.Token == token && !p.IsTerminal) >= _o.MaxQueuedPerToken)
             throw new SubmitError(429, $"at most {_o.MaxQueuedPerToken} unfinished problems per member are allowed");
 
@@ -332,44 +320,6 @@ public sealed class SapiSimulator : IAsyncDisposable
         if (Faults.IsOffline(name)) p.Finish("FAILED", error: "Solver is offline.");
         else _ = Task.Run(() => RunAsync(p));
         return StatusJson(p, withAnswer: false);
-    }
-
-    private sealed record RunSettings(int NumReads, double AnnealTime, bool Raw, bool AutoScale, double ProgrammingThermalization,
-        double ReadoutThermalization, bool ReduceIntersampleCorrelation);
-
-    private static RunSettings CheckParams(SimulatedSolverSpec spec, SolverInfo info, QpuProblem problem, JsonObject prm)
-    {
-        foreach (var (k, _) in prm)
-            if (!SimulatedSolverSpec.ParameterNames.Contains(k) && !k.StartsWith("x_", StringComparison.Ordinal))
-                throw new SubmitError(400, $"Unknown parameter '{k}'");
-        double D(string k, double d) => prm[k] is JsonValue v && v.TryGetValue(out double x) ? x : d;
-        int reads = prm["num_reads"] is JsonValue nr && nr.TryGetValue(out int r) ? r : 1;
-        if (!info.NumReadsRange.Contains(reads)) throw new SubmitError(400, $"num_reads {reads} is out of range {info.NumReadsRange}");
-        double anneal = D("annealing_time", spec.Timing.DefaultAnnealingTime);
-        if (prm["anneal_schedule"] is JsonArray sched && sched.Count > 0)
-        {
-            if (prm.ContainsKey("annealing_time")) throw new SubmitError(400, "annealing_time and anneal_schedule are mutually exclusive");
-            anneal = sched[^1]![0]!.GetValue<double>();
-        }
-        if (!info.AnnealingTimeRange.Contains(anneal)) throw new SubmitError(400, $"annealing_time {anneal} is out of range {info.AnnealingTimeRange}");
-        string mode = prm["answer_mode"]?.GetValue<string>() ?? (prm.ContainsKey("initial_state") ? "raw" : "histogram");
-        if (mode is not ("raw" or "histogram")) throw new SubmitError(400, $"answer_mode '{mode}' is not raw or histogram");
-        bool autoScale = prm["auto_scale"]?.GetValue<bool>() ?? true;
-        if (!autoScale && problem.Type == QpuProblem.Ising)
-        {
-            foreach (var (q, h) in problem.Linear)
-                if (!info.HRange.Contains(h)) throw new SubmitError(400, $"h value {h} on qubit {q} is out of range {info.HRange} with auto_scale off");
-            var jr = info.ExtendedJRange ?? info.JRange;
-            foreach (var ((u, v), j) in problem.Quadratic)
-                if (!jr.Contains(j)) throw new SubmitError(400, $"J value {j} on ({u},{v}) is out of range {jr} with auto_scale off");
-        }
-        double pt = D("programming_thermalization", spec.Timing.DefaultProgrammingThermalization);
-        double rt = D("readout_thermalization", spec.Timing.DefaultReadoutThermalization);
-        if (pt is < 0 or > 10000 || rt is < 0 or > 10000) throw new SubmitError(400, "thermalization times must be in [0, 10000] µs");
-        double run = (anneal + rt) * reads + pt;
-        if (run > spec.ProblemRunDurationRange.Max)
-            throw new SubmitError(400, FormattableString.Invariant($"Upper limit on user-specified timing related parameters exceeded: {run:F0} > {spec.ProblemRunDurationRange.Max:F0}"));
-        return new RunSettings(reads, anneal, mode == "raw", autoScale, pt, rt, prm["reduce_intersample_correlation"]?.GetValue<bool>() ?? false);
     }
 
     private async Task Poll(HttpContext ctx)
@@ -465,7 +415,7 @@ public sealed class SapiSimulator : IAsyncDisposable
             {
                 ["id"] = p.Id,
                 ["type"] = p.Type,
-                ["solver"] = _solvers[p.Solver].Info.IdentityJson(),
+                ["solver"] = _solvers[p.Solver].Solver.IdentityJson(),
                 ["status"] = p.Status,
                 ["submitted_on"] = p.SubmittedOn.ToString("O"),
             };
@@ -523,7 +473,7 @@ public sealed class SapiSimulator : IAsyncDisposable
             }
             var delay = Faults.AnswerDelay;
             if (delay > TimeSpan.Zero) await Task.Delay(delay, p.Cts.Token).ConfigureAwait(false);
-            var answer = await SampleAsync(p, p.Cts.Token).ConfigureAwait(false);
+            var answer = await _solvers[p.Solver].SampleAnswerAsync(p.Problem, p.Settings, p.Cts.Token).ConfigureAwait(false);
             lock (p)
             {
                 if (p.IsTerminal) return;
@@ -548,119 +498,8 @@ public sealed class SapiSimulator : IAsyncDisposable
         }
     }
 
-    private async Task<QpAnswer> SampleAsync(SimProblem p, CancellationToken ct)
-    {
-        var (spec, info, _) = _solvers[p.Solver];
-        var prob = p.Problem;
-        var active = prob.ActiveQubits();
-        int n = active.Length;
-        var index = new Dictionary<int, int>(n);
-        for (int i = 0; i < n; i++) index[active[i]] = i;
-
-        // The programmed model: the submitted problem in its own vartype, over active qubits in ascending order.
-        var exact = new BqmBuilder(prob.Vartype);
-        foreach (int q in active) exact.AddVariable(q, prob.Linear.GetValueOrDefault(q));
-        foreach (var ((u, v), j) in prob.Quadratic) exact.AddInteraction(u, v, j);
-        var model = exact.Build();
-        var spin = model.ToSpin();
-
-        // SAPI converts QUBO to Ising, auto-scales if asked (ranges only; per-qubit coupling limits are not modelled),
-        // then the hardware adds integrated control errors drawn once per programming.
-        double scale = p.Settings.AutoScale ? AutoScaleFactor(spin, info) : 1;
-        var noise = SeedPolicy.For(_o.Seed, p.Seq, 0, SeedPolicy.Purpose.Noise);
-        var h = new double[spin.NumVariables];
-        for (int i = 0; i < h.Length; i++) h[i] = spin.Linear[i] / scale + _o.SigmaH * noise.NextGaussian();
-        var qb = new double[spin.NumInteractions];
-        for (int k = 0; k < qb.Length; k++) qb[k] = spin.QuadraticBias[k] / scale + _o.SigmaJ * noise.NextGaussian();
-        var hardware = Bqm.FromArrays(Vartype.Spin, h, spin.QuadraticU.ToArray(), spin.QuadraticV.ToArray(), qb, 0, spin.Labels.ToArray());
-
-        int reads = p.Settings.NumReads;
-        var request = new SampleRequest(reads, _o.BetaHw, SeedPolicy.Derive(_o.Seed, p.Seq, 0, SeedPolicy.Purpose.Sample));
-        var drawn = await _o.Sampler.SampleAsync(hardware, request, ct).ConfigureAwait(false);
-        if (drawn.Vartype != Vartype.Spin) drawn = drawn.ChangeVartype(Vartype.Spin);
-
-        // Expand the sampler's rows (which may already be aggregated) into per-read rows in active order.
-        var cols = new int[n];
-        for (int i = 0; i < n; i++) cols[i] = drawn.ColumnOf(model.Labels[i]);
-        var rows = new List<sbyte[]>(reads);
-        for (int r = 0; r < drawn.NumRows && rows.Count < reads; r++)
-        {
-            var src = drawn.Row(r);
-            var row = new sbyte[n];
-            for (int i = 0; i < n; i++)
-            {
-                sbyte s = src[cols[i]];
-                row[i] = prob.Vartype == Vartype.Spin ? s : (sbyte)((s + 1) / 2);
-            }
-            for (int c = 0; c < drawn.NumOccurrences[r] && rows.Count < reads; c++) rows.Add(row);
-        }
-        if (rows.Count != reads) throw new InvalidOperationException($"the sampler returned {rows.Count} reads, {reads} were asked for");
-
-        // QPU energies are of the submitted problem without offset (the client adds it: dwave-cloud-client _patch_offset).
-        var noOffset = model.WithLinear(model.Linear.ToArray(), 0);
-        List<(sbyte[] Row, double E, int Count)> outRows;
-        if (p.Settings.Raw) outRows = rows.Select(r => (r, noOffset.Energy(r), 1)).ToList();
-        else
-        {
-            var hist = new Dictionary<string, (sbyte[] Row, double E, int Count)>();
-            var order = new List<string>();
-            foreach (var r in rows)
-            {
-                string key = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(r.AsSpan()));
-                if (hist.TryGetValue(key, out var e)) hist[key] = (e.Row, e.E, e.Count + 1);
-                else { hist[key] = (r, noOffset.Energy(r), 1); order.Add(key); }
-            }
-            outRows = order.Select(k => hist[k]).OrderBy(x => x.E).ToList();
-        }
-        var timing = Timing(spec, n, p.Settings);
-        var solutions = new sbyte[outRows.Count * n];
-        for (int r = 0; r < outRows.Count; r++) outRows[r].Row.CopyTo(solutions.AsSpan(r * n));
-        return new QpAnswer(info.NumQubits, active, outRows.Select(x => x.E).ToArray(), outRows.Select(x => x.Count).ToArray(),
-            !p.Settings.Raw, solutions, prob.Vartype, timing);
-    }
-
-    /// <summary>Ocean SDK solver_parameters.rst (auto_scale): divide by the largest ratio of a bias to its range end.</summary>
-    private static double AutoScaleFactor(Bqm spin, SolverInfo info)
-    {
-        var jr = info.ExtendedJRange ?? info.JRange;
-        double f = 0;
-        foreach (double h in spin.Linear) f = Math.Max(f, Math.Max(h / info.HRange.Max, h / info.HRange.Min));
-        foreach (double j in spin.QuadraticBias) f = Math.Max(f, Math.Max(j / jr.Max, j / jr.Min));
-        return f > 0 ? f : 1;
-    }
-
-    /// <summary>
-    /// The published timing decomposition (Ocean SDK operation_timing.rst): qpu_access_time = programming + sampling,
-    /// sampling = reads · (anneal + readout + delay [+ readout thermalization / decorrelation]), readout from the
-    /// solver's own readout model for this many active qubits.
-    /// </summary>
-    public static Dictionary<string, double> Timing(SimulatedSolverSpec spec, int activeQubits, int reads, double annealTime,
-        double programmingThermalization, double readoutThermalization, bool reduceIntersampleCorrelation)
-    {
-        var est = AccessTimeEstimator.Estimate(spec.Timing, Math.Max(1, activeQubits),
-            new TimingParameters(reads, annealTime, programmingThermalization, readoutThermalization, ReduceIntersampleCorrelation: reduceIntersampleCorrelation));
-        return new Dictionary<string, double>
-        {
-            ["qpu_sampling_time"] = Round(est.SamplingTime),
-            ["qpu_anneal_time_per_sample"] = annealTime,
-            ["qpu_readout_time_per_sample"] = Round(est.ReadoutTimePerSample),
-            ["qpu_access_time"] = Round(est.QpuAccessTime),
-            ["qpu_access_overhead_time"] = spec.AccessOverheadTime,
-            ["qpu_programming_time"] = Round(est.ProgrammingTime),
-            ["qpu_delay_time_per_sample"] = spec.Timing.QpuDelayTimePerSample,
-            ["total_post_processing_time"] = 0,
-            ["post_processing_overhead_time"] = 0,
-        };
-    }
-
-    private static Dictionary<string, double> Timing(SimulatedSolverSpec spec, int n, RunSettings s) =>
-        Timing(spec, n, s.NumReads, s.AnnealTime, s.ProgrammingThermalization, s.ReadoutThermalization, s.ReduceIntersampleCorrelation);
-
-    // SAPI reports timing to 1/100 µs.
-    private static double Round(double x) => Math.Round(x, 2);
-
     private sealed class SimProblem(string id, string token, string solver, string type, string? label, QpuProblem problem,
-        RunSettings settings, long seq, DateTimeOffset submittedOn)
+        SimulatedQpu.RunSettings settings, long seq, DateTimeOffset submittedOn)
     {
         public string Id { get; } = id;
         public string Token { get; } = token;
@@ -668,7 +507,7 @@ public sealed class SapiSimulator : IAsyncDisposable
         public string Type { get; } = type;
         public string? Label { get; } = label;
         public QpuProblem Problem { get; } = problem;
-        public RunSettings Settings { get; } = settings;
+        public SimulatedQpu.RunSettings Settings { get; } = settings;
         public long Seq { get; } = seq;
         public DateTimeOffset SubmittedOn { get; } = submittedOn;
         public DateTimeOffset? SolvedOn { get; private set; }

@@ -38,6 +38,9 @@ public sealed record SapiSimulatorOptions
     public int MaxQueuedPerToken { get; init; } = 1000;
     public Action<string>? Log { get; init; }
 
+    /// <summary>The QPU model every solver of this simulator samples with.</summary>
+    public SimulatedQpuModel Model => new() { Sampler = Sampler, BetaHw = BetaHw, SigmaH = SigmaH, SigmaJ = SigmaJ, Seed = Seed };
+
     public void Validate()
     {
         if (!IPAddress.TryParse(Host, out var ip) || !IPAddress.IsLoopback(ip))

@@ -12,7 +12,13 @@ public sealed record SimulatedSolverSpec
 {
     public required string Name { get; init; }
     public required SolverGraph Graph { get; init; }
-    public string GraphId { get; init; } = "sim0000001";
+    /// <summary>
+    /// An explicit graph id; null (the default) derives it from the working graph, so that, as on SAPI, a changed
+    /// working graph (qubits or couplers taken out) gets a new <c>graph_id</c> and clients drop cached embeddings.
+    /// </summary>
+    public string? GraphId { get; init; }
+    /// <summary>The <c>identity.version.graph_id</c> served: <see cref="GraphId"/>, or 10 hex digits of the graph's hash.</summary>
+    public string EffectiveGraphId => GraphId ?? Graph.ContentId();
     public string Description { get; init; } = "QaActors simulated QPU";
     public ProblemTimingData Timing { get; init; } = ProblemTimingData.Advantage41;
     public ValueRange HRange { get; init; } = new(-4, 4);
@@ -32,7 +38,6 @@ public sealed record SimulatedSolverSpec
     {
         Name = name,
         Graph = graph,
-        GraphId = "simpeg0016",
         Description = "Simulated Advantage-like QPU (Pegasus) served by QaActors sapi-sim",
         Timing = ProblemTimingData.Advantage41,
         ChipId = "SIM_Advantage",
@@ -43,7 +48,6 @@ public sealed record SimulatedSolverSpec
     {
         Name = name,
         Graph = graph,
-        GraphId = "simzep0001",
         Description = "Simulated Advantage2-like QPU (Zephyr) served by QaActors sapi-sim",
         Timing = ProblemTimingData.Advantage2,
         PerQubitCouplingRange = null,
