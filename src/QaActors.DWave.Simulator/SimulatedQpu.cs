@@ -63,18 +63,24 @@ public sealed class SimulatedQpu : IStructuredSampler
         Target = StructuredSamplers.TargetOf(Solver);
     }
 
+    /// <summary>The solver record's top-level fields (identity, status, description, avg_load, properties), each as JSON text.</summary>
+    public IReadOnlyList<(string Key, string Json)> RecordParts(string status, double avgLoad) =>
+    [
+        ("identity", new JsonObject { ["name"] = Spec.Name, ["version"] = new JsonObject { ["graph_id"] = Spec.EffectiveGraphId } }.ToJsonString()),
+        ("status", JsonValue.Create(status).ToJsonString()),
+        ("description", JsonValue.Create(Spec.Description).ToJsonString()),
+        ("avg_load", JsonValue.Create(avgLoad).ToJsonString()),
+        ("properties", PropertiesJson),
+    ];
+
     /// <summary>The solver record (<c>{identity, status, description, avg_load, properties}</c>) as JSON text.</summary>
-    public string RecordText(string status, double avgLoad)
-    {
-        string head = new JsonObject
-        {
-            ["identity"] = new JsonObject { ["name"] = Spec.Name, ["version"] = new JsonObject { ["graph_id"] = Spec.EffectiveGraphId } },
-            ["status"] = status,
-            ["description"] = Spec.Description,
-            ["avg_load"] = avgLoad,
-        }.ToJsonString();
-        return string.Concat(head.AsSpan(0, head.Length - 1), ",\"properties\":", PropertiesJson, "}");
-    }
+    public string RecordText(string status, double avgLoad) =>
+        "{" + string.Join(",", RecordParts(status, avgLoad).Select(p => $"\"{p.Key}\":{p.Json}")) + "}";
+
+    private JsonObject? _propertiesNode;
+
+    /// <summary>The properties parsed once (for filters that pick single properties); callers must not modify it.</summary>
+    public JsonObject PropertiesNode => LazyInitializer.EnsureInitialized(ref _propertiesNode, () => (JsonObject)JsonNode.Parse(PropertiesJson)!);
 
     /// <summary>
     /// Samples directly (no HTTP). The problem is checked as the client checks it (structure, ranges), then as the
@@ -145,10 +151,57 @@ public sealed class SimulatedQpu : IStructuredSampler
         bool ric = prm.ContainsKey("reduce_intersample_correlation") && Bool(prm, "reduce_intersample_correlation");
         foreach (var b in new[] { "fast_anneal", "flux_drift_compensation", "reinitialize_state" })
             if (prm.ContainsKey(b)) Bool(prm, b);
+        CheckUnmodelled(prm, problem);
         double run = (anneal + rt) * reads + pt;
         if (run > spec.ProblemRunDurationRange.Max)
             throw new SimulatedQpuRejection(400, FormattableString.Invariant($"Upper limit on user-specified timing related parameters exceeded: {run:F0} > {spec.ProblemRunDurationRange.Max:F0}"));
         return new RunSettings(reads, anneal, mode == "raw", autoScale, pt, rt, ric);
+    }
+
+    /// <summary>The parameters the model ignores must still have the shape and ranges the solver publishes.</summary>
+    private void CheckUnmodelled(JsonObject prm, QpuProblem problem)
+    {
+        int nq = Solver.NumQubits;
+        double[] PerQubit(string k)
+        {
+            if (prm[k] is not JsonArray a || a.Count != nq || a.Any(x => !IsNumber(x)))
+                throw new SimulatedQpuRejection(400, $"parameter '{k}' must be a list of {nq} numbers (one per qubit of num_qubits)");
+            return a.Select(JsonNumbers.Double).ToArray();
+        }
+        if (prm.ContainsKey("anneal_offsets"))
+        {
+            var off = PerQubit("anneal_offsets");
+            for (int i = 0; i < off.Length; i++)
+                if (!Spec.AnnealOffsetRange.Contains(off[i]))
+                    throw new SimulatedQpuRejection(400, $"anneal_offsets[{i}] = {off[i]} is outside anneal_offset_ranges[{i}] {Spec.AnnealOffsetRange}");
+        }
+        if (prm.ContainsKey("flux_biases")) PerQubit("flux_biases");
+        if (prm.ContainsKey("initial_state"))
+        {
+            var init = PerQubit("initial_state");
+            var allowed = problem.Type == QpuProblem.Ising ? new double[] { -1, 1, 3 } : [0, 1, 3];
+            if (init.Any(v => !allowed.Contains(v)))
+                throw new SimulatedQpuRejection(400, $"initial_state values must be {string.Join(", ", allowed)} (3 for unused qubits) for a {problem.Type} problem");
+        }
+        if (prm.ContainsKey("h_gain_schedule"))
+        {
+            var pts = Schedule(prm, "h_gain_schedule", Spec.MaxHGainSchedulePoints);
+            foreach (var (_, g) in pts)
+                if (!Spec.HGainScheduleRange.Contains(g))
+                    throw new SimulatedQpuRejection(400, $"h_gain_schedule gain {g} is outside h_gain_schedule_range {Spec.HGainScheduleRange}");
+        }
+        if (prm.ContainsKey("anneal_schedule")) Schedule(prm, "anneal_schedule", Spec.MaxAnnealSchedulePoints + 1);
+    }
+
+    private static List<(double T, double V)> Schedule(JsonObject prm, string k, int maxPoints)
+    {
+        if (prm[k] is not JsonArray a || a.Count < 2 || a.Any(pt => pt is not JsonArray { Count: 2 } x || !IsNumber(x[0]) || !IsNumber(x[1])))
+            throw new SimulatedQpuRejection(400, $"parameter '{k}' must be a list of at least two [t, value] number pairs");
+        if (a.Count > maxPoints) throw new SimulatedQpuRejection(400, $"parameter '{k}' has {a.Count} points; this solver allows at most {maxPoints}");
+        var pts = a.Select(pt => (JsonNumbers.Double(pt![0]), JsonNumbers.Double(pt[1]))).ToList();
+        for (int i = 1; i < pts.Count; i++)
+            if (!(pts[i].Item1 > pts[i - 1].Item1)) throw new SimulatedQpuRejection(400, $"parameter '{k}': times must increase (point {i})");
+        return pts;
     }
 
     private static bool IsNumber(JsonNode? n) => n is JsonValue v && (v.TryGetValue(out double _) || v.TryGetValue(out long _));
