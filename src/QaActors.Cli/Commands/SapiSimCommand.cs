@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using QaActors.DWave.Simulator;
 
 namespace QaActors.Cli.Commands;
@@ -18,7 +19,7 @@ public static class SapiSimCommand
         var outage = new Option<string?>("--outage") { Description = "Inject an outage from the start: http-503 or refuse, lasting --outage-duration." };
         var outageDuration = new Option<double>("--outage-duration") { Description = "Seconds the --outage lasts.", DefaultValueFactory = _ => 10 };
         var set = new Option<string[]>("--set") { Description = "Extra HOCON settings, e.g. --set 'sapi-sim.faults.slow-answers = 2s'." };
-        var cmd = new Command("sapi-sim", "Run the simulated D-Wave QPU (SAPI REST on 127.0.0.1) until interrupted.")
+        var cmd = new Command("sapi-sim", "Run the simulated D-Wave QPU (SAPI REST on 127.0.0.1) until interrupted (Ctrl+C or SIGTERM).")
         {
             port, config, token, betaHw, seed, deadFraction, outage, outageDuration, set,
         };
@@ -45,15 +46,23 @@ public static class SapiSimCommand
                 ConfigFile = pr.GetValue(config), Port = pr.GetValue(port), Token = pr.GetValue(token),
                 BetaHw = pr.GetValue(betaHw), Seed = pr.GetValue(seed), Settings = settings,
             };
+            // SIGTERM (kill, systemd, docker stop, a script's trap) stops the simulator as Ctrl+C does: listener
+            // closed, problems cancelled, usage printed, exit 0, within the host's 2 s shutdown budget.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stop.Cancel();
+            });
             try
             {
-                return await SapiSimHost.RunAsync(flags, Console.Out, ct);
+                return await SapiSimHost.RunAsync(flags, Console.Out, stop.Token);
             }
             catch (Exception e) when (e is FormatException or ArgumentException or FileNotFoundException)
             {
                 throw new UsageException($"sapi-sim configuration: {e.Message}");
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 return Cli.ExitOk;
             }
