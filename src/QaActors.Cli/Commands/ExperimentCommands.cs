@@ -27,7 +27,7 @@ public static class ExperimentCommands
     }
 
     /// <summary>Bad configuration and unknown experiment ids are the user's input (exit 2).</summary>
-    public static bool IsUsageError(Exception e) => e is QaConfigException || (e is KeyNotFoundException k && k.Message.StartsWith("experiment", StringComparison.Ordinal));
+    public static bool IsUsageError(Exception e) => e is QaConfigException || e is ExperimentSettingsMismatchException || (e is KeyNotFoundException k && k.Message.StartsWith("experiment", StringComparison.Ordinal));
 
     public static Command Experiment()
     {
