@@ -14,6 +14,8 @@ public sealed class OutputWriteException(string message, Exception inner) : Exce
 
 public static class Cli
 {
+    private const int PipeWidth = 240;
+
     public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitInterrupted = 130;
 
     public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -30,6 +32,9 @@ public static class Cli
             _stdout = Console.Out;
             Console.SetOut(Console.Error);
         }
+        // Piped output has no terminal width; Spectre then assumes 80 columns and wraps table cells, splitting the
+        // experiment ids people copy. A pipe gets whole rows instead.
+        if (Console.IsOutputRedirected && Spectre.Console.AnsiConsole.Profile.Width < PipeWidth) Spectre.Console.AnsiConsole.Profile.Width = PipeWidth;
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -271,13 +271,13 @@ public static class TrainCommand
         ["examples"] = p.Examples,
     };
 
-    private static string Describe(StepReport r)
+    internal static string Describe(StepReport r)
     {
         string acc = r.Metrics.Get("test_accuracy") is double t ? $"test acc {t:F3}" : "";
         return r.StepProvenance.FallbackReasons.Count > 0 ? $"{acc} (fallback: {string.Join(", ", r.StepProvenance.FallbackReasons.Keys)})" : acc;
     }
 
-    private static async Task<T> WithProgress<T>(bool json, int steps, Func<ProgressTask?, Task<T>> work)
+    internal static async Task<T> WithProgress<T>(bool json, int steps, Func<ProgressTask?, Task<T>> work)
     {
         if (json) return await work(null);
         return await AnsiConsole.Progress()
@@ -285,7 +285,7 @@ public static class TrainCommand
             .StartAsync(async ctx => await work(ctx.AddTask("training", maxValue: Math.Max(1, steps))));
     }
 
-    private static void RenderSummary(TrainingConfig config, TrainingResult result, string outDir, TrainingRun? run)
+    internal static void RenderSummary(TrainingConfig config, TrainingResult result, string outDir, TrainingRun? run)
     {
         var f = result.Final;
         var table = new Table().HideHeaders().AddColumn("k").AddColumn("v");
@@ -298,7 +298,8 @@ public static class TrainCommand
         if (run is not null)
         {
             var p = run.Provenance;
-            table.AddRow("experiment", Markup.Escape(run.ExperimentId) + (run.Experiment.ResumedFromStep > 0 ? $" (resumed from step {run.Experiment.ResumedFromStep})" : ""));
+            table.AddRow("experiment", Markup.Escape(run.ExperimentId) + (run.Experiment.ResumedFromStep >= result.State.Step && result.State.Step > 0 ? " (already complete)"
+                : run.Experiment.ResumedFromStep > 0 ? $" (resumed from step {run.Experiment.ResumedFromStep})" : ""));
             table.AddRow("samples served by", Markup.Escape(string.Join(", ", p.SamplerCounts.Select(kv => $"{kv.Key} {kv.Value}"))));
             if (p.FallbackReasons.Count > 0) table.AddRow("fallbacks", Markup.Escape(string.Join(", ", p.FallbackReasons.Select(kv => $"{kv.Key} {kv.Value}"))));
             if (p.QpuAccessMicros > 0) table.AddRow("QPU access time", $"{p.QpuAccessMicros / 1e6:F3} s");
