@@ -14,6 +14,30 @@ public static class RunOutputs
 {
     public const string ModelFileName = "model.safetensors", MetricsFileName = "metrics.csv", PlotFileName = "curves.png", ReportFileName = "report.json";
 
+    /// <summary>
+    /// Creates the output folder and proves it writable before any work starts, so that a bad <paramref name="flag"/>
+    /// is reported in a second instead of after a whole training run.
+    /// </summary>
+    public static string PrepareDirectory(string dir, string flag)
+    {
+        string full = Path.GetFullPath(dir);
+        if (File.Exists(full)) throw new UsageException($"{flag} {dir} is a file; give a folder (it is created if missing).");
+        string probe = Path.Combine(full, $".qa-write-check-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(full);
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            for (string? up = Path.GetDirectoryName(full); up is not null; up = Path.GetDirectoryName(up))
+                if (File.Exists(up)) throw new UsageException($"{flag} {dir}: {up} is a file, so no folder can be made inside it; give another folder.");
+            throw new UsageException($"{flag} {dir}: cannot create or write files there (permission denied or a read-only file system); give a folder you can write to.");
+        }
+        return full;
+    }
+
     public static void WriteAtomically(string path, string text)
     {
         string tmp = path + ".tmp";
