@@ -52,6 +52,10 @@ public sealed class SapiSimulator : IAsyncDisposable
     /// <summary>The SAPI endpoint to configure clients with: http://127.0.0.1:PORT/sapi/v2/</summary>
     public Uri SapiEndpoint => new(BaseUrl, "sapi/v2/");
     public bool IsListening => _app is not null;
+    /// <summary>The region code the simulator's Metadata API (<c>GET /metadata/v1/regions/</c>) lists for its own endpoint.</summary>
+    public const string RegionCode = "sim-local-1";
+    /// <summary>http://127.0.0.1:PORT/metadata/v1/</summary>
+    public Uri MetadataEndpoint => new(BaseUrl, "metadata/v1/");
     public IReadOnlyList<SimulatedSolverSpec> Solvers => _o.Solvers;
     /// <summary>The QPU model behind each solver, the same objects the HTTP surface samples with.</summary>
     public SimulatedQpu Qpu(string solverName) => _solvers[solverName];
@@ -199,6 +203,14 @@ public sealed class SapiSimulator : IAsyncDisposable
         app.Use(async (ctx, next) =>
         {
             var path = ctx.Request.Path.Value ?? "";
+            if (path.TrimEnd('/') == "/metadata/v1/regions" && HttpMethods.IsGet(ctx.Request.Method))
+            {
+                // A Metadata API for the simulator (public, as Leap's is): one region, served here, so that
+                // DWAVE_METADATA_API_ENDPOINT + DWAVE_API_REGION can be exercised end to end.
+                await Json(ctx, 200, new JsonArray(new JsonObject { ["code"] = RegionCode, ["name"] = "QaActors simulator", ["endpoint"] = SapiEndpoint.AbsoluteUri }),
+                    "application/vnd.dwave.metadata.regions+json").ConfigureAwait(false);
+                return;
+            }
             if (!path.StartsWith("/sapi/v2/", StringComparison.Ordinal) && path != "/sapi/v2")
             {
                 await Error(ctx, 404, $"no such resource {path}; the SAPI base is /sapi/v2/").ConfigureAwait(false);
@@ -648,7 +660,8 @@ public sealed class SapiSimulator : IAsyncDisposable
     private static Task Text(HttpContext ctx, int code, string json, string media)
     {
         ctx.Response.StatusCode = code;
-        ctx.Response.ContentType = media.StartsWith(Media, StringComparison.Ordinal) ? $"{media}; version={SapiClient.ApiVersion}" : media;
+        ctx.Response.ContentType = media.StartsWith(Media, StringComparison.Ordinal) ? $"{media}; version={SapiClient.ApiVersion}"
+            : media.StartsWith("application/vnd.dwave.metadata.", StringComparison.Ordinal) ? $"{media}; version=1.0.0" : media;
         return ctx.Response.WriteAsync(json, ctx.RequestAborted);
     }
 
