@@ -31,6 +31,8 @@ public sealed record RunOptions
     public IReadOnlyDictionary<string, Func<ISampler>>? Samplers { get; init; }
     /// <summary>Extra HOCON, highest priority after --db (tests, CLI flags such as a port).</summary>
     public string? ExtraHocon { get; init; }
+    /// <summary>HOCON of the host that a --config file may override (the CLI's log level).</summary>
+    public string? HostDefaultsHocon { get; init; }
 }
 
 /// <summary>
@@ -167,7 +169,7 @@ public static class QaTraining
         new[] { "gibbs", "anneal", "exact" }.ToDictionary(n => n, n => (Func<ISampler>)(() => TrainingSamplers.Create(n, c?.Sweeps, c?.Beta ?? 1.0)));
 
     public static QaSettings Settings(RunOptions options) =>
-        QaConfig.Load(options.ConfigFile, options.DataDir, options.Db, options.ExtraHocon);
+        QaConfig.Load(options.ConfigFile, options.DataDir, options.Db, options.ExtraHocon, options.HostDefaultsHocon);
 
     private static Task<QaActorSystem> Start(RunOptions options, Func<ExperimentSpec, ITrainingProcedure> factory, TrainingConfig? config, CancellationToken ct)
     {

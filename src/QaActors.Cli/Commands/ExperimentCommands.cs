@@ -216,6 +216,8 @@ public static class ExperimentCommands
         sto.AddTo(set);
         set.SetAction(async (pr, ct) =>
         {
+            if (string.IsNullOrWhiteSpace(pr.GetValue(setUser)))
+                throw new UsageException("USER is empty; name the user whose QPU-time quota to set, for example `qa quota set alice 2.5`.");
             CommonOptions.RequireRange(pr.GetValue(seconds), "SECONDS", 0, 1e9);
             return Render(await QaTraining.QuotaSetAsync(pr.GetValue(setUser)!, pr.GetValue(seconds), sto.Options(pr), ct), pr.GetValue(sto.Json));
         });

@@ -17,9 +17,14 @@ public static class TrainCommand
 {
     /// <summary>
     /// The CLI shows its own progress and errors; Akka's warnings (for example a singleton proxy still looking for its
-    /// singleton while the one-node cluster starts) would only be noise on the terminal. QA_AKKA_LOGLEVEL overrides.
+    /// singleton while the one-node cluster starts) would only be noise on the terminal. A --config file that sets
+    /// akka.loglevel wins over this; QA_AKKA_LOGLEVEL wins over both (<see cref="AkkaLogLevelOverride"/>).
     /// </summary>
-    public static string QuietAkka => $"akka.loglevel = {Environment.GetEnvironmentVariable("QA_AKKA_LOGLEVEL") ?? "ERROR"}";
+    public const string QuietAkka = "akka.loglevel = ERROR";
+
+    /// <summary>QA_AKKA_LOGLEVEL as HOCON above every file, or null when unset.</summary>
+    public static string? AkkaLogLevelOverride =>
+        Environment.GetEnvironmentVariable("QA_AKKA_LOGLEVEL") is { Length: > 0 } level ? $"akka.loglevel = {QaActors.Orchestration.Configuration.QaConfig.Quote(level)}" : null;
 
     public sealed class Options
     {

@@ -65,10 +65,13 @@ public static class RunOutputs
         return sb.ToString();
     }
 
-    public static void WriteCurves(string path, string title, IReadOnlyList<StepMetrics> history)
+    public static void WriteCurves(string path, string title, IReadOnlyList<StepMetrics> history) => Plots.Write(path, CurvePanels(title, history));
+
+    /// <summary>curves.png: test accuracies (linear) and the losses (log scale).</summary>
+    public static IReadOnlyList<Plots.Panel> CurvePanels(string title, IReadOnlyList<StepMetrics> history)
     {
         double[] x = history.Select(h => (double)h.Step).ToArray();
-        Plots.Write(path,
+        return
         [
             new Plots.Panel($"{title}: test accuracy", "step", "accuracy",
             [
@@ -80,8 +83,8 @@ public static class RunOutputs
                 new Plots.Series("train loss", x, history.Select(h => h.TrainLoss).ToArray()),
                 new Plots.Series("test cross-entropy", x, history.Select(h => h.CrossEntropy).ToArray()),
                 new Plots.Series("-EBM test log-likelihood", x, history.Select(h => -h.EbmLogLikelihood).ToArray()),
-            ]),
-        ]);
+            ], LogY: true),
+        ];
     }
 
     public static JsonObject HistoryEntry(StepMetrics h) => new()
