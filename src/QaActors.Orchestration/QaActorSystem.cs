@@ -85,6 +85,7 @@ public sealed class QaActorSystem : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 throw new TimeoutException($"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port");
             }
+            await JournalIdentity.EnsureAsync(system, settings.DataDir, JournalName(settings), settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
             return qa;
         }
@@ -94,6 +95,11 @@ public sealed class QaActorSystem : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>How a refusal names the journal: the SQLite file, or the setting of a server's (never its connection string, which may hold a password).</summary>
+    private static string JournalName(QaSettings settings) => settings.Provider == "sqlite"
+        ? "the journal " + new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(settings.Akka.GetString("akka.persistence.journal.sql.connection-string")).DataSource
+        : "the PostgreSQL journal of qa.persistence.connection-string";
 
     /// <summary>
     /// Puts the SQLite journal file into write-ahead-log mode (a property of the file, so once is enough): a commit is
@@ -151,8 +157,9 @@ public sealed class QaActorSystem : IAsyncDisposable
             pools[name] = System.ActorOf(SamplerWorker.Pool(factory, pool), $"sampler-{name}");
         SamplerPools = pools;
 
-        QuotaLedger = Singleton(QuotaLedgerActor.Props(Settings.Quotas), "quota-ledger");
-        Registry = Singleton(ExperimentRegistryActor.Props(), "experiment-registry");
+        // Under a backoff supervisor: a failed journal write stops them (Akka.Persistence), and they come back recovered.
+        QuotaLedger = Singleton(QuotaLedgerActor.SupervisedProps(Settings.Quotas), "quota-ledger");
+        Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
         foreach (var (solver, backend) in Services.QpuBackends)
             _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
                 "qpu-gateway-" + Sanitize(solver));
