@@ -78,12 +78,16 @@ public sealed class QaActorSystem : IAsyncDisposable
             var cluster = Cluster.Get(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            cluster.Join(cluster.SelfAddress);
+            // No seeds: this node is the cluster (or its first node, which the others name as their seed).
+            if (settings.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+            else cluster.JoinSeedNodes(settings.SeedNodes.Select(Address.Parse));
             var done = await Task.WhenAny(up.Task, Task.Delay(settings.JoinTimeout, cancellationToken)).ConfigureAwait(false);
             if (done != up.Task)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException($"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port");
+                throw new TimeoutException(settings.SeedNodes.Count == 0
+                    ? $"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port"
+                    : $"the node did not join the cluster of {string.Join(", ", settings.SeedNodes)} within {settings.JoinTimeout} (qa.node.join-timeout); check --seed-nodes and that a seed node runs");
             }
             await JournalIdentity.EnsureAsync(system, settings.DataDir, JournalName(settings), settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
@@ -174,14 +178,18 @@ public sealed class QaActorSystem : IAsyncDisposable
             Settings = Settings.Trainer,
             PassivateWhenIdle = true,
         };
-        Trainers = ClusterSharding.Get(System).Start("trainer", id => TrainerActor.Props(id, trainerServices),
-            ClusterShardingSettings.Create(System), new ExperimentMessageExtractor());
+        // Trainer entities live on nodes with the trainer role; other nodes reach them through a proxy region.
+        var sharding = ClusterSharding.Get(System);
+        Trainers = Settings.HasRole("trainer")
+            ? sharding.Start("trainer", id => TrainerActor.Props(id, trainerServices), ClusterShardingSettings.Create(System).WithRole("trainer"), new ExperimentMessageExtractor())
+            : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor());
     }
 
     private IActorRef Singleton(Props props, string name)
     {
-        System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System)), name);
-        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System)), name + "-proxy");
+        if (Settings.HasRole("gateway"))
+            System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System).WithRole("gateway")), name);
+        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System).WithRole("gateway")), name + "-proxy");
     }
 
     private static string Sanitize(string s) => new(s.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());
