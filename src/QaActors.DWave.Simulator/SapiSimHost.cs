@@ -15,7 +15,7 @@ public sealed record SapiSimFlags
 
 /// <summary>
 /// The whole of <c>qa sapi-sim</c> for the CLI: build options from flags and HOCON, start, print the endpoint, apply the
-/// configured faults, run until cancelled (Ctrl+C), print each token's charged access time.
+/// configured faults, run until cancelled (Ctrl+C, or SIGTERM through the CLI), print each token's charged access time.
 /// </summary>
 public static class SapiSimHost
 {
