@@ -26,6 +26,7 @@ public static class CommandCatalog
     /// <summary>What the user can do about a failure that is not their input, or null.</summary>
     public static string? Hint(Exception e) => e is QaActors.DWave.Sapi.SapiException s ? s.Kind switch
     {
+        QaActors.DWave.Sapi.SapiErrorKind.BadProblem when !s.DoesNotFitSolver => "the request was refused before it ran; see the message above",
         QaActors.DWave.Sapi.SapiErrorKind.Authentication => "check DWAVE_API_TOKEN (or the token in dwave.conf) for this endpoint",
         QaActors.DWave.Sapi.SapiErrorKind.NotFound => "check --solver / DWAVE_API_SOLVER against the solvers the endpoint lists",
         QaActors.DWave.Sapi.SapiErrorKind.BadProblem => "the problem does not fit the solver (graph, ranges or parameters); see the message above",
