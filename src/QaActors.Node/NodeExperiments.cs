@@ -70,7 +70,7 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
         var t = request.Task ?? throw new SubmitException("task", "the data task is missing: give dataset, class_a, class_b, train_size, test_size");
         var taskRef = new PairTaskRef(t.Dataset, t.ClassA, t.ClassB, t.TrainSize, t.TestSize, config.Seed, dataDir);
         try { await Task.Run(taskRef.Load, ct); }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException)
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException or QaActors.Data.DataException)
         {
             throw new SubmitException("task", $"the node cannot load the data: {e.Message}");
         }

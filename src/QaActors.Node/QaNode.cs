@@ -111,7 +111,11 @@ public sealed class QaNode : IAsyncDisposable
     {
         var (host, port) = ParseListen(settings.ApiListen);
         var builder = WebApplication.CreateSlimBuilder();
+        // Warnings and errors of the API to stderr, one line each; request headers (tokens) are never logged.
         builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; }).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Authentication", LogLevel.Error);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = settings.ApiMaxRequestBody;
@@ -127,6 +131,14 @@ public sealed class QaNode : IAsyncDisposable
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = global::System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
         var app = builder.Build();
+        // An unexpected failure answers a JSON error, never an empty 500 or .NET text; the details go to the node's log.
+        app.UseExceptionHandler(e => e.Run(async ctx =>
+        {
+            var error = ctx.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            bool timeout = error is Akka.Actor.AskTimeoutException or TimeoutException;
+            ctx.Response.StatusCode = timeout ? 503 : 500;
+            await ctx.Response.WriteAsJsonAsync(new ApiError(timeout ? "the cluster did not answer in time; retry" : "internal error; the node's log has the details"));
+        }));
         app.UseAuthentication();
         app.UseAuthorization();
         NodeApi.Map(app, system, experiments);

@@ -15,6 +15,7 @@ public static class CommandCatalog
         yield return TopologyCommands.Topology();
         yield return TopologyCommands.Embed();
         yield return SapiSimCommand.Create();
+        yield return NodeCommand.Create();
         yield return ExperimentCommands.Experiment();
         yield return ExperimentCommands.Quota();
     }
