@@ -87,7 +87,7 @@ public static class Cli
             m => "as " + (TypeWords.TryGetValue(m.Groups[1].Value, out var w) ? w : "the expected kind of value") + ".");
 
     /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>
-    private static bool IsUsage(Exception e) => e is UsageException || CommandCatalog.IsUsageError(e);
+    private static bool IsUsage(Exception e) => e is UsageException or Client.ServerRefusedException || CommandCatalog.IsUsageError(e);
 
     public static void WriteJson(JsonNode node)
     {

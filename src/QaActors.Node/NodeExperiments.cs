@@ -69,11 +69,16 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
         catch (ArgumentException e) { throw new SubmitException("fallback", e.Message); }
         var t = request.Task ?? throw new SubmitException("task", "the data task is missing: give dataset, class_a, class_b, train_size, test_size");
         var taskRef = new PairTaskRef(t.Dataset, t.ClassA, t.ClassB, t.TrainSize, t.TestSize, config.Seed, dataDir);
-        try { await Task.Run(taskRef.Load, ct); }
+        QaActors.Data.PairTask task;
+        try { task = await Task.Run(taskRef.Load, ct); }
         catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException or QaActors.Data.DataException)
         {
             throw new SubmitException("task", $"the node cannot load the data: {e.Message}");
         }
+        if (config.Batch > task.Train.Count)
+            throw new SubmitException("config.Batch", $"batch {config.Batch} is larger than the training set ({task.Train.Count} images); use {task.Train.Count} or less, or a larger train_size");
+        // The node's data decides the sizes recorded with the model.
+        config = config with { TrainSize = task.Train.Count, TestSize = task.Test.Count };
         string id = IdFor(user, request.ExperimentId, idempotencyKey);
         string solver = config.Method == TrainingMethod.Qpu ? qa.Services.QpuBackends.Keys.FirstOrDefault() ?? "" : "";
         if (config.Method == TrainingMethod.Qpu && solver.Length == 0)
