@@ -19,13 +19,8 @@ public sealed class QaServices
     /// <summary>Builds the science of an experiment from its spec (loads the data, parses the config).</summary>
     public required Func<ExperimentSpec, ITrainingProcedure> ProcedureFor { get; init; }
 
-    /// <summary>Classical samplers by name; each pool routee gets its own instance. Defaults: gibbs, anneal, exact.</summary>
-    public IReadOnlyDictionary<string, Func<ISampler>> ClassicalSamplers { get; init; } = new Dictionary<string, Func<ISampler>>
-    {
-        ["gibbs"] = () => new GibbsSampler(),
-        ["anneal"] = () => new AnnealSampler(),
-        ["exact"] = () => new ExactSampler(),
-    };
+    /// <summary>Classical samplers by name, built per job settings; each pool routee gets its own instances. Default: <see cref="QaTraining.DefaultSamplers"/>.</summary>
+    public IReadOnlyDictionary<string, Func<ClassicalSettings, ISampler>> ClassicalSamplers { get; init; } = QaTraining.DefaultSamplers();
 
     /// <summary>QPU backends by solver name; a gateway singleton is started for each.</summary>
     public IReadOnlyDictionary<string, IQpuBackend> QpuBackends { get; init; } = new Dictionary<string, IQpuBackend>();

@@ -28,7 +28,7 @@ public sealed record RunOptions
     /// <summary>QPU backends by solver name (the CLI builds them from the SAPI client and QPU sampler).</summary>
     public IReadOnlyDictionary<string, IQpuBackend> QpuBackends { get; init; } = new Dictionary<string, IQpuBackend>();
     /// <summary>Classical samplers for the pools (null: <see cref="QaTraining.DefaultSamplers"/> of the config).</summary>
-    public IReadOnlyDictionary<string, Func<ISampler>>? Samplers { get; init; }
+    public IReadOnlyDictionary<string, Func<ClassicalSettings, ISampler>>? Samplers { get; init; }
     /// <summary>Extra HOCON, highest priority after --db (tests, CLI flags such as a port).</summary>
     public string? ExtraHocon { get; init; }
     /// <summary>HOCON of the host that a --config file may override (the CLI's log level).</summary>
@@ -164,9 +164,9 @@ public static class QaTraining
     public static Task<QuotaReport> QuotaSetAsync(string user, double seconds, RunOptions options, CancellationToken cancellationToken = default) =>
         With(options, r => r.QuotaSetAsync(user, seconds, cancellationToken), cancellationToken);
 
-    /// <summary>The classical samplers a training config implies (the same construction as the CLI's direct path).</summary>
-    public static IReadOnlyDictionary<string, Func<ISampler>> DefaultSamplers(TrainingConfig? c) =>
-        new[] { "gibbs", "anneal", "exact" }.ToDictionary(n => n, n => (Func<ISampler>)(() => TrainingSamplers.Create(n, c?.Sweeps, c?.Beta ?? 1.0)));
+    /// <summary>The classical samplers, built for each job's settings as the direct path builds them (<see cref="TrainingSamplers.Create"/>).</summary>
+    public static IReadOnlyDictionary<string, Func<ClassicalSettings, ISampler>> DefaultSamplers() =>
+        new[] { "gibbs", "anneal", "exact" }.ToDictionary(n => n, n => (Func<ClassicalSettings, ISampler>)(s => TrainingSamplers.Create(n, s.Sweeps, s.Beta)));
 
     public static QaSettings Settings(RunOptions options) =>
         QaConfig.Load(options.ConfigFile, options.DataDir, options.Db, options.ExtraHocon, options.HostDefaultsHocon);
@@ -178,7 +178,7 @@ public static class QaTraining
         return QaActorSystem.StartAsync(settings, new QaServices
         {
             ProcedureFor = factory,
-            ClassicalSamplers = options.Samplers ?? DefaultSamplers(config),
+            ClassicalSamplers = options.Samplers ?? DefaultSamplers(),
             QpuBackends = options.QpuBackends,
         }, ct);
     }

@@ -42,8 +42,8 @@ public class ClusterEndToEndTests(ITestOutputHelper output)
     public async Task Stopped_and_continued_run_equals_the_direct_trainer_bit_for_bit()
     {
         var (train, test) = Synthetic(12, 20, 10);
-        var samplers = QaTraining.DefaultSamplers(Config);
-        var direct = await DirectTrainer.RunAsync(Config, train, test, samplers["gibbs"]());
+        var samplers = QaTraining.DefaultSamplers();
+        var direct = await DirectTrainer.RunAsync(Config, train, test, TrainingSamplers.For(Config));
 
         using var dir = new TempDir();
         var settings = QaConfig.Load(dataDir: dir.Path, extraHocon: "qa.samplers.pool-size = 2\nqa.persistence.snapshot-every = 3");

@@ -18,7 +18,7 @@ public class PersistenceIntegrityTests(ITestOutputHelper output)
     private static QaServices Toy() => new()
     {
         ProcedureFor = s => new ToyProcedure(s.Seed, s.TotalSteps),
-        ClassicalSamplers = new Dictionary<string, Func<ISampler>> { ["gibbs"] = () => new SeededRandomSampler("gibbs") },
+        ClassicalSamplers = new Dictionary<string, Func<QaActors.Orchestration.Gateway.ClassicalSettings, ISampler>> { ["gibbs"] = _ => new SeededRandomSampler("gibbs") },
     };
 
     private static QaSettings Settings(string dir) =>

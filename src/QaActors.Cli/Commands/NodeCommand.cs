@@ -71,7 +71,7 @@ public static class NodeCommand
                     Services = new QaServices
                     {
                         ProcedureFor = LearningProcedure.Factory(),
-                        ClassicalSamplers = QaTraining.DefaultSamplers(null),
+                        ClassicalSamplers = QaTraining.DefaultSamplers(),
                         QpuBackends = backends,
                     },
                     WriteArtifacts = WriteArtifacts,

@@ -40,11 +40,22 @@ public sealed record QpuJobSettings(double TEff, bool AutoTemperature, int MaxTi
 }
 
 /// <summary>
+/// How a classical sampler (gibbs, anneal) samples an experiment's problems: its sweeps (null: the sampler's default)
+/// and the β its schedule ends at. Carried by every job, so one node's pools serve experiments with different settings,
+/// and a QPU job that falls back is sampled exactly as the classical experiment would be.
+/// </summary>
+public sealed record ClassicalSettings(int? Sweeps, double Beta) : IQaMessage
+{
+    public static readonly ClassicalSettings Default = new(null, 1.0);
+}
+
+/// <summary>
 /// One problem to sample, at the model's own temperature. <paramref name="Fallback"/> names the classical sampler to
 /// use when the QPU cannot serve (or "none": wait and retry); the fallback samples the same problem with the same
 /// request, so it draws from the same distribution. <paramref name="Deadline"/>: when the answer is needed by; a
 /// request whose deadline is near is served by the fallback instead of waiting for the QPU. <paramref name="Qpu"/>:
-/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>).
+/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>); <paramref name="Classical"/>: how a
+/// classical pool samples it (null: <see cref="ClassicalSettings.Default"/>).
 /// </summary>
 public sealed record SampleJob(
     long JobId,
@@ -54,7 +65,8 @@ public sealed record SampleJob(
     SampleRequest Request,
     string Fallback,
     DateTimeOffset? Deadline,
-    QpuJobSettings? Qpu = null) : IQaMessage
+    QpuJobSettings? Qpu = null,
+    ClassicalSettings? Classical = null) : IQaMessage
 {
     private static long _next;
     public static long NextId() => Interlocked.Increment(ref _next);

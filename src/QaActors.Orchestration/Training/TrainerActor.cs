@@ -237,7 +237,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         var qpu = _proc!.QpuSettings;
         var jobs = ImmutableArray.CreateBuilder<SampleJob>(m.Problems.Length);
         for (int i = 0; i < m.Problems.Length; i++)
-            jobs.Add(new SampleJob(SampleJob.NextId(), _spec!.User, _id, m.Problems[i], _proc.SampleRequestFor(m.Step, i), _spec.Fallback, deadline, qpu));
+            jobs.Add(new SampleJob(SampleJob.NextId(), _spec!.User, _id, m.Problems[i], _proc.SampleRequestFor(m.Step, i), _spec.Fallback, deadline, qpu, _proc.ClassicalSettings));
         if (_sampling is not null) Context.Stop(_sampling);
         _sampling = Context.ActorOf(StepSamplingActor.Props(m.Epoch, m.Step, jobs.MoveToImmutable(), target, _spec!.Method == "qpu", _settings.SampleTimeout),
             $"sampling-{m.Epoch}");

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace QaActors.Cli.Tests;
+
+/// <summary>A real `qa node` process on loopback and `qa` commands as its clients.</summary>
+public class NodeTests
+{
+    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), "qa-node-test-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public void A_node_serves_qa_train_for_its_data_dir_and_the_model_equals_an_embedded_run_bit_for_bit()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("train"));
+        string embeddedDir = NodeProcess.NewDataDir(Temp("embedded"));
+        string outNode = Path.Combine(dir, "out-node"), outEmbedded = Path.Combine(embeddedDir, "out-embedded");
+        string[] train = ["train", "--dataset", "mnist", "--classes", "0,1", "--method", "gibbs", "--hidden", "32", "--steps", "3", "--reads", "20", "--sweeps", "50", "--json"];
+        try
+        {
+            var embedded = QaProcess.Run([.. train, "--data-dir", embeddedDir, "--out", outEmbedded]);
+            Assert.True(embedded.ExitCode == 0, embedded.Stderr);
+            using var node = NodeProcess.Start(dir);
+            Assert.Contains("cluster akka.tcp://qa@127.0.0.1:", node.ReadyLine);
+            Assert.Contains("roles api,trainer,sampler,gateway", node.ReadyLine);
+            // No --server: the command finds the node that owns the data dir and uses it.
+            var viaNode = QaProcess.Run([.. train, "--data-dir", dir, "--out", outNode]);
+            Assert.True(viaNode.ExitCode == 0, viaNode.Stderr + node.Stderr);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(outEmbedded, "model.safetensors")), File.ReadAllBytes(Path.Combine(outNode, "model.safetensors")));
+            Assert.Equal(3, JsonNode.Parse(viaNode.Stdout)!["steps"]!.GetValue<int>());
+            var list = QaProcess.Run(["experiment", "list", "--data-dir", dir, "--json"]);
+            Assert.True(list.ExitCode == 0, list.Stderr);
+            var entry = Assert.Single(JsonNode.Parse(list.Stdout)!.AsArray());
+            Assert.Equal("completed", entry!["state"]!.GetValue<string>());
+            Assert.Equal("admin", entry["user"]!.GetValue<string>());
+            // The journal has one writer: a second node on the same data dir refuses, naming the first.
+            var second = QaProcess.Run(["node", "--data-dir", dir, "--api", "127.0.0.1:0"]);
+            Assert.Equal(2, second.ExitCode);
+            Assert.Contains($"pid {node.Pid}", second.Stderr);
+            Assert.Contains(node.Api.ToString(), second.Stderr);
+            // SIGTERM leaves the cluster and exits within 10 s.
+            var took = node.Terminate(TimeSpan.FromSeconds(10));
+            Assert.Equal(0, node.ExitCode);
+            Assert.True(took < TimeSpan.FromSeconds(10), $"took {took}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            Directory.Delete(embeddedDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_api_authenticates_every_call_and_answers_json_errors()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("auth"));
+        try
+        {
+            using var node = NodeProcess.Start(dir);
+            using var anonymous = node.Client(null);
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("healthz")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("api/v1/experiments")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("api/v1/cluster")).StatusCode);
+            using var wrong = node.Client("qa_not-a-token");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("api/v1/quotas")).StatusCode);
+            using var admin = node.Client(node.AdminToken);
+            var cluster = JsonNode.Parse(await admin.GetStringAsync("api/v1/cluster"))!;
+            Assert.Equal("Up", cluster["members"]![0]!["status"]!.GetValue<string>());
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("api/v1/experiments/nobody")).StatusCode);
+            var bad = await admin.PostAsync("api/v1/experiments", new StringContent("""{"config":{"Method":"Gibbs","Batch":0},"task":{"dataset":"mnist","class_a":0,"class_b":1,"train_size":"20","test_size":"all"}}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            var error = JsonNode.Parse(await bad.Content.ReadAsStringAsync())!;
+            Assert.Equal("config", error["field"]!.GetValue<string>());
+            Assert.Contains("batch", error["error"]!.GetValue<string>());
+            var openapi = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!;
+            Assert.NotNull(openapi["paths"]!["/api/v1/experiments"]);
+            // The token never appears in what the node prints or in its journal.
+            string token = node.AdminToken;
+            node.Terminate(TimeSpan.FromSeconds(10));
+            Assert.DoesNotContain(token, node.Stderr);
+            foreach (var f in Directory.GetFiles(dir, "qa.db*"))
+                Assert.DoesNotContain(token, System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f)));
+            if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "admin-token")));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
