@@ -5,8 +5,8 @@ namespace QaActors.Orchestration.Persistence;
 
 /// <summary>
 /// Which journal a data dir belongs to. The first node to use an empty journal writes a journal-identity record
-/// into it (a random id) and the same id into the marker file <see cref="MarkerFileName"/> in its data dir; at every
-/// later start the two must agree. Without this an emptied or replaced qa.db would silently start a new, empty
+/// into it (a random id) and the same id into a marker file in its data dir (<see cref="MarkerFileName"/> for the data
+/// dir's own qa.db); at every later start the two must agree. Without this an emptied or replaced qa.db would silently start a new, empty
 /// journal and every experiment would seem to have vanished (or another journal's experiments would appear).
 /// </summary>
 public static class JournalIdentity
@@ -70,12 +70,11 @@ public static class JournalIdentity
     }
 
     /// <summary>
-    /// Checks the journal against the data dir's marker through <paramref name="system"/> (whose persistence is the
+    /// Checks the journal against the data dir's marker <paramref name="markerPath"/> through <paramref name="system"/> (whose persistence is the
     /// node's journal) and writes what is missing; throws <see cref="JournalRefusedException"/> when they disagree.
     /// </summary>
-    public static async Task<string> EnsureAsync(ActorSystem system, string dataDir, string journalName, TimeSpan timeout)
+    public static async Task<string> EnsureAsync(ActorSystem system, string markerPath, string journalName, TimeSpan timeout)
     {
-        string markerPath = Path.Combine(dataDir, MarkerFileName);
         var actor = system.ActorOf(Props.Create(() => new JournalIdentityActor()), "journal-identity");
         try
         {
