@@ -283,13 +283,28 @@ public class PersistenceIntegrityTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>The ledger under its supervisor, on the fault-injecting test journal.</summary>
+/// <summary>The ledger under its supervisor, and the journal identity's write, on the fault-injecting test journal.</summary>
 public class LedgerSupervisionTests : Akka.TestKit.Xunit2.TestKit
 {
     public LedgerSupervisionTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output) { }
 
     private Akka.Persistence.TestKit.ITestJournal Journal() =>
         Akka.Persistence.TestKit.TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
+
+    /// <summary>Two starts racing on a new journal: the loser's identity write fails, and it reads the journal again.</summary>
+    [Fact]
+    public async Task A_failed_identity_write_is_followed_by_a_second_look()
+    {
+        using var dir = new TempDir();
+        string marker = Path.Combine(dir.Path, JournalIdentity.MarkerFileName);
+        int failed = 0;
+        await Journal().OnWrite.FailIf(p => p.Payload is JournalIdentityCreated && Interlocked.Exchange(ref failed, 1) == 0);
+        string id = await JournalIdentity.EnsureAsync(Sys, marker, "the test journal", TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Volatile.Read(ref failed));
+        Assert.Equal(id, JournalIdentity.ReadMarker(marker));
+        await Journal().OnWrite.Pass();
+        Assert.Equal(id, await JournalIdentity.EnsureAsync(Sys, marker, "the test journal", TimeSpan.FromSeconds(10)));
+    }
 
     [Fact]
     public async Task A_failed_journal_write_restarts_the_ledger()

@@ -75,7 +75,20 @@ public static class JournalIdentity
     /// </summary>
     public static async Task<string> EnsureAsync(ActorSystem system, string markerPath, string journalName, TimeSpan timeout)
     {
-        var actor = system.ActorOf(Props.Create(() => new JournalIdentityActor()), "journal-identity");
+        try
+        {
+            return await EnsureOnceAsync(system, markerPath, journalName, timeout).ConfigureAwait(false);
+        }
+        catch (IdentityWriteFailedException)
+        {
+            // Another node (or `qa` process) on the same new journal wrote its identity first: read that one.
+            return await EnsureOnceAsync(system, markerPath, journalName, timeout).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<string> EnsureOnceAsync(ActorSystem system, string markerPath, string journalName, TimeSpan timeout)
+    {
+        var actor = system.ActorOf(Props.Create(() => new JournalIdentityActor())); // unnamed: a stopped one may still hold its name
         try
         {
             var state = await actor.Ask<JournalIdentityActor.Current>(JournalIdentityActor.Get.Instance, timeout).ConfigureAwait(false);
@@ -90,7 +103,14 @@ public static class JournalIdentity
                     WriteMarker(markerPath, a.JournalId);
                     return a.JournalId;
                 case Decision.Create c:
-                    await actor.Ask<JournalIdentityActor.Current>(new JournalIdentityActor.Create(c.JournalId), timeout).ConfigureAwait(false);
+                    try
+                    {
+                        await actor.Ask<JournalIdentityActor.Current>(new JournalIdentityActor.Create(c.JournalId), timeout).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not AskTimeoutException)
+                    {
+                        throw new IdentityWriteFailedException(e); // the actor's Status.Failure: the write failed
+                    }
                     WriteMarker(markerPath, c.JournalId);
                     return c.JournalId;
                 case Decision.Refuse r:
@@ -109,6 +129,8 @@ public static class JournalIdentity
 /// <summary>The journal is not the one this data dir's node created; the message says which files and what to do.</summary>
 public sealed class JournalRefusedException(string message) : Exception(message);
 
+internal sealed class IdentityWriteFailedException(Exception cause) : Exception($"writing the journal identity failed: {cause.Message}", cause);
+
 /// <summary>Holds the journal-identity record: tells what it is, writes it once.</summary>
 internal sealed class JournalIdentityActor : ReceivePersistentActor
 {
@@ -124,6 +146,7 @@ internal sealed class JournalIdentityActor : ReceivePersistentActor
 
     private string? _id;
     private string? _damage;
+    private IActorRef? _creator;
 
     public override string PersistenceId => JournalIdentity.PersistenceId;
 
@@ -136,11 +159,27 @@ internal sealed class JournalIdentityActor : ReceivePersistentActor
         {
             var sender = Sender;
             if (_id is not null) { sender.Tell(new Current(_id, _damage)); return; }
+            _creator = sender;
             Persist(new JournalIdentityCreated(c.JournalId, DateTimeOffset.UtcNow), e =>
             {
                 _id = e.JournalId;
+                _creator = null;
                 sender.Tell(new Current(_id, _damage));
             });
         });
+    }
+
+    /// <summary>Tells the waiting start why (two writers raced for a new journal), instead of letting its ask time out.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _creator?.Tell(new Status.Failure(cause));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _creator?.Tell(new Status.Failure(cause));
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        Context.Stop(Self);
     }
 }
