@@ -114,7 +114,7 @@ public class QpuTrainingTests
             var (code, report, stdout) = train.WaitForExit(RunTimeout);
             Assert.True(code == 0, $"exit {code}\n{stdout}\n{train.Stderr}");
             Assert.NotNull(report);
-            AssertFellBackThenQpu(report, steps, train.Stderr);
+            AssertFellBackThenQpu(report, Path.Combine(root, "run"), steps, train.Stderr);
             Assert.True(sim.Usage().Problems > 0);
         }
         finally
@@ -138,7 +138,7 @@ public class QpuTrainingTests
             var (code, report, stdout) = train.WaitForExit(RunTimeout);
             Assert.True(code == 0, $"exit {code}\n{stdout}\n{train.Stderr}");
             Assert.NotNull(report);
-            AssertFellBackThenQpu(report, steps, train.Stderr);
+            AssertFellBackThenQpu(report, Path.Combine(root, "run"), steps, train.Stderr);
             Assert.True(sim.Usage().Problems > 0);
         }
         finally
@@ -151,8 +151,11 @@ public class QpuTrainingTests
     /// Steps 1-3 ran before the QPU was back, so at least their 15 examples fell back; some later steps were served by
     /// the QPU; nothing else served any; the reason of the fallback is recorded.
     /// </summary>
-    private static void AssertFellBackThenQpu(JsonNode report, int steps, string log)
+    private static void AssertFellBackThenQpu(JsonNode report, string outDir, int steps, string log)
     {
+        // The report printed is the one written beside the model.
+        var written = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")))!;
+        Assert.Equal(report["provenance"]!.ToJsonString(), written["provenance"]!.ToJsonString());
         long gibbs = Count(report, "gibbs"), qpu = Count(report, "qpu");
         string provenance = report["provenance"]!.ToJsonString() + "\n" + log;
         Assert.True(gibbs >= 15, $"only {gibbs} examples fell back: {provenance}");
