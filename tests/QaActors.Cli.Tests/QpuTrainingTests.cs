@@ -110,7 +110,7 @@ public class QpuTrainingTests
             const int steps = 24;
             using var train = TrainProcess.Start(Small(root, "run", steps, "gibbs", QuickBreaker(root)), Env(sim.Endpoint));
             Assert.True(train.WaitForStep(3, TimeSpan.FromSeconds(120)), $"training did not get through 3 steps during the outage:\n{train.Stderr}");
-            sim.SetFaults("outage { mode = none }");
+            sim.SetFaults("""{"outage": {"mode": "none"}}""");
             var (code, report, stdout) = train.WaitForExit(RunTimeout);
             Assert.True(code == 0, $"exit {code}\n{stdout}\n{train.Stderr}");
             Assert.NotNull(report);
