@@ -9,8 +9,13 @@ namespace QaActors.Cli;
 /// <summary>Bad input from the user: the message names the input and the fix; the process exits with code 2.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>A finished run whose files could not be written; the message says what is kept and how to recover.</summary>
+public sealed class OutputWriteException(string message, Exception inner) : Exception(message, inner);
+
 public static class Cli
 {
+    private const int PipeWidth = 240;
+
     public const int ExitOk = 0, ExitFailure = 1, ExitUsage = 2, ExitInterrupted = 130;
 
     public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -27,11 +32,14 @@ public static class Cli
             _stdout = Console.Out;
             Console.SetOut(Console.Error);
         }
+        // Piped output has no terminal width; Spectre then assumes 80 columns and wraps table cells, splitting the
+        // experiment ids people copy. A pipe gets whole rows instead.
+        if (Console.IsOutputRedirected && Spectre.Console.AnsiConsole.Profile.Width < PipeWidth) Spectre.Console.AnsiConsole.Profile.Width = PipeWidth;
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) Console.Error.WriteLine($"qa: {error.Message}");
-            Console.Error.WriteLine("qa: run with --help for the options.");
+            // One line per error, each ending with where the options are listed.
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"qa: {Friendly(error.Message)} (--help lists the options)");
             return ExitUsage;
         }
         using var cts = new CancellationTokenSource();
@@ -47,7 +55,7 @@ public static class Cli
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            Console.Error.WriteLine("qa: interrupted; finished steps are saved.");
+            Console.Error.WriteLine($"qa: interrupted; {InterruptNote?.Invoke() ?? "nothing was saved."}");
             return ExitInterrupted;
         }
         catch (Exception e)
@@ -60,6 +68,23 @@ public static class Cli
             return ExitFailure;
         }
     }
+
+    /// <summary>
+    /// What an interrupted command has kept and how to continue, set by the command while it runs (a training
+    /// knows its last persisted step and its experiment id); null: nothing was saved.
+    /// </summary>
+    public static Func<string>? InterruptNote { get; set; }
+
+    private static readonly Dictionary<string, string> TypeWords = new(StringComparer.Ordinal)
+    {
+        ["System.Int32"] = "an integer", ["System.Int64"] = "an integer", ["System.UInt64"] = "a whole number 0 or more",
+        ["System.Double"] = "a number", ["System.Boolean"] = "true or false",
+    };
+
+    /// <summary>System.CommandLine names .NET types ("expected type 'System.Int32'"); users need the word for it.</summary>
+    internal static string Friendly(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '(System\.[A-Za-z0-9]+)(\?)?'\.?",
+            m => "as " + (TypeWords.TryGetValue(m.Groups[1].Value, out var w) ? w : "the expected kind of value") + ".");
 
     /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>
     private static bool IsUsage(Exception e) => e is UsageException || CommandCatalog.IsUsageError(e);

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Hashing;
 using System.IO.Compression;
 using System.Net;
 using System.Text;
@@ -32,7 +34,7 @@ public sealed class SapiSimulator : IAsyncDisposable
     private const string Media = "application/vnd.dwave.sapi.";
     private readonly SapiSimulatorOptions _o;
     // The properties JSON of a P16 solver is about a megabyte: serialised once, spliced into every solver response.
-    private readonly Dictionary<string, (SimulatedSolverSpec Spec, SolverInfo Info, string PropertiesJson)> _solvers;
+    private readonly Dictionary<string, SimulatedQpu> _solvers;
     private readonly HashSet<string> _tokens;
     private readonly ConcurrentDictionary<string, SimProblem> _problems = new();
     private readonly ConcurrentDictionary<string, UsageCell> _usage = new();
@@ -50,7 +52,13 @@ public sealed class SapiSimulator : IAsyncDisposable
     /// <summary>The SAPI endpoint to configure clients with: http://127.0.0.1:PORT/sapi/v2/</summary>
     public Uri SapiEndpoint => new(BaseUrl, "sapi/v2/");
     public bool IsListening => _app is not null;
+    /// <summary>The region code the simulator's Metadata API (<c>GET /metadata/v1/regions/</c>) lists for its own endpoint.</summary>
+    public const string RegionCode = "sim-local-1";
+    /// <summary>http://127.0.0.1:PORT/metadata/v1/</summary>
+    public Uri MetadataEndpoint => new(BaseUrl, "metadata/v1/");
     public IReadOnlyList<SimulatedSolverSpec> Solvers => _o.Solvers;
+    /// <summary>The QPU model behind each solver, the same objects the HTTP surface samples with.</summary>
+    public SimulatedQpu Qpu(string solverName) => _solvers[solverName];
     /// <summary>Problems accepted so far (any status), for tests and drills.</summary>
     public int ProblemCount => _problems.Count;
 
@@ -60,11 +68,8 @@ public sealed class SapiSimulator : IAsyncDisposable
         _o = options;
         _tokens = options.Tokens.ToHashSet(StringComparer.Ordinal);
         _qpu = new SemaphoreSlim(options.MaxConcurrentProblems, options.MaxConcurrentProblems);
-        _solvers = options.Solvers.ToDictionary(s => s.Name, s =>
-        {
-            string props = s.PropertiesText();
-            return (s, SolverInfo.Parse(RecordText(s, props, "ONLINE")), props);
-        });
+        var model = options.Model;
+        _solvers = options.Solvers.ToDictionary(s => s.Name, s => new SimulatedQpu(s, model));
         Faults.SolverWentOffline += FailQueuedOn;
     }
 
@@ -167,11 +172,45 @@ public sealed class SapiSimulator : IAsyncDisposable
 
     // ------------------------------------------------------------ HTTP surface
 
+    // SAPI's timestamp form (e.g. 2022-09-01T17:55:00.877038Z): UTC, microseconds, 'Z'.
+    internal static string Timestamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The X-Deprecation header for a request without an API version in Accept: an RFC 9651 list of tokens with
+    /// parameters <c>context</c>, <c>message</c>, <c>sunset</c> (a Date, @seconds), the Leap format that
+    /// dwave-cloud-client 0.14 parses (<c>api/client.py: DeprecationAwareSessionMixin</c>, <c>api/models.py: DeprecationMessage</c>).
+    /// </summary>
+    internal static readonly string AcceptVersionDeprecation =
+        "accept-version-missing;context=\"api\";message=\"Requests without a version in the Accept header are deprecated; send Accept: <media type>; version=3.0.0.\";sunset=@"
+        + new DateTimeOffset(2027, 12, 31, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
     private void MapEndpoints(WebApplication app)
     {
+        // A response that would otherwise go out with an error status and no body (405, a bare 404 from routing)
+        // gets SAPI's JSON error body, so clients always have a message to show.
+        app.UseStatusCodePages(async sc =>
+        {
+            var ctx = sc.HttpContext;
+            int code = ctx.Response.StatusCode;
+            string msg = code switch
+            {
+                404 => $"no such resource: {ctx.Request.Method} {ctx.Request.Path}",
+                405 => $"method {ctx.Request.Method} is not allowed on {ctx.Request.Path}",
+                _ => $"request failed with status {code}",
+            };
+            await Error(ctx, code, msg).ConfigureAwait(false);
+        });
         app.Use(async (ctx, next) =>
         {
             var path = ctx.Request.Path.Value ?? "";
+            if (path.TrimEnd('/') == "/metadata/v1/regions" && HttpMethods.IsGet(ctx.Request.Method))
+            {
+                // A Metadata API for the simulator (public, as Leap's is): one region, served here, so that
+                // DWAVE_METADATA_API_ENDPOINT + DWAVE_API_REGION can be exercised end to end.
+                await Json(ctx, 200, new JsonArray(new JsonObject { ["code"] = RegionCode, ["name"] = "QaActors simulator", ["endpoint"] = SapiEndpoint.AbsoluteUri }),
+                    "application/vnd.dwave.metadata.regions+json").ConfigureAwait(false);
+                return;
+            }
             if (!path.StartsWith("/sapi/v2/", StringComparison.Ordinal) && path != "/sapi/v2")
             {
                 await Error(ctx, 404, $"no such resource {path}; the SAPI base is /sapi/v2/").ConfigureAwait(false);
@@ -182,7 +221,7 @@ public sealed class SapiSimulator : IAsyncDisposable
             {
                 if (Faults.ActiveOutage(out var ra) == OutageMode.Http503)
                 {
-                    if (ra is { } r) ctx.Response.Headers.RetryAfter = ((int)Math.Ceiling(r.TotalSeconds)).ToString();
+                    if (ra is { } r) ctx.Response.Headers.RetryAfter = ((int)Math.Ceiling(r.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                     await Error(ctx, 503, "Service Unavailable (simulated outage)").ConfigureAwait(false);
                     return;
                 }
@@ -193,7 +232,7 @@ public sealed class SapiSimulator : IAsyncDisposable
                 }
                 if (Faults.TakeRateLimit(ctx.Request.Method, out var after))
                 {
-                    ctx.Response.Headers.RetryAfter = Math.Max(0, (int)Math.Ceiling(after.TotalSeconds)).ToString();
+                    ctx.Response.Headers.RetryAfter = Math.Max(0, (int)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                     await Error(ctx, 429, "API request rate exceeds the permissible limit (simulated)").ConfigureAwait(false);
                     return;
                 }
@@ -207,21 +246,36 @@ public sealed class SapiSimulator : IAsyncDisposable
             ctx.Items["token"] = token;
             string accept = ctx.Request.Headers.Accept.ToString();
             int vi = accept.IndexOf("version=", StringComparison.OrdinalIgnoreCase);
-            if (vi < 0) ctx.Response.Headers["X-Deprecation"] = "\"accept-version-missing\"";
+            if (vi < 0) ctx.Response.Headers["X-Deprecation"] = AcceptVersionDeprecation;
             else if (!accept[(vi + 8)..].TrimStart('"').StartsWith('3'))
             {
                 await Error(ctx, 415, $"unsupported API version in Accept: {accept}; this server speaks 3.x").ConfigureAwait(false);
                 return;
             }
-            await next(ctx).ConfigureAwait(false);
+            try
+            {
+                await next(ctx).ConfigureAwait(false);
+            }
+            catch (BadRequest e) when (!ctx.Response.HasStarted)
+            {
+                await Error(ctx, e.Code, e.Message).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !ctx.Response.HasStarted)
+            {
+                // A simulator bug must still answer as SAPI does (a JSON body), and be visible in its log.
+                _o.Log?.Invoke($"sapi-sim: {ctx.Request.Method} {path} failed: {e}");
+                await Error(ctx, 500, $"internal simulator error: {e.Message}").ConfigureAwait(false);
+            }
         });
 
         app.MapGet("/sapi/v2/solvers/remote", ListSolvers);
         app.MapGet("/sapi/v2/solvers/remote/{name}", GetSolver);
         app.MapPost("/sapi/v2/problems", Submit);
-        app.MapGet("/sapi/v2/problems", Poll);
+        app.MapGet("/sapi/v2/problems", ListProblems);
         app.MapGet("/sapi/v2/problems/{id}", GetProblem);
         app.MapGet("/sapi/v2/problems/{id}/answer", GetAnswer);
+        app.MapGet("/sapi/v2/problems/{id}/info", GetInfo);
+        app.MapGet("/sapi/v2/problems/{id}/messages", GetMessages);
         app.MapDelete("/sapi/v2/problems/{id}", CancelOne);
         app.MapDelete("/sapi/v2/problems", CancelMany);
         app.MapGet("/sapi/v2/_sim/usage", (Delegate)((HttpContext ctx) =>
@@ -236,39 +290,64 @@ public sealed class SapiSimulator : IAsyncDisposable
             catch (FormatException e) { await Error(ctx, 400, e.Message).ConfigureAwait(false); return; }
             await Json(ctx, 200, new JsonObject { ["applied"] = true }, "application/json").ConfigureAwait(false);
         }));
+        app.MapFallback((Delegate)((HttpContext ctx) => Error(ctx, 404, $"no such resource: {ctx.Request.Method} {ctx.Request.Path}")));
+    }
+
+    /// <summary>A request the simulator refuses with a 4xx and SAPI's JSON error body.</summary>
+    private sealed class BadRequest(int code, string message) : Exception(message)
+    {
+        public int Code { get; } = code;
     }
 
     private static string Token(HttpContext ctx) => (string)ctx.Items["token"]!;
 
-    private static string RecordText(SimulatedSolverSpec s, string propertiesJson, string status)
-    {
-        string head = new JsonObject
-        {
-            ["identity"] = new JsonObject { ["name"] = s.Name, ["version"] = new JsonObject { ["graph_id"] = s.GraphId } },
-            ["status"] = status,
-            ["description"] = s.Description,
-            ["avg_load"] = 0.0,
-        }.ToJsonString();
-        return string.Concat(head.AsSpan(0, head.Length - 1), ",\"properties\":", propertiesJson, "}");
-    }
+    private string RecordOf(string name) =>
+        _solvers[name].RecordText(Faults.IsOffline(name) ? "OFFLINE" : "ONLINE", 0.0);
 
-    private string RecordOf(string name)
+    /// <summary>One solver record after the request's <c>filter</c> (SolverFilter), or whole.</summary>
+    private string FilteredRecord(HttpContext ctx, string name)
     {
-        var (spec, _, props) = _solvers[name];
-        return RecordText(spec, props, Faults.IsOffline(name) ? "OFFLINE" : "ONLINE");
+        string? filter = ctx.Request.Query["filter"].FirstOrDefault();
+        if (string.IsNullOrEmpty(filter)) return RecordOf(name);
+        var q = _solvers[name];
+        try
+        {
+            return SolverFilter.Apply(filter, q.RecordParts(Faults.IsOffline(name) ? "OFFLINE" : "ONLINE", 0.0), () => q.PropertiesNode);
+        }
+        catch (FormatException e) { throw new BadRequest(400, e.Message); }
     }
 
     private Task ListSolvers(HttpContext ctx) =>
-        Text(ctx, 200, "[" + string.Join(",", _solvers.Keys.Select(RecordOf)) + "]", Media + "solver-definition-list+json");
+        Cached(ctx, "[" + string.Join(",", _solvers.Keys.Select(n => FilteredRecord(ctx, n))) + "]", Media + "solver-definition-list+json");
 
     private Task GetSolver(HttpContext ctx, string name) =>
         _solvers.ContainsKey(name)
-            ? Text(ctx, 200, RecordOf(name), Media + "solver-definition+json")
+            ? Cached(ctx, FilteredRecord(ctx, name), Media + "solver-definition+json")
             : Error(ctx, 404, $"Solver '{name}' not found");
+
+    /// <summary>
+    /// Solver data with an ETag (a hash of the body) and Cache-Control, answering 304 when If-None-Match names
+    /// the current ETag (SAPI REST docs; dwave-cloud-client revalidates its solver cache this way). Records that
+    /// carry <c>status</c> or <c>avg_load</c> change at runtime and may be cached for a short time only.
+    /// </summary>
+    private static Task Cached(HttpContext ctx, string body, string media)
+    {
+        string etag = "\"" + XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(body)).ToString("x16", CultureInfo.InvariantCulture) + "\"";
+        bool dynamic = body.Contains("\"status\":", StringComparison.Ordinal) || body.Contains("\"avg_load\":", StringComparison.Ordinal);
+        ctx.Response.Headers.ETag = etag;
+        ctx.Response.Headers.CacheControl = dynamic ? "private, max-age=15" : "private, max-age=3600";
+        foreach (var v in ctx.Request.Headers.IfNoneMatch)
+            if (v is not null && v.Split(',').Select(s => s.Trim()).Any(s => s == etag || s == "*"))
+            {
+                ctx.Response.StatusCode = 304;
+                return Task.CompletedTask;
+            }
+        return Text(ctx, 200, body, media);
+    }
 
     private async Task Submit(HttpContext ctx)
     {
-        JsonArray jobs;
+        JsonNode? root;
         try
         {
             Stream body = ctx.Request.Body;
@@ -282,7 +361,7 @@ public sealed class SapiSimulator : IAsyncDisposable
             }
             using var reader = new StreamReader(body, Encoding.UTF8);
             string text = await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
-            jobs = JsonNode.Parse(text) as JsonArray ?? throw new JsonException("the body must be a JSON list of problems");
+            root = JsonNode.Parse(text);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
@@ -290,122 +369,166 @@ public sealed class SapiSimulator : IAsyncDisposable
             return;
         }
         string token = Token(ctx);
+        if (root is JsonObject single)
+        {
+            // The blocking submit (one job as an object): one status, with the answer if it finishes in time.
+            SimProblem p;
+            try { p = Accept(single, token); }
+            catch (BadRequest e) { await Error(ctx, e.Code, e.Message).ConfigureAwait(false); return; }
+            await WaitTerminal(ctx, [p], _o.BlockingSubmitWait).ConfigureAwait(false);
+            if (ctx.RequestAborted.IsCancellationRequested) return;
+            await Json(ctx, 200, StatusJson(p, withAnswer: true), Media + "problems+json").ConfigureAwait(false);
+            return;
+        }
+        if (root is not JsonArray jobs)
+        {
+            await Error(ctx, 400, "the body must be a JSON list of problems, or one problem object").ConfigureAwait(false);
+            return;
+        }
         var results = new JsonArray();
         foreach (var job in jobs)
         {
-            try { results.Add(Accept(job as JsonObject ?? throw new SubmitError(400, "each problem must be a JSON object"), token)); }
-            catch (SubmitError e) { results.Add(new JsonObject { ["error_code"] = e.Code, ["error_msg"] = e.Message }); }
+            try { results.Add(StatusJson(Accept(job as JsonObject ?? throw new BadRequest(400, "each problem must be a JSON object"), token), withAnswer: false)); }
+            catch (BadRequest e) { results.Add(new JsonObject { ["error_code"] = e.Code, ["error_msg"] = e.Message }); }
         }
         await Json(ctx, 200, results, Media + "problems+json").ConfigureAwait(false);
     }
 
-    private sealed class SubmitError(int code, string message) : Exception(message)
-    {
-        public int Code { get; } = code;
-    }
+    // Typed field readers for submissions: a wrong JSON type is the client's error (400), never a 500.
+    private static string ReqString(JsonObject o, string key, string where) =>
+        o[key] is JsonValue v && v.TryGetValue(out string? s) ? s
+        : throw new BadRequest(400, o.ContainsKey(key) && o[key] is not null
+            ? $"{where}'{key}' must be a string, not {SimulatedQpu.Describe(o[key])}"
+            : $"{where}'{key}' is required");
 
-    private JsonObject Accept(JsonObject job, string token)
+    private static string? OptString(JsonObject o, string key, string where) =>
+        o[key] is null ? null : ReqString(o, key, where);
+
+    private SimProblem Accept(JsonObject job, string token)
     {
-        string name = job["solver"]?["name"]?.GetValue<string>() ?? job["solver"]?.GetValue<string>()
-            ?? throw new SubmitError(400, "problem has no solver");
-        if (!_solvers.TryGetValue(name, out var solver)) throw new SubmitError(404, $"Solver '{name}' not found");
-        string type = job["type"]?.GetValue<string>() ?? throw new SubmitError(400, "problem has no type");
-        if (type is not (QpuProblem.Ising or QpuProblem.Qubo)) throw new SubmitError(400, $"problem type '{type}' is not supported (ising, qubo)");
-        var data = job["data"] as JsonObject ?? throw new SubmitError(400, "problem has no data");
-        if (data["format"]?.GetValue<string>() != "qp") throw new SubmitError(400, "only data format 'qp' is supported by QPU solvers");
+        if (job["solver"] is not JsonObject solverId)
+            throw new BadRequest(400, job.ContainsKey("solver")
+                ? $"'solver' must be an object {{\"name\": ..., \"version\": {{\"graph_id\": ...}}}}, not {SimulatedQpu.Describe(job["solver"])}"
+                : "problem has no solver");
+        string name = ReqString(solverId, "name", "solver.");
+        if (!_solvers.TryGetValue(name, out var solver)) throw new BadRequest(404, $"Solver '{name}' not found");
+        if (solverId["version"] is { } ver)
+        {
+            if (ver is not JsonObject vo) throw new BadRequest(400, $"'solver.version' must be an object, not {SimulatedQpu.Describe(ver)}");
+            if (OptString(vo, "graph_id", "solver.version.") is { } gid && gid != solver.Spec.EffectiveGraphId)
+                throw new BadRequest(400, $"solver {name} has graph_id {solver.Spec.EffectiveGraphId}, the problem names {gid}: the working graph changed; fetch the solver again");
+        }
+        string type = ReqString(job, "type", "");
+        if (type is not (QpuProblem.Ising or QpuProblem.Qubo)) throw new BadRequest(400, $"problem type '{type}' is not supported (ising, qubo)");
+        if (job["data"] is not JsonObject data)
+            throw new BadRequest(400, job.ContainsKey("data") ? $"'data' must be an object, not {SimulatedQpu.Describe(job["data"])}" : "problem has no data");
+        if (ReqString(data, "format", "data.") != "qp") throw new BadRequest(400, "only data format 'qp' is supported by QPU solvers");
+        double offset = 0;
+        if (data["offset"] is { } off)
+            offset = off is JsonValue ov && ov.TryGetValue(out double d) ? d : throw new BadRequest(400, $"'data.offset' must be a number, not {SimulatedQpu.Describe(off)}");
+        string? label = OptString(job, "label", "");
+        JsonObject prm = job["params"] switch
+        {
+            null => new JsonObject(),
+            JsonObject o => o,
+            var other => throw new BadRequest(400, $"'params' must be an object, not {SimulatedQpu.Describe(other)}"),
+        };
         QpuProblem problem;
         try
         {
-            problem = new QpProblemData(data["lin"]?.GetValue<string>() ?? "", data["quad"]?.GetValue<string>() ?? "",
-                data["offset"]?.GetValue<double>() ?? 0).Decode(solver.Info, type);
+            problem = new QpProblemData(ReqString(data, "lin", "data."), ReqString(data, "quad", "data."), offset).Decode(solver.Solver, type);
         }
-        catch (SapiException e) { throw new SubmitError(400, e.Message); }
-        var prm = job["params"] as JsonObject ?? new JsonObject();
-        var settings = CheckParams(solver.Spec, solver.Info, problem, prm);
+        catch (SapiException e) { throw new BadRequest(400, e.Message); }
+        SimulatedQpu.RunSettings settings;
+        try { settings = solver.CheckParameters(problem, prm); }
+        catch (SimulatedQpuRejection e) { throw new BadRequest(e.Code, e.Message); }
         if (_problems.Values.Count(p => p.Token == token && !p.IsTerminal) >= _o.MaxQueuedPerToken)
-            throw new SubmitError(429, $"at most {_o.MaxQueuedPerToken} unfinished problems per member are allowed");
+            throw new BadRequest(429, $"at most {_o.MaxQueuedPerToken} unfinished problems per member are allowed");
 
         long n = Interlocked.Increment(ref _counter);
         var id = $"sim-{n:D8}-{Guid.NewGuid():N}"[..30];
-        var p = new SimProblem(id, token, name, type, job["label"]?.GetValue<string>(), problem, settings, n, DateTimeOffset.UtcNow);
+        var p = new SimProblem(id, token, name, type, label, problem, settings, n, DateTimeOffset.UtcNow,
+            (JsonObject)data.DeepClone(), (JsonObject)prm.DeepClone());
         _problems[id] = p;
         if (Faults.IsOffline(name)) p.Finish("FAILED", error: "Solver is offline.");
         else _ = Task.Run(() => RunAsync(p));
-        return StatusJson(p, withAnswer: false);
+        return p;
     }
 
-    private sealed record RunSettings(int NumReads, double AnnealTime, bool Raw, bool AutoScale, double ProgrammingThermalization,
-        double ReadoutThermalization, bool ReduceIntersampleCorrelation);
+    private static readonly string[] Statuses = ["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"];
 
-    private static RunSettings CheckParams(SimulatedSolverSpec spec, SolverInfo info, QpuProblem problem, JsonObject prm)
-    {
-        foreach (var (k, _) in prm)
-            if (!SimulatedSolverSpec.ParameterNames.Contains(k) && !k.StartsWith("x_", StringComparison.Ordinal))
-                throw new SubmitError(400, $"Unknown parameter '{k}'");
-        double D(string k, double d) => prm[k] is JsonValue v && v.TryGetValue(out double x) ? x : d;
-        int reads = prm["num_reads"] is JsonValue nr && nr.TryGetValue(out int r) ? r : 1;
-        if (!info.NumReadsRange.Contains(reads)) throw new SubmitError(400, $"num_reads {reads} is out of range {info.NumReadsRange}");
-        double anneal = D("annealing_time", spec.Timing.DefaultAnnealingTime);
-        if (prm["anneal_schedule"] is JsonArray sched && sched.Count > 0)
-        {
-            if (prm.ContainsKey("annealing_time")) throw new SubmitError(400, "annealing_time and anneal_schedule are mutually exclusive");
-            anneal = sched[^1]![0]!.GetValue<double>();
-        }
-        if (!info.AnnealingTimeRange.Contains(anneal)) throw new SubmitError(400, $"annealing_time {anneal} is out of range {info.AnnealingTimeRange}");
-        string mode = prm["answer_mode"]?.GetValue<string>() ?? (prm.ContainsKey("initial_state") ? "raw" : "histogram");
-        if (mode is not ("raw" or "histogram")) throw new SubmitError(400, $"answer_mode '{mode}' is not raw or histogram");
-        bool autoScale = prm["auto_scale"]?.GetValue<bool>() ?? true;
-        if (!autoScale && problem.Type == QpuProblem.Ising)
-        {
-            foreach (var (q, h) in problem.Linear)
-                if (!info.HRange.Contains(h)) throw new SubmitError(400, $"h value {h} on qubit {q} is out of range {info.HRange} with auto_scale off");
-            var jr = info.ExtendedJRange ?? info.JRange;
-            foreach (var ((u, v), j) in problem.Quadratic)
-                if (!jr.Contains(j)) throw new SubmitError(400, $"J value {j} on ({u},{v}) is out of range {jr} with auto_scale off");
-        }
-        double pt = D("programming_thermalization", spec.Timing.DefaultProgrammingThermalization);
-        double rt = D("readout_thermalization", spec.Timing.DefaultReadoutThermalization);
-        if (pt is < 0 or > 10000 || rt is < 0 or > 10000) throw new SubmitError(400, "thermalization times must be in [0, 10000] µs");
-        double run = (anneal + rt) * reads + pt;
-        if (run > spec.ProblemRunDurationRange.Max)
-            throw new SubmitError(400, FormattableString.Invariant($"Upper limit on user-specified timing related parameters exceeded: {run:F0} > {spec.ProblemRunDurationRange.Max:F0}"));
-        return new RunSettings(reads, anneal, mode == "raw", autoScale, pt, rt, prm["reduce_intersample_correlation"]?.GetValue<bool>() ?? false);
-    }
-
-    private async Task Poll(HttpContext ctx)
+    /// <summary>
+    /// <c>GET problems/</c>: with <c>id</c> a (long-)poll of those problems, otherwise the caller's problem list,
+    /// newest first; both filtered by <c>label</c> (substring), <c>status</c>, <c>solver</c> (name) and cut to
+    /// <c>max_results</c> (default and most 1000). Ill-formed filters are 400s.
+    /// </summary>
+    private async Task ListProblems(HttpContext ctx)
     {
         string token = Token(ctx);
-        string ids = ctx.Request.Query["id"].ToString();
-        int timeout = int.TryParse(ctx.Request.Query["timeout"], out int t) ? Math.Clamp(t, 1, 30) : 1;
-        List<SimProblem> mine;
+        var q = ctx.Request.Query;
+        string? status = q["status"].FirstOrDefault();
+        if (status is not null && !Statuses.Contains(status))
+            throw new BadRequest(400, $"status '{status}' is not one of {string.Join(", ", Statuses)}");
+        string? label = q["label"].FirstOrDefault();
+        string? solver = q["solver"].FirstOrDefault();
+        int max = 1000;
+        if (q["max_results"].FirstOrDefault() is { } mr && (!int.TryParse(mr, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max is < 1 or > 1000))
+            throw new BadRequest(400, $"max_results '{mr}' must be an integer in 1..1000");
+        int timeout = ParseTimeout(q["timeout"].FirstOrDefault());
+        bool Keep(SimProblem p) =>
+            (status is null || p.Status == status) && (solver is null || p.Solver == solver)
+            && (label is null || (p.Label?.Contains(label, StringComparison.Ordinal) ?? false));
+
+        string ids = q["id"].ToString();
         if (ids.Length == 0)
         {
-            mine = _problems.Values.Where(p => p.Token == token).OrderByDescending(p => p.Seq).Take(1000).ToList();
-            await Json(ctx, 200, new JsonArray(mine.Select(p => (JsonNode)StatusJson(p, false)).ToArray()), Media + "problems+json").ConfigureAwait(false);
+            var list = _problems.Values.Where(p => p.Token == token && Keep(p)).OrderByDescending(p => p.Seq).Take(max).ToList();
+            await Json(ctx, 200, new JsonArray(list.Select(p => (JsonNode)StatusJson(p, false)).ToArray()), Media + "problems+json").ConfigureAwait(false);
             return;
         }
-        mine = ids.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var mine = ids.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(i => _problems.TryGetValue(i, out var p) && p.Token == token ? p : null).OfType<SimProblem>().ToList();
         if (mine.Count == 0)
         {
             await Error(ctx, 404, "none of the requested problems exist").ConfigureAwait(false);
             return;
         }
-        // Long poll: answer as soon as one of them is terminal, or when the timeout passes.
-        if (!mine.Any(p => p.IsTerminal))
-        {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _disposing.Token);
-            var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            using var reg = stopping.Register(cts.Cancel);
-            var delay = Task.Delay(TimeSpan.FromSeconds(timeout), cts.Token);
-            await Task.WhenAny(mine.Select(p => p.Done.Task).Append(delay)).ConfigureAwait(false);
-            if (ctx.RequestAborted.IsCancellationRequested) return;
-        }
-        await Json(ctx, 200, new JsonArray(mine.Select(p => (JsonNode)StatusJson(p, false)).ToArray()), Media + "problems+json").ConfigureAwait(false);
+        // Long poll: answer as soon as one of them is terminal, or when the timeout passes (1 s without one).
+        await WaitTerminal(ctx, mine, TimeSpan.FromSeconds(timeout)).ConfigureAwait(false);
+        if (ctx.RequestAborted.IsCancellationRequested) return;
+        var shown = mine.Where(Keep).Take(max);
+        await Json(ctx, 200, new JsonArray(shown.Select(p => (JsonNode)StatusJson(p, false)).ToArray()), Media + "problems+json").ConfigureAwait(false);
     }
 
-    private Task GetProblem(HttpContext ctx, string id) =>
-        Find(ctx, id) is { } p ? Json(ctx, 200, StatusJson(p, withAnswer: true), Media + "problem+json") : Error(ctx, 404, $"Problem '{id}' not found");
+    /// <summary>SAPI accepts a wait of 1–30 whole seconds; without one, a GET waits up to 1 s.</summary>
+    private static int ParseTimeout(string? text)
+    {
+        if (text is null) return 1;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int t) || t is < 1 or > 30)
+            throw new BadRequest(400, $"timeout '{text}' must be an integer number of seconds in 1..30");
+        return t;
+    }
+
+    private async Task WaitTerminal(HttpContext ctx, IReadOnlyList<SimProblem> problems, TimeSpan wait)
+    {
+        if (problems.Any(p => p.IsTerminal) || wait <= TimeSpan.Zero) return;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _disposing.Token);
+        var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var reg = stopping.Register(cts.Cancel);
+        var delay = Task.Delay(wait, cts.Token);
+        await Task.WhenAny(problems.Select(p => p.Done.Task).Append(delay)).ConfigureAwait(false);
+    }
+
+    private async Task GetProblem(HttpContext ctx, string id)
+    {
+        if (Find(ctx, id) is not { } p) { await Error(ctx, 404, $"Problem '{id}' not found").ConfigureAwait(false); return; }
+        if (ctx.Request.Query["timeout"].FirstOrDefault() is { } t)
+        {
+            await WaitTerminal(ctx, [p], TimeSpan.FromSeconds(ParseTimeout(t))).ConfigureAwait(false);
+            if (ctx.RequestAborted.IsCancellationRequested) return;
+        }
+        await Json(ctx, 200, StatusJson(p, withAnswer: true), Media + "problem+json").ConfigureAwait(false);
+    }
 
     private Task GetAnswer(HttpContext ctx, string id)
     {
@@ -413,6 +536,55 @@ public sealed class SapiSimulator : IAsyncDisposable
         if (p.Answer is null) return Error(ctx, 409, $"Problem '{id}' has no answer (status {p.Status})");
         return Json(ctx, 200, new JsonObject { ["answer"] = p.Answer.DeepClone() }, Media + "problem-answer+json");
     }
+
+    /// <summary><c>GET problems/{id}/info</c>: the submission as sent (data, params) with its metadata and answer (dwave-cloud-client api/models.py: ProblemInfo).</summary>
+    private Task GetInfo(HttpContext ctx, string id)
+    {
+        if (Find(ctx, id) is not { } p) return Error(ctx, 404, $"Problem '{id}' not found");
+        JsonObject o;
+        lock (p)
+        {
+            var meta = new JsonObject
+            {
+                ["solver"] = _solvers[p.Solver].Solver.IdentityJson(),
+                ["type"] = p.Type,
+                ["label"] = p.Label,
+                ["status"] = p.Status,
+                ["submitted_by"] = SubmitterOf(p.Token),
+                ["submitted_on"] = Timestamp(p.SubmittedOn),
+                ["messages"] = MessagesOf(p),
+            };
+            if (p.SolvedOn is { } s) meta["solved_on"] = Timestamp(s);
+            o = new JsonObject { ["id"] = p.Id, ["data"] = p.Data.DeepClone(), ["params"] = p.Params.DeepClone(), ["metadata"] = meta };
+            if (p.Answer is not null) o["answer"] = p.Answer.DeepClone();
+        }
+        return Json(ctx, 200, o, Media + "problem-data+json");
+    }
+
+    private Task GetMessages(HttpContext ctx, string id)
+    {
+        if (Find(ctx, id) is not { } p) return Error(ctx, 404, $"Problem '{id}' not found");
+        JsonArray m;
+        lock (p) m = MessagesOf(p);
+        return Json(ctx, 200, m, Media + "problem-message+json");
+    }
+
+    // Messages the simulated system posts about a problem: why it failed or was cancelled.
+    private static JsonArray MessagesOf(SimProblem p)
+    {
+        var list = new JsonArray();
+        if (p.Error is not null || p.Status == "CANCELLED")
+            list.Add(new JsonObject
+            {
+                ["timestamp"] = Timestamp(p.SolvedOn ?? p.SubmittedOn),
+                ["severity"] = p.Status == "FAILED" ? "error" : "info",
+                ["message"] = p.Error ?? "Problem was cancelled.",
+            });
+        return list;
+    }
+
+    // A stable, non-secret stand-in for the member who submitted (never the token itself).
+    private string SubmitterOf(string token) => $"sim-member-{_o.Tokens.ToList().IndexOf(token) + 1}";
 
     private Task CancelOne(HttpContext ctx, string id)
     {
@@ -428,10 +600,16 @@ public sealed class SapiSimulator : IAsyncDisposable
         try { ids = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonArray; }
         catch (JsonException) { ids = null; }
         if (ids is null) { await Error(ctx, 400, "the body must be a JSON list of problem ids").ConfigureAwait(false); return; }
+        if (ids.Count == 0) { await Error(ctx, 400, "the list of problem ids to cancel is empty").ConfigureAwait(false); return; }
+        if (ids.Any(i => i is not JsonValue v || !v.TryGetValue(out string? _)))
+        {
+            await Error(ctx, 400, "every problem id to cancel must be a string").ConfigureAwait(false);
+            return;
+        }
         var result = new JsonArray();
         foreach (var i in ids)
         {
-            string id = i?.GetValue<string>() ?? "";
+            string id = i!.GetValue<string>();
             if (Find(ctx, id) is not { } p) { result.Add(new JsonObject { ["error_code"] = 404, ["error_msg"] = $"Problem '{id}' not found" }); continue; }
             var (code, msg) = Cancel(p);
             result.Add(code == 200 ? StatusJson(p, false) : new JsonObject { ["error_code"] = code, ["error_msg"] = msg });
@@ -465,12 +643,12 @@ public sealed class SapiSimulator : IAsyncDisposable
             {
                 ["id"] = p.Id,
                 ["type"] = p.Type,
-                ["solver"] = _solvers[p.Solver].Info.IdentityJson(),
+                ["solver"] = _solvers[p.Solver].Solver.IdentityJson(),
                 ["status"] = p.Status,
-                ["submitted_on"] = p.SubmittedOn.ToString("O"),
+                ["submitted_on"] = Timestamp(p.SubmittedOn),
             };
             if (p.Label is not null) o["label"] = p.Label;
-            if (p.SolvedOn is { } s) o["solved_on"] = s.ToString("O");
+            if (p.SolvedOn is { } s) o["solved_on"] = Timestamp(s);
             if (p.Error is not null) o["error_message"] = p.Error;
             if (withAnswer && p.Answer is not null) o["answer"] = p.Answer.DeepClone();
             return o;
@@ -482,7 +660,8 @@ public sealed class SapiSimulator : IAsyncDisposable
     private static Task Text(HttpContext ctx, int code, string json, string media)
     {
         ctx.Response.StatusCode = code;
-        ctx.Response.ContentType = media.StartsWith(Media, StringComparison.Ordinal) ? $"{media}; version={SapiClient.ApiVersion}" : media;
+        ctx.Response.ContentType = media.StartsWith(Media, StringComparison.Ordinal) ? $"{media}; version={SapiClient.ApiVersion}"
+            : media.StartsWith("application/vnd.dwave.metadata.", StringComparison.Ordinal) ? $"{media}; version=1.0.0" : media;
         return ctx.Response.WriteAsync(json, ctx.RequestAborted);
     }
 
@@ -523,7 +702,7 @@ public sealed class SapiSimulator : IAsyncDisposable
             }
             var delay = Faults.AnswerDelay;
             if (delay > TimeSpan.Zero) await Task.Delay(delay, p.Cts.Token).ConfigureAwait(false);
-            var answer = await SampleAsync(p, p.Cts.Token).ConfigureAwait(false);
+            var answer = await _solvers[p.Solver].SampleAnswerAsync(p.Problem, p.Settings, p.Cts.Token).ConfigureAwait(false);
             lock (p)
             {
                 if (p.IsTerminal) return;
@@ -548,127 +727,19 @@ public sealed class SapiSimulator : IAsyncDisposable
         }
     }
 
-    private async Task<QpAnswer> SampleAsync(SimProblem p, CancellationToken ct)
-    {
-        var (spec, info, _) = _solvers[p.Solver];
-        var prob = p.Problem;
-        var active = prob.ActiveQubits();
-        int n = active.Length;
-        var index = new Dictionary<int, int>(n);
-        for (int i = 0; i < n; i++) index[active[i]] = i;
-
-        // The programmed model: the submitted problem in its own vartype, over active qubits in ascending order.
-        var exact = new BqmBuilder(prob.Vartype);
-        foreach (int q in active) exact.AddVariable(q, prob.Linear.GetValueOrDefault(q));
-        foreach (var ((u, v), j) in prob.Quadratic) exact.AddInteraction(u, v, j);
-        var model = exact.Build();
-        var spin = model.ToSpin();
-
-        // SAPI converts QUBO to Ising, auto-scales if asked (ranges only; per-qubit coupling limits are not modelled),
-        // then the hardware adds integrated control errors drawn once per programming.
-        double scale = p.Settings.AutoScale ? AutoScaleFactor(spin, info) : 1;
-        var noise = SeedPolicy.For(_o.Seed, p.Seq, 0, SeedPolicy.Purpose.Noise);
-        var h = new double[spin.NumVariables];
-        for (int i = 0; i < h.Length; i++) h[i] = spin.Linear[i] / scale + _o.SigmaH * noise.NextGaussian();
-        var qb = new double[spin.NumInteractions];
-        for (int k = 0; k < qb.Length; k++) qb[k] = spin.QuadraticBias[k] / scale + _o.SigmaJ * noise.NextGaussian();
-        var hardware = Bqm.FromArrays(Vartype.Spin, h, spin.QuadraticU.ToArray(), spin.QuadraticV.ToArray(), qb, 0, spin.Labels.ToArray());
-
-        int reads = p.Settings.NumReads;
-        var request = new SampleRequest(reads, _o.BetaHw, SeedPolicy.Derive(_o.Seed, p.Seq, 0, SeedPolicy.Purpose.Sample));
-        var drawn = await _o.Sampler.SampleAsync(hardware, request, ct).ConfigureAwait(false);
-        if (drawn.Vartype != Vartype.Spin) drawn = drawn.ChangeVartype(Vartype.Spin);
-
-        // Expand the sampler's rows (which may already be aggregated) into per-read rows in active order.
-        var cols = new int[n];
-        for (int i = 0; i < n; i++) cols[i] = drawn.ColumnOf(model.Labels[i]);
-        var rows = new List<sbyte[]>(reads);
-        for (int r = 0; r < drawn.NumRows && rows.Count < reads; r++)
-        {
-            var src = drawn.Row(r);
-            var row = new sbyte[n];
-            for (int i = 0; i < n; i++)
-            {
-                sbyte s = src[cols[i]];
-                row[i] = prob.Vartype == Vartype.Spin ? s : (sbyte)((s + 1) / 2);
-            }
-            for (int c = 0; c < drawn.NumOccurrences[r] && rows.Count < reads; c++) rows.Add(row);
-        }
-        if (rows.Count != reads) throw new InvalidOperationException($"the sampler returned {rows.Count} reads, {reads} were asked for");
-
-        // QPU energies are of the submitted problem without offset (the client adds it: dwave-cloud-client _patch_offset).
-        var noOffset = model.WithLinear(model.Linear.ToArray(), 0);
-        List<(sbyte[] Row, double E, int Count)> outRows;
-        if (p.Settings.Raw) outRows = rows.Select(r => (r, noOffset.Energy(r), 1)).ToList();
-        else
-        {
-            var hist = new Dictionary<string, (sbyte[] Row, double E, int Count)>();
-            var order = new List<string>();
-            foreach (var r in rows)
-            {
-                string key = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(r.AsSpan()));
-                if (hist.TryGetValue(key, out var e)) hist[key] = (e.Row, e.E, e.Count + 1);
-                else { hist[key] = (r, noOffset.Energy(r), 1); order.Add(key); }
-            }
-            outRows = order.Select(k => hist[k]).OrderBy(x => x.E).ToList();
-        }
-        var timing = Timing(spec, n, p.Settings);
-        var solutions = new sbyte[outRows.Count * n];
-        for (int r = 0; r < outRows.Count; r++) outRows[r].Row.CopyTo(solutions.AsSpan(r * n));
-        return new QpAnswer(info.NumQubits, active, outRows.Select(x => x.E).ToArray(), outRows.Select(x => x.Count).ToArray(),
-            !p.Settings.Raw, solutions, prob.Vartype, timing);
-    }
-
-    /// <summary>Ocean SDK solver_parameters.rst (auto_scale): divide by the largest ratio of a bias to its range end.</summary>
-    private static double AutoScaleFactor(Bqm spin, SolverInfo info)
-    {
-        var jr = info.ExtendedJRange ?? info.JRange;
-        double f = 0;
-        foreach (double h in spin.Linear) f = Math.Max(f, Math.Max(h / info.HRange.Max, h / info.HRange.Min));
-        foreach (double j in spin.QuadraticBias) f = Math.Max(f, Math.Max(j / jr.Max, j / jr.Min));
-        return f > 0 ? f : 1;
-    }
-
-    /// <summary>
-    /// The published timing decomposition (Ocean SDK operation_timing.rst): qpu_access_time = programming + sampling,
-    /// sampling = reads · (anneal + readout + delay [+ readout thermalization / decorrelation]), readout from the
-    /// solver's own readout model for this many active qubits.
-    /// </summary>
-    public static Dictionary<string, double> Timing(SimulatedSolverSpec spec, int activeQubits, int reads, double annealTime,
-        double programmingThermalization, double readoutThermalization, bool reduceIntersampleCorrelation)
-    {
-        var est = AccessTimeEstimator.Estimate(spec.Timing, Math.Max(1, activeQubits),
-            new TimingParameters(reads, annealTime, programmingThermalization, readoutThermalization, ReduceIntersampleCorrelation: reduceIntersampleCorrelation));
-        return new Dictionary<string, double>
-        {
-            ["qpu_sampling_time"] = Round(est.SamplingTime),
-            ["qpu_anneal_time_per_sample"] = annealTime,
-            ["qpu_readout_time_per_sample"] = Round(est.ReadoutTimePerSample),
-            ["qpu_access_time"] = Round(est.QpuAccessTime),
-            ["qpu_access_overhead_time"] = spec.AccessOverheadTime,
-            ["qpu_programming_time"] = Round(est.ProgrammingTime),
-            ["qpu_delay_time_per_sample"] = spec.Timing.QpuDelayTimePerSample,
-            ["total_post_processing_time"] = 0,
-            ["post_processing_overhead_time"] = 0,
-        };
-    }
-
-    private static Dictionary<string, double> Timing(SimulatedSolverSpec spec, int n, RunSettings s) =>
-        Timing(spec, n, s.NumReads, s.AnnealTime, s.ProgrammingThermalization, s.ReadoutThermalization, s.ReduceIntersampleCorrelation);
-
-    // SAPI reports timing to 1/100 µs.
-    private static double Round(double x) => Math.Round(x, 2);
-
     private sealed class SimProblem(string id, string token, string solver, string type, string? label, QpuProblem problem,
-        RunSettings settings, long seq, DateTimeOffset submittedOn)
+        SimulatedQpu.RunSettings settings, long seq, DateTimeOffset submittedOn, JsonObject data, JsonObject prm)
     {
+        /// <summary>The submission's data and params as sent, for <c>problems/{id}/info</c>.</summary>
+        public JsonObject Data { get; } = data;
+        public JsonObject Params { get; } = prm;
         public string Id { get; } = id;
         public string Token { get; } = token;
         public string Solver { get; } = solver;
         public string Type { get; } = type;
         public string? Label { get; } = label;
         public QpuProblem Problem { get; } = problem;
-        public RunSettings Settings { get; } = settings;
+        public SimulatedQpu.RunSettings Settings { get; } = settings;
         public long Seq { get; } = seq;
         public DateTimeOffset SubmittedOn { get; } = submittedOn;
         public DateTimeOffset? SolvedOn { get; private set; }

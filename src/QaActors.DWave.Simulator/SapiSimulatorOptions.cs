@@ -36,7 +36,12 @@ public sealed record SapiSimulatorOptions
     public int MaxConcurrentProblems { get; init; } = 2;
     /// <summary>At most this many unfinished problems per token (Leap: 1000 per member per solver queue; Ocean SDK admin.rst).</summary>
     public int MaxQueuedPerToken { get; init; } = 1000;
+    /// <summary>How long a blocking submit (one problem POSTed as an object) waits for the answer before returning its status.</summary>
+    public TimeSpan BlockingSubmitWait { get; init; } = TimeSpan.FromSeconds(5);
     public Action<string>? Log { get; init; }
+
+    /// <summary>The QPU model every solver of this simulator samples with.</summary>
+    public SimulatedQpuModel Model => new() { Sampler = Sampler, BetaHw = BetaHw, SigmaH = SigmaH, SigmaJ = SigmaJ, Seed = Seed };
 
     public void Validate()
     {

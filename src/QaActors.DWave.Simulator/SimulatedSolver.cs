@@ -12,7 +12,13 @@ public sealed record SimulatedSolverSpec
 {
     public required string Name { get; init; }
     public required SolverGraph Graph { get; init; }
-    public string GraphId { get; init; } = "sim0000001";
+    /// <summary>
+    /// An explicit graph id; null (the default) derives it from the working graph, so that, as on SAPI, a changed
+    /// working graph (qubits or couplers taken out) gets a new <c>graph_id</c> and clients drop cached embeddings.
+    /// </summary>
+    public string? GraphId { get; init; }
+    /// <summary>The <c>identity.version.graph_id</c> served: <see cref="GraphId"/>, or 10 hex digits of the graph's hash.</summary>
+    public string EffectiveGraphId => GraphId ?? Graph.ContentId();
     public string Description { get; init; } = "QaActors simulated QPU";
     public ProblemTimingData Timing { get; init; } = ProblemTimingData.Advantage41;
     public ValueRange HRange { get; init; } = new(-4, 4);
@@ -24,6 +30,12 @@ public sealed record SimulatedSolverSpec
     public ValueRange NumReadsRange { get; init; } = new(1, 10000);
     public ValueRange ProblemRunDurationRange { get; init; } = new(0, 1_000_000);
     public string ChipId { get; init; } = "SIM_ADVANTAGE";
+    /// <summary>The anneal-offset range published for every qubit (<c>anneal_offset_ranges</c>; normalised offset units).</summary>
+    public ValueRange AnnealOffsetRange { get; init; } = new(-0.64, 0.51);
+    public ValueRange HGainScheduleRange { get; init; } = new(-4, 4);
+    public int MaxHGainSchedulePoints { get; init; } = 20;
+    public int MaxAnnealSchedulePoints { get; init; } = 12;
+    public ValueRange FastAnnealTimeRange { get; init; } = new(0.005, 2000);
     /// <summary>What <c>qpu_access_overhead_time</c> reports (µs): real systems show 10–20 ms, not charged.</summary>
     public double AccessOverheadTime { get; init; } = 12_000;
 
@@ -32,7 +44,6 @@ public sealed record SimulatedSolverSpec
     {
         Name = name,
         Graph = graph,
-        GraphId = "simpeg0016",
         Description = "Simulated Advantage-like QPU (Pegasus) served by QaActors sapi-sim",
         Timing = ProblemTimingData.Advantage41,
         ChipId = "SIM_Advantage",
@@ -43,7 +54,6 @@ public sealed record SimulatedSolverSpec
     {
         Name = name,
         Graph = graph,
-        GraphId = "simzep0001",
         Description = "Simulated Advantage2-like QPU (Zephyr) served by QaActors sapi-sim",
         Timing = ProblemTimingData.Advantage2,
         PerQubitCouplingRange = null,
@@ -52,7 +62,8 @@ public sealed record SimulatedSolverSpec
     };
 
     /// <summary>Parameters accepted (names from the Ocean SDK solver_parameters.rst). Those the simulator cannot
-    /// model physically (flux biases, offsets, h-gain) are accepted and ignored, as documented in sapi-sim.conf.</summary>
+    /// model physically (flux biases, offsets, h-gain, initial state) are checked against the published properties
+    /// (shape, ranges) and then ignored, as documented in sapi-sim.conf.</summary>
     public static readonly string[] ParameterNames =
     [
         "anneal_offsets", "anneal_schedule", "annealing_time", "answer_mode", "auto_scale", "fast_anneal",
@@ -84,7 +95,14 @@ public sealed record SimulatedSolverSpec
             ["readout_thermalization_range"] = new JsonArray(0, 10000),
             ["problem_run_duration_range"] = R(ProblemRunDurationRange),
             ["num_reads_range"] = R(NumReadsRange),
-            ["max_anneal_schedule_points"] = 12,
+            ["max_anneal_schedule_points"] = MaxAnnealSchedulePoints,
+            // The properties documented for the parameters advertised below (Ocean SDK solver_properties_all.rst):
+            // anneal offsets (ranges and quantisation step), h-gain schedule, fast anneal.
+            ["anneal_offset_step"] = -0.00017565852000668507,
+            ["anneal_offset_step_phi0"] = 1.486239425109832e-05,
+            ["h_gain_schedule_range"] = R(HGainScheduleRange),
+            ["max_h_gain_schedule_points"] = MaxHGainSchedulePoints,
+            ["fast_anneal_time_range"] = R(FastAnnealTimeRange),
             ["supported_problem_types"] = new JsonArray("ising", "qubo"),
             ["category"] = "qpu",
             ["quota_conversion_rate"] = 1,
@@ -103,6 +121,14 @@ public sealed record SimulatedSolverSpec
         {
             if (i > 0) sb.Append(',');
             sb.Append(Graph.Qubits[i]);
+        }
+        // One range per qubit of num_qubits, working or not, as the property is indexed by qubit.
+        sb.Append("],\"anneal_offset_ranges\":[");
+        string range = FormattableString.Invariant($"[{AnnealOffsetRange.Min:R},{AnnealOffsetRange.Max:R}]");
+        for (int i = 0; i < Graph.NumQubits; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(range);
         }
         sb.Append("],\"couplers\":[");
         for (int i = 0; i < Graph.Couplers.Length; i++)

@@ -18,6 +18,16 @@ public sealed record SolverGraph(int NumQubits, int[] Qubits, (int U, int V)[] C
         return new SolverGraph(numQubits, q, c, topologyType, shape);
     }
 
+    /// <summary>10 hex digits of a hash over the qubits, couplers and topology: the same graph always gets the same id.</summary>
+    public string ContentId()
+    {
+        var h = new System.IO.Hashing.XxHash64();
+        h.Append(System.Text.Encoding.UTF8.GetBytes($"{TopologyType}|{string.Join(",", Shape)}|{NumQubits}|"));
+        h.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Qubits.AsSpan()));
+        foreach (var (u, v) in Couplers) { h.Append(BitConverter.GetBytes(u)); h.Append(BitConverter.GetBytes(v)); }
+        return h.GetCurrentHashAsUInt64().ToString("x16")[..10];
+    }
+
     /// <summary>The graph with some qubits removed (a QPU's inactive qubits) together with their couplers.</summary>
     public SolverGraph WithoutQubits(IEnumerable<int> dead)
     {

@@ -78,13 +78,18 @@ public sealed class QaActorSystem : IAsyncDisposable
             var cluster = Cluster.Get(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            cluster.Join(cluster.SelfAddress);
+            // No seeds: this node is the cluster (or its first node, which the others name as their seed).
+            if (settings.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+            else cluster.JoinSeedNodes(settings.SeedNodes.Select(Address.Parse));
             var done = await Task.WhenAny(up.Task, Task.Delay(settings.JoinTimeout, cancellationToken)).ConfigureAwait(false);
             if (done != up.Task)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException($"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port");
+                throw new TimeoutException(settings.SeedNodes.Count == 0
+                    ? $"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port"
+                    : $"the node did not join the cluster of {string.Join(", ", settings.SeedNodes)} within {settings.JoinTimeout} (qa.node.join-timeout); check --seed-nodes and that a seed node runs");
             }
+            await JournalIdentity.EnsureAsync(system, settings.DataDir, JournalName(settings), settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
             return qa;
         }
@@ -94,6 +99,11 @@ public sealed class QaActorSystem : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>How a refusal names the journal: the SQLite file, or the setting of a server's (never its connection string, which may hold a password).</summary>
+    private static string JournalName(QaSettings settings) => settings.Provider == "sqlite"
+        ? "the journal " + new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(settings.Akka.GetString("akka.persistence.journal.sql.connection-string")).DataSource
+        : "the PostgreSQL journal of qa.persistence.connection-string";
 
     /// <summary>
     /// Puts the SQLite journal file into write-ahead-log mode (a property of the file, so once is enough): a commit is
@@ -151,8 +161,9 @@ public sealed class QaActorSystem : IAsyncDisposable
             pools[name] = System.ActorOf(SamplerWorker.Pool(factory, pool), $"sampler-{name}");
         SamplerPools = pools;
 
-        QuotaLedger = Singleton(QuotaLedgerActor.Props(Settings.Quotas), "quota-ledger");
-        Registry = Singleton(ExperimentRegistryActor.Props(), "experiment-registry");
+        // Under a backoff supervisor: a failed journal write stops them (Akka.Persistence), and they come back recovered.
+        QuotaLedger = Singleton(QuotaLedgerActor.SupervisedProps(Settings.Quotas), "quota-ledger");
+        Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
         foreach (var (solver, backend) in Services.QpuBackends)
             _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
                 "qpu-gateway-" + Sanitize(solver));
@@ -167,14 +178,18 @@ public sealed class QaActorSystem : IAsyncDisposable
             Settings = Settings.Trainer,
             PassivateWhenIdle = true,
         };
-        Trainers = ClusterSharding.Get(System).Start("trainer", id => TrainerActor.Props(id, trainerServices),
-            ClusterShardingSettings.Create(System), new ExperimentMessageExtractor());
+        // Trainer entities live on nodes with the trainer role; other nodes reach them through a proxy region.
+        var sharding = ClusterSharding.Get(System);
+        Trainers = Settings.HasRole("trainer")
+            ? sharding.Start("trainer", id => TrainerActor.Props(id, trainerServices), ClusterShardingSettings.Create(System).WithRole("trainer"), new ExperimentMessageExtractor())
+            : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor());
     }
 
     private IActorRef Singleton(Props props, string name)
     {
-        System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System)), name);
-        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System)), name + "-proxy");
+        if (Settings.HasRole("gateway"))
+            System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System).WithRole("gateway")), name);
+        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System).WithRole("gateway")), name + "-proxy");
     }
 
     private static string Sanitize(string s) => new(s.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());

@@ -83,6 +83,9 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
 {
     public AnnealOptions Options { get; } = options ?? new AnnealOptions();
 
+    /// <summary>The dense kernel's vector width; only the tests force one (every width gives the same samples).</summary>
+    internal SimdWidth Width { get; init; }
+
     public string Name => "anneal";
 
     /// <summary>
@@ -133,7 +136,7 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
         if (dense is not null)
         {
             kernel = "dense_bipartite";
-            var k = new DenseAnneal(dense, betas);
+            var k = new DenseAnneal(dense, betas, Width);
             for (int r = 0; r < reads; r++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -207,116 +210,127 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
     }
 
     /// <summary>
-    /// The dense bipartite kernel. A lane accepts when e^{min(x,0)} &gt; U with x = −βΔE = 2β s f: one compare covers
-    /// both the downhill case (e^0 = 1 &gt; U) and the Metropolis test.
+    /// The dense bipartite kernel, written once over <see cref="ILanes{TF, TU}"/> and run at the width the CPU offers
+    /// (or the one forced), every width giving the same bits. A lane accepts when e^{min(x,0)} &gt; U with
+    /// x = −βΔE = 2β s f: one compare covers both the downhill case (e^0 = 1 &gt; U) and the Metropolis test.
     /// </summary>
     [SkipLocalsInit]
     private sealed class DenseAnneal
     {
         private readonly DenseBipartite _g;
+        private readonly SimdWidth _width;
         private readonly float[] _betas;
         private readonly float[] _sa, _sb;
-        private readonly Vector512<float>[] _acc;
+        private Array? _acc;
 
-        public DenseAnneal(DenseBipartite g, double[] betas)
+        public DenseAnneal(DenseBipartite g, double[] betas, SimdWidth width)
         {
             _g = g;
+            _width = SimdWidths.Resolve(width);
             _betas = betas.Select(b => (float)b).ToArray();
             _sa = new float[g.A];
             _sb = new float[g.Bp];
-            _acc = new Vector512<float>[g.A];
         }
 
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
         {
             for (int a = 0; a < _sa.Length; a++) _sa[a] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
             for (int b = 0; b < _sb.Length; b++) _sb[b] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
-            var lanes = new LaneRng(ref rng);
-            if (_g.A == 1) Star(ref lanes, ref rng);
-            else General(ref lanes, ref rng);
+            Span<uint> words = stackalloc uint[64];
+            LaneRng.SeedWords(ref rng, words);
+            switch (_width)
+            {
+                case SimdWidth.V512: Run<Lanes512, Vector512<float>, Vector512<uint>>(words, ref rng); break;
+                case SimdWidth.V256: Run<Lanes256, F256x2, U256x2>(words, ref rng); break;
+                case SimdWidth.V128: Run<Lanes128, F128x4, U128x4>(words, ref rng); break;
+                default: Run<LanesScalar, F1x16, U1x16>(words, ref rng); break;
+            }
             for (int a = 0; a < _g.A; a++) row[_g.AIndex[a]] = SamplerCommon.Value(_sa[a], vartype);
             for (int b = 0; b < _g.B; b++) row[_g.BIndex[b]] = SamplerCommon.Value(_sb[b], vartype);
         }
 
+        private void Run<W, TF, TU>(ReadOnlySpan<uint> words, ref Rng rng)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
+        {
+            TU s0 = W.Seed(words[..16]), s1 = W.Seed(words[16..32]), s2 = W.Seed(words[32..48]), s3 = W.Seed(words[48..]);
+            if (_g.A == 1) Star<W, TF, TU>(ref s0, ref s1, ref s2, ref s3, ref rng);
+            else General<W, TF, TU>(ref s0, ref s1, ref s2, ref s3, ref rng, _acc as TF[] ?? (TF[])(_acc = new TF[_g.A]));
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Star(ref LaneRng lanes, ref Rng rng)
+        private void Star<W, TF, TU>(ref TU state0, ref TU state1, ref TU state2, ref TU state3, ref Rng rng)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
         {
-            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
-            var two24 = Vector512.Create((float)(1 << 24));
+            TU s0 = state0, s1 = state1, s2 = state2, s3 = state3; // locals, so registers
+            var two24 = W.Splat(1 << 24);
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_g.HB);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_g.J);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
             int bp = _g.Bp;
             float h0 = _g.HA[0];
             float y = _sa[0];
-            var zero = Vector512<float>.Zero;
+            var zero = W.Splat(0f);
             foreach (float beta in _betas)
             {
-                var yv = Vector512.Create(y);
-                var tb = Vector512.Create(2 * beta);
+                var yv = W.Splat(y);
+                var tb = W.Splat(2 * beta);
                 var acc = zero;
                 for (int b = 0; b < bp; b += DenseBipartite.Lanes)
                 {
-                    var jv = Vector512.LoadUnsafe(ref jr, (nuint)b);
-                    var f = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
-                    var s = Vector512.LoadUnsafe(ref sb, (nuint)b);
-                    var x = Vector512.Min(tb * s * f, zero);
+                    var jv = W.Load(ref jr, (nuint)b);
+                    var f = W.Fma(jv, yv, W.Load(ref hb, (nuint)b));
+                    var s = W.Load(ref sb, (nuint)b);
+                    var x = W.Min(W.Mul(W.Mul(tb, s), f), zero);
                     // accept when e^x > U = k/2^24
-                    var flip = Vector512.GreaterThan(SimdMath.Exp(x) * two24, LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3));
-                    s = Vector512.ConditionalSelect(flip, -s, s);
-                    s.StoreUnsafe(ref sb, (nuint)b);
-                    acc = Vector512.FusedMultiplyAdd(jv, s, acc);
+                    s = W.SelectLess(W.NextOddScaled(ref s0, ref s1, ref s2, ref s3), W.Mul(W.Exp(x), two24), W.Neg(s), s);
+                    W.Store(s, ref sb, (nuint)b);
+                    acc = W.Fma(jv, s, acc);
                 }
-                float fh = h0 + Vector512.Sum(acc);
+                float fh = h0 + W.Sum(acc);
                 if (SimdMath.Exp(MathF.Min(2 * beta * y * fh, 0f)) > SamplerCommon.OpenUniform(ref rng)) y = -y;
             }
             _sa[0] = y;
-            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
+            (state0, state1, state2, state3) = (s0, s1, s2, s3);
         }
 
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void General(ref LaneRng lanes, ref Rng rng)
+        private void General<W, TF, TU>(ref TU state0, ref TU state1, ref TU state2, ref TU state3, ref Rng rng, TF[] acc)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
         {
-            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
-            var two24 = Vector512.Create((float)(1 << 24));
+            TU s0 = state0, s1 = state1, s2 = state2, s3 = state3; // locals, so registers
+            var two24 = W.Splat(1 << 24);
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_g.HB);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_g.J);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
             var sa = _sa;
             var ha = _g.HA;
-            var acc = _acc;
             int bp = _g.Bp, na = _g.A;
-            var zero = Vector512<float>.Zero;
+            var zero = W.Splat(0f);
             foreach (float beta in _betas)
             {
-                var tb = Vector512.Create(2 * beta);
-                Array.Clear(acc);
+                var tb = W.Splat(2 * beta);
+                Array.Fill(acc, zero);
                 for (int b = 0; b < bp; b += DenseBipartite.Lanes)
                 {
-                    var f = Vector512.LoadUnsafe(ref hb, (nuint)b);
+                    var f = W.Load(ref hb, (nuint)b);
                     for (int a = 0; a < na; a++)
-                        f = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), f);
-                    var s = Vector512.LoadUnsafe(ref sb, (nuint)b);
-                    var x = Vector512.Min(tb * s * f, zero);
+                        f = W.Fma(W.Load(ref jr, (nuint)(a * bp + b)), W.Splat(sa[a]), f);
+                    var s = W.Load(ref sb, (nuint)b);
+                    var x = W.Min(W.Mul(W.Mul(tb, s), f), zero);
                     // accept when e^x > U = k/2^24
-                    var flip = Vector512.GreaterThan(SimdMath.Exp(x) * two24, LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3));
-                    s = Vector512.ConditionalSelect(flip, -s, s);
-                    s.StoreUnsafe(ref sb, (nuint)b);
+                    s = W.SelectLess(W.NextOddScaled(ref s0, ref s1, ref s2, ref s3), W.Mul(W.Exp(x), two24), W.Neg(s), s);
+                    W.Store(s, ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
-                        acc[a] = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), s, acc[a]);
+                        acc[a] = W.Fma(W.Load(ref jr, (nuint)(a * bp + b)), s, acc[a]);
                 }
                 // Side A has no internal edges, so its fields are fixed while its spins are proposed in turn.
                 for (int a = 0; a < na; a++)
                 {
-                    float fa = ha[a] + Vector512.Sum(acc[a]);
+                    float fa = ha[a] + W.Sum(acc[a]);
                     if (SimdMath.Exp(MathF.Min(2 * beta * sa[a] * fa, 0f)) > SamplerCommon.OpenUniform(ref rng)) sa[a] = -sa[a];
                 }
             }
-            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
+            (state0, state1, state2, state3) = (s0, s1, s2, s3);
         }
     }
 }

@@ -45,13 +45,17 @@ public sealed record GibbsOptions(int Sweeps = 1000, int BurnIn = 100, int Thinn
 /// conditionally independent given the others and is updated as one block, class after class.
 /// A bipartite graph that is dense between its sides (the EBM's K×M and the star) runs a float32 kernel: the
 /// large side is updated 16 lanes at a time with a vector exp and per-lane xoshiro128+ streams, and the small
-/// side's fields are dot products accumulated in the same pass. Works on any <see cref="Bqm"/> (converted to SPIN
+/// side's fields are dot products accumulated in the same pass; its samples are the same bits whichever vector width
+/// the CPU runs it at, so a chain continues bit for bit on another machine. Works on any <see cref="Bqm"/> (converted to SPIN
 /// inside); rows are returned in the problem's vartype with its energies. Deterministic for a given seed: chain c's
 /// random stream is derived from (seed, c) only.
 /// </summary>
 public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
 {
     public GibbsOptions Options { get; } = options ?? new GibbsOptions();
+
+    /// <summary>The dense kernel's vector width; only the tests force one (every width gives the same samples).</summary>
+    internal SimdWidth Width { get; init; }
 
     public string Name => "gibbs";
 
@@ -70,7 +74,7 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
         if (dense is not null)
         {
             kernel = "dense_bipartite";
-            var k = new DenseGibbs(dense, request.Beta);
+            var k = new DenseGibbs(dense, request.Beta, Width);
             for (int c = 0; c < chains; c++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -149,41 +153,59 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
         }
     }
 
-    /// <summary>The dense bipartite kernel. Biases are pre-multiplied by 2β so the lane computes e^{2βf} with one FMA per side-A spin.</summary>
+    /// <summary>
+    /// The dense bipartite kernel, written once over <see cref="ILanes{TF, TU}"/> and run at the width the CPU offers
+    /// (or the one forced), every width giving the same bits. Biases are pre-multiplied by 2β so the lane computes
+    /// e^{2βf} with one FMA per side-A spin.
+    /// </summary>
     [SkipLocalsInit]
     private sealed class DenseGibbs
     {
         private readonly DenseBipartite _g;
+        private readonly SimdWidth _width;
         private readonly float[] _ha, _hb, _j, _sa, _sb;
-        private readonly Vector512<float>[] _acc;
+        private Array? _acc;
 
-        public DenseGibbs(DenseBipartite g, double beta)
+        public DenseGibbs(DenseBipartite g, double beta, SimdWidth width)
         {
             _g = g;
+            _width = SimdWidths.Resolve(width);
             float tb = (float)(2 * beta);
             _ha = g.HA.Select(x => x * tb).ToArray();
             _hb = g.HB.Select(x => x * tb).ToArray();
             _j = g.J.Select(x => x * tb).ToArray();
             _sa = new float[g.A];
             _sb = new float[g.Bp];
-            _acc = new Vector512<float>[g.A];
         }
 
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RunChain(Rng rng, GibbsOptions o, int rows, Span<sbyte> output, Vartype vartype)
         {
             for (int a = 0; a < _sa.Length; a++) _sa[a] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
             // Side B is drawn first in every sweep, so its starting values never matter.
             Array.Fill(_sb, 1f);
-            var lanes = new LaneRng(ref rng);
+            Span<uint> words = stackalloc uint[64];
+            LaneRng.SeedWords(ref rng, words);
+            switch (_width)
+            {
+                case SimdWidth.V512: Run<Lanes512, Vector512<float>, Vector512<uint>>(words, ref rng, o, rows, output, vartype); break;
+                case SimdWidth.V256: Run<Lanes256, F256x2, U256x2>(words, ref rng, o, rows, output, vartype); break;
+                case SimdWidth.V128: Run<Lanes128, F128x4, U128x4>(words, ref rng, o, rows, output, vartype); break;
+                default: Run<LanesScalar, F1x16, U1x16>(words, ref rng, o, rows, output, vartype); break;
+            }
+        }
+
+        private void Run<W, TF, TU>(ReadOnlySpan<uint> words, ref Rng rng, GibbsOptions o, int rows, Span<sbyte> output, Vartype vartype)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
+        {
+            TU s0 = W.Seed(words[..16]), s1 = W.Seed(words[16..32]), s2 = W.Seed(words[32..48]), s3 = W.Seed(words[48..]);
+            var acc = _acc as TF[] ?? (TF[])(_acc = new TF[_g.A]);
             int n = _g.A + _g.B;
             int sweep = 0;
             for (int t = 0; t < rows; t++)
             {
                 int until = o.RecordSweep(t);
-                if (_g.A == 1) Star(ref lanes, ref rng, until - sweep);
-                else General(ref lanes, ref rng, until - sweep);
+                if (_g.A == 1) Star<W, TF, TU>(ref s0, ref s1, ref s2, ref s3, ref rng, until - sweep);
+                else General<W, TF, TU>(ref s0, ref s1, ref s2, ref s3, ref rng, acc, until - sweep);
                 sweep = until;
                 var row = output.Slice(t * n, n);
                 for (int a = 0; a < _g.A; a++) row[_g.AIndex[a]] = SamplerCommon.Value(_sa[a], vartype);
@@ -193,77 +215,79 @@ public sealed class GibbsSampler(GibbsOptions? options = null) : ISampler
 
         /// <summary>One hub: its field is accumulated in a register while the leaves are drawn.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Star(ref LaneRng lanes, ref Rng rng, int sweeps)
+        private void Star<W, TF, TU>(ref TU state0, ref TU state1, ref TU state2, ref TU state3, ref Rng rng, int sweeps)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
         {
-            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3; // locals, so registers
+            TU s0 = state0, s1 = state1, s2 = state2, s3 = state3; // locals, so registers
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_hb);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_j);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
             int bp = _g.Bp;
             float h0 = _ha[0];
             float y = _sa[0];
-            var one = Vector512<float>.One;
-            var minusOne = -one;
-            var two24 = Vector512.Create((float)(1 << 24));
+            var one = W.Splat(1f);
+            var minusOne = W.Splat(-1f);
+            var two24 = W.Splat(1 << 24);
+            var zero = W.Splat(0f);
             for (int sw = 0; sw < sweeps; sw++)
             {
-                var yv = Vector512.Create(y);
-                var acc = Vector512<float>.Zero;
+                var yv = W.Splat(y);
+                var acc = zero;
                 for (int b = 0; b < bp; b += DenseBipartite.Lanes)
                 {
-                    var jv = Vector512.LoadUnsafe(ref jr, (nuint)b);
-                    var z = Vector512.FusedMultiplyAdd(jv, yv, Vector512.LoadUnsafe(ref hb, (nuint)b));
-                    var e = SimdMath.Exp(z);
+                    var jv = W.Load(ref jr, (nuint)b);
+                    var e = W.Exp(W.Fma(jv, yv, W.Load(ref hb, (nuint)b)));
                     // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
-                    var u = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
-                    k.StoreUnsafe(ref sb, (nuint)b);
-                    acc = Vector512.FusedMultiplyAdd(jv, k, acc);
+                    var u = W.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
+                    var k = W.SelectLess(W.Fma(u, e, u), two24, one, minusOne);
+                    W.Store(k, ref sb, (nuint)b);
+                    acc = W.Fma(jv, k, acc);
                 }
-                float eh = SimdMath.Exp(h0 + Vector512.Sum(acc));
+                float eh = SimdMath.Exp(h0 + W.Sum(acc));
                 y = SamplerCommon.OpenUniform(ref rng) * (1 + eh) < 1 ? 1f : -1f;
             }
             _sa[0] = y;
-            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
+            (state0, state1, state2, state3) = (s0, s1, s2, s3);
         }
 
         /// <summary>Side A of any size: each lane block needs Σ_a J_ab s_a, and every A field is accumulated alongside.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void General(ref LaneRng lanes, ref Rng rng, int sweeps)
+        private void General<W, TF, TU>(ref TU state0, ref TU state1, ref TU state2, ref TU state3, ref Rng rng, TF[] acc, int sweeps)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
         {
-            Vector512<uint> s0 = lanes.S0, s1 = lanes.S1, s2 = lanes.S2, s3 = lanes.S3;
+            TU s0 = state0, s1 = state1, s2 = state2, s3 = state3;
             ref float hb = ref MemoryMarshal.GetArrayDataReference(_hb);
             ref float jr = ref MemoryMarshal.GetArrayDataReference(_j);
             ref float sb = ref MemoryMarshal.GetArrayDataReference(_sb);
             var sa = _sa;
-            var acc = _acc;
             int bp = _g.Bp, na = _g.A;
-            var one = Vector512<float>.One;
-            var minusOne = -one;
-            var two24 = Vector512.Create((float)(1 << 24));
+            var one = W.Splat(1f);
+            var minusOne = W.Splat(-1f);
+            var two24 = W.Splat(1 << 24);
+            var zero = W.Splat(0f);
             for (int sw = 0; sw < sweeps; sw++)
             {
-                Array.Clear(acc);
+                Array.Fill(acc, zero);
                 for (int b = 0; b < bp; b += DenseBipartite.Lanes)
                 {
-                    var z = Vector512.LoadUnsafe(ref hb, (nuint)b);
+                    var z = W.Load(ref hb, (nuint)b);
                     for (int a = 0; a < na; a++)
-                        z = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), Vector512.Create(sa[a]), z);
-                    var e = SimdMath.Exp(z);
+                        z = W.Fma(W.Load(ref jr, (nuint)(a * bp + b)), W.Splat(sa[a]), z);
+                    var e = W.Exp(z);
                     // P(+1) = 1/(1+e): +1 when U(1+e) < 1, with U = k/2^24 for an odd k
-                    var u = LaneRng.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
-                    var k = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.FusedMultiplyAdd(u, e, u), two24), one, minusOne);
-                    k.StoreUnsafe(ref sb, (nuint)b);
+                    var u = W.NextOddScaled(ref s0, ref s1, ref s2, ref s3);
+                    var k = W.SelectLess(W.Fma(u, e, u), two24, one, minusOne);
+                    W.Store(k, ref sb, (nuint)b);
                     for (int a = 0; a < na; a++)
-                        acc[a] = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref jr, (nuint)(a * bp + b)), k, acc[a]);
+                        acc[a] = W.Fma(W.Load(ref jr, (nuint)(a * bp + b)), k, acc[a]);
                 }
                 for (int a = 0; a < na; a++)
                 {
-                    float eh = SimdMath.Exp(_ha[a] + Vector512.Sum(acc[a]));
+                    float eh = SimdMath.Exp(_ha[a] + W.Sum(acc[a]));
                     sa[a] = SamplerCommon.OpenUniform(ref rng) * (1 + eh) < 1 ? 1f : -1f;
                 }
             }
-            (lanes.S0, lanes.S1, lanes.S2, lanes.S3) = (s0, s1, s2, s3);
+            (state0, state1, state2, state3) = (s0, s1, s2, s3);
         }
     }
 }

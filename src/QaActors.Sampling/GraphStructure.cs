@@ -35,8 +35,8 @@ internal sealed class DenseBipartite
     {
         if (spin.Vartype != Vartype.Spin) throw new ArgumentException("expects a SPIN problem", nameof(spin));
         int n = spin.NumVariables;
-        // Without AVX-512, .NET runs Vector512 code through a slow software fallback; the generic path is faster there.
-        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return null;
+        // Every CPU takes this path (at its own vector width, with the same results), so which kernel a problem runs
+        // never depends on the machine.
         if (n < 2 || spin.NumInteractions == 0) return null;
         var colour = new int[n];
         Array.Fill(colour, -1);

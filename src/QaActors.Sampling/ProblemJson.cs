@@ -23,10 +23,16 @@ public static class ProblemJson
         }
     }
 
+    private static readonly string[] Fields = ["vartype", "linear", "quadratic", "offset"];
+
     public static Bqm Parse(string json, string where = "problem")
     {
         var root = JsonNode.Parse(json) as JsonObject
             ?? throw new ProblemFormatException($"{where}: the top level must be a JSON object with \"vartype\", \"linear\", \"quadratic\".");
+        // A misspelt field ("quadratics") would otherwise be dropped and the problem sampled without it.
+        foreach (var (name, _) in root)
+            if (!Fields.Contains(name))
+                throw new ProblemFormatException($"{where}: field \"{name}\" is not known; a problem has {string.Join(", ", Fields.Select(f => $"\"{f}\""))}.");
         string vt = root["vartype"]?.GetValue<string>()
             ?? throw new ProblemFormatException($"{where}: field \"vartype\" is missing; use \"SPIN\" or \"BINARY\".");
         Vartype vartype;
@@ -56,7 +62,10 @@ public static class ProblemJson
         }
         else if (root["quadratic"] is not null) throw new ProblemFormatException($"{where}: \"quadratic\" must be a list of [u, v, bias] triples.");
         if (root["offset"] is JsonNode off) b.AddOffset(Number(off, where, "offset"));
-        return b.Build();
+        var bqm = b.Build();
+        if (bqm.NumVariables == 0)
+            throw new ProblemFormatException($"{where}: the problem has no variables; add at least one [variable, bias] to \"linear\" or [u, v, bias] to \"quadratic\".");
+        return bqm;
     }
 
     private static int Label(JsonNode? n, string where, string field)

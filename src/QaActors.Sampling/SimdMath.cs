@@ -7,8 +7,8 @@ namespace QaActors.Sampling;
 /// <summary>
 /// Vector helpers for the samplers' hot loops: a polynomial exp accurate to 5e-7 relative (enough for
 /// acceptance probabilities, whose uniforms carry 24 bits), and a 16-lane xoshiro128+ generator.
-/// The vector code is written for <see cref="Vector512{T}"/>; where the CPU lacks AVX-512, .NET executes it
-/// as pairs of 256-bit operations, which is correct but slower.
+/// Every width (512, 256, 128 bits and scalar) evaluates the same operations in the same order, each rounded once,
+/// so all of them give the same bits for the same input (held by the sampler tests); see <see cref="ILanes{TF, TU}"/>.
 /// </summary>
 public static class SimdMath
 {
@@ -49,6 +49,72 @@ public static class SimdMath
         return p * scale;
     }
 
+    /// <summary>The same approximation on eight lanes (the clamp and the 2^n scaling done without AVX-512, same result).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpMin)), Vector256.Create(ExpMax));
+        var magic = Vector256.Create(RoundMagic);
+        var t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), magic);
+        var n = t - magic;
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2), x);
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(C5), r, Vector256.Create(C4));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C3));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C2));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C1));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C0));
+        var ni = t.AsInt32() - magic.AsInt32();
+        return p * Vector256.ShiftLeft(ni + Vector256.Create(127), 23).AsSingle();
+    }
+
+    /// <summary>The same approximation on four lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> x)
+    {
+        x = Vector128.Min(Vector128.Max(x, Vector128.Create(ExpMin)), Vector128.Create(ExpMax));
+        var magic = Vector128.Create(RoundMagic);
+        var t = Vector128.FusedMultiplyAdd(x, Vector128.Create(Log2E), magic);
+        var n = t - magic;
+        var r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2), x);
+        var p = Vector128.FusedMultiplyAdd(Vector128.Create(C5), r, Vector128.Create(C4));
+        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C3));
+        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C2));
+        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C1));
+        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C0));
+        var ni = t.AsInt32() - magic.AsInt32();
+        return p * Vector128.ShiftLeft(ni + Vector128.Create(127), 23).AsSingle();
+    }
+
+    /// <summary>xoshiro128+ on eight of the sixteen lanes; see <see cref="LaneRng.NextOddScaled"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> NextOddScaled(ref Vector256<uint> s0, ref Vector256<uint> s1, ref Vector256<uint> s2, ref Vector256<uint> s3)
+    {
+        var res = s0 + s3;
+        var t = Vector256.ShiftLeft(s1, 9);
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = Vector256.ShiftLeft(s3, 11) | Vector256.ShiftRightLogical(s3, 21);
+        return Vector256.ConvertToSingle((Vector256.ShiftRightLogical(res, 8) | Vector256<uint>.One).AsInt32());
+    }
+
+    /// <summary>xoshiro128+ on four of the sixteen lanes; see <see cref="LaneRng.NextOddScaled"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> NextOddScaled(ref Vector128<uint> s0, ref Vector128<uint> s1, ref Vector128<uint> s2, ref Vector128<uint> s3)
+    {
+        var res = s0 + s3;
+        var t = Vector128.ShiftLeft(s1, 9);
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = Vector128.ShiftLeft(s3, 11) | Vector128.ShiftRightLogical(s3, 21);
+        return Vector128.ConvertToSingle((Vector128.ShiftRightLogical(res, 8) | Vector128<uint>.One).AsInt32());
+    }
+
     /// <summary>The same approximation for one value, so that scalar and vector lanes agree bit for bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Exp(float x)
@@ -65,6 +131,12 @@ public static class SimdMath
         int ni = BitConverter.SingleToInt32Bits(t) - BitConverter.SingleToInt32Bits(RoundMagic);
         return p * BitConverter.Int32BitsToSingle((ni + 127) << 23);
     }
+
+    /// <summary>
+    /// Whether the JIT may emit a fused multiply-add. Without it .NET's vector FMAs fall back to one call per lane,
+    /// slower than the scalar width, which then runs instead (MathF.FusedMultiplyAdd is correctly rounded either way).
+    /// </summary>
+    public static bool HardwareFma => Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
 }
 
 /// <summary>
@@ -81,18 +153,27 @@ public struct LaneRng
     public LaneRng(ref Rng seeder)
     {
         Span<uint> s = stackalloc uint[64];
-        for (int k = 0; k < 64; k += 2)
-        {
-            ulong v = seeder.NextUInt64();
-            s[k] = (uint)v;
-            s[k + 1] = (uint)(v >> 32);
-        }
-        // A lane whose four words are all zero would stay zero forever; an odd first word rules that out.
-        for (int l = 0; l < 16; l++) s[l] |= 1;
+        SeedWords(ref seeder, s);
         S0 = Vector512.Create<uint>(s[..16]);
         S1 = Vector512.Create<uint>(s[16..32]);
         S2 = Vector512.Create<uint>(s[32..48]);
         S3 = Vector512.Create<uint>(s[48..64]);
+    }
+
+    /// <summary>
+    /// The sixteen lanes' initial state, words [16w, 16w + 16) being state word w of lanes 0..15. Every vector width
+    /// seeds from these same words, which is what makes lane l's stream independent of the width.
+    /// </summary>
+    public static void SeedWords(ref Rng seeder, Span<uint> words)
+    {
+        for (int k = 0; k < 64; k += 2)
+        {
+            ulong v = seeder.NextUInt64();
+            words[k] = (uint)v;
+            words[k + 1] = (uint)(v >> 32);
+        }
+        // A lane whose four words are all zero would stay zero forever; an odd first word rules that out.
+        for (int l = 0; l < 16; l++) words[l] |= 1;
     }
 
     /// <summary>

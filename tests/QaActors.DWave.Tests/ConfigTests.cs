@@ -67,13 +67,53 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Fact]
-    public void Default_IsNaWest1()
+    public void Default_IsOceansDefaultEndpoint_AndTheDefaultRegionNeedsNoLookup()
     {
+        // dwave-cloud-client config/constants.py DEFAULT_SOLVER_API_ENDPOINT; regions.py short-circuits the
+        // default region with the default Metadata API to it.
         var c = DWaveConfig.Load(null, Sources);
-        Assert.Equal("https://na-west-1.cloud.dwavesys.com/sapi/v2/", c.ResolvedEndpoint.AbsoluteUri);
+        Assert.Equal("https://cloud.dwavesys.com/sapi/", c.ResolvedEndpoint.AbsoluteUri);
+        Assert.False(c.NeedsMetadataLookup);
+        Assert.Equal("https://cloud.dwavesys.com/metadata/v1/", c.MetadataApiEndpoint.AbsoluteUri);
         Assert.Null(c.Token);
         var e = Assert.Throws<DWaveConfigException>(() => c.RequireToken());
         Assert.Contains("DWAVE_API_TOKEN", e.Message);
+        _env["DWAVE_API_REGION"] = "na-west-1";
+        c = DWaveConfig.Load(null, Sources);
+        Assert.False(c.NeedsMetadataLookup);
+        Assert.Equal("https://cloud.dwavesys.com/sapi/", c.ResolvedEndpoint.AbsoluteUri);
+        // Another region goes through the Metadata API; without the network, the built-in list answers.
+        _env["DWAVE_API_REGION"] = "na-east-1";
+        c = DWaveConfig.Load(null, Sources);
+        Assert.True(c.NeedsMetadataLookup);
+        Assert.Equal("https://na-east-1.cloud.dwavesys.com/sapi/v2/", c.ResolvedEndpoint.AbsoluteUri);
+        _env["DWAVE_API_REGION"] = "mars-north-1";
+        var u = Assert.Throws<DWaveConfigException>(() => DWaveConfig.Load(null, Sources).ResolvedEndpoint);
+        Assert.Contains("mars-north-1", u.Message);
+        Assert.Contains("DWAVE_API_REGION", u.Message);
+        Assert.Contains("na-west-1, eu-central-1, na-east-1", u.Message);
+    }
+
+    [Fact]
+    public void XdgConfigDirs_AreReadInOceansOrder_LaterEntriesOverrideEarlierOnes()
+    {
+        // homebase site_config_dir_list keeps $XDG_CONFIG_DIRS's order and dwave-cloud-client loads the files in
+        // that order, so a later directory's value wins; the user and local files override both.
+        string a = Path.Combine(_root, "xdg-a"), b = Path.Combine(_root, "xdg-b");
+        _env["XDG_CONFIG_DIRS"] = a + ":" + b + "/";
+        Write(Path.Combine(a, "dwave", "dwave.conf"), "[p]\nsolver = FromA\nendpoint = https://a.example/sapi/v2/\n");
+        Write(Path.Combine(b, "dwave", "dwave.conf"), "[p]\nsolver = FromB\n");
+        var paths = DWaveConfig.CandidatePaths(Sources);
+        Assert.Equal(Path.Combine(a, "dwave", "dwave.conf"), paths[0]);
+        Assert.Equal(Path.Combine(b, "dwave", "dwave.conf"), paths[1]);
+        var c = DWaveConfig.Load(null, Sources);
+        Assert.Equal("FromB", c.Solver);
+        Assert.Equal("https://a.example/sapi/v2/", c.ResolvedEndpoint.AbsoluteUri);
+        Write(UserFile, "[p]\nsolver = User\n");
+        Assert.Equal("User", DWaveConfig.Load(null, Sources).Solver);
+        // '~' in an entry is the home directory, as homebase's expanduser makes it.
+        _env["XDG_CONFIG_DIRS"] = "~/site";
+        Assert.Equal(Path.Combine(Home, "site", "dwave", "dwave.conf"), DWaveConfig.CandidatePaths(Sources)[0]);
     }
 
     [Fact]
@@ -128,10 +168,11 @@ public sealed class ConfigTests : IDisposable
     [Fact]
     public void Ini_SupportsCommentsColonsContinuationsAndReportsBadLinesWithoutEchoingThem()
     {
-        Write(UserFile, "# comment\n; other\n[p]\nSolver: Colon\nheaders = a\n  b\n");
+        Write(UserFile, "# comment\n; other\n[p]\nSolver: Colon\nheaders = X-A: 1\n  X-B: two\n");
         var c = DWaveConfig.Load(null, Sources);
         Assert.Equal("Colon", c.Solver);
-        Assert.Equal("a\nb", c.Other["headers"]);
+        Assert.Equal("X-A: 1\nX-B: two", c.Other["headers"]);
+        Assert.Equal(new[] { KeyValuePair.Create("X-A", "1"), KeyValuePair.Create("X-B", "two") }, c.Headers);
         Write(UserFile, "[p]\nDEV-abcdef0123456789secret\n");
         var e = Assert.Throws<DWaveConfigException>(() => DWaveConfig.Load(null, Sources));
         Assert.Contains(":2:", e.Message);

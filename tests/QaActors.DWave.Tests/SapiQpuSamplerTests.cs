@@ -10,7 +10,7 @@ public class SapiQpuSamplerTests
 {
     private static Bqm Star(int k, double hubBias, double leafBias, double coupling)
     {
-        // Variables 0..k-1 leaves, k the hub (math.md orders q = (k, y)); BINARY like the EBM problems.
+        // Variables 0..k-1 leaves, k the hub (docs/math.md orders q = (k, y)); BINARY like the EBM problems.
         var b = new BqmBuilder(Vartype.Binary);
         for (int i = 0; i < k; i++) b.AddVariable(i, leafBias * (i % 2 == 0 ? 1 : -1));
         b.AddVariable(k, hubBias);

@@ -73,10 +73,10 @@ public class SqlitePersistenceTests
         using (var rd = cmd.ExecuteReader())
             while (rd.Read())
             {
-                Assert.Equal(PersistedSerializer.ExperimentRegisteredV1, rd.GetString(0));
+                Assert.Equal(PersistedSerializer.ExperimentRegisteredV2, rd.GetString(0));
                 Assert.Equal(PersistedSerializer.Id, rd.GetInt32(1));
             }
         cmd.CommandText = "SELECT manifest FROM snapshot";
-        Assert.Equal(PersistedSerializer.RegistrySnapshotV1, (string?)cmd.ExecuteScalar());
+        Assert.Equal(PersistedSerializer.RegistrySnapshotV2, (string?)cmd.ExecuteScalar());
     }
 }

@@ -118,6 +118,9 @@ public class ProblemJsonTests
     [InlineData("""{"vartype": "SPIN", "quadratic": [[1, 1, 2]]}""", "couples variable 1 with itself")]
     [InlineData("""{"vartype": "SPIN", "quadratic": [[1, 2, "x"]]}""", "quadratic[0][2] must be a finite number")]
     [InlineData("""{"vartype": "SPIN", "linear": {"1": 2}}""", "\"linear\" must be a list")]
+    [InlineData("""{"vartype": "SPIN", "linear": [[0, 1]], "quadratics": [[0, 1, 2]]}""", "field \"quadratics\" is not known")]
+    [InlineData("""{"vartype": "SPIN", "linear": [], "quadratic": []}""", "the problem has no variables")]
+    [InlineData("""{"vartype": "BINARY", "offset": 1.5}""", "the problem has no variables")]
     public void BadInputNamesTheFieldAndTheFix(string json, string expected)
     {
         var e = Assert.Throws<ProblemFormatException>(() => ProblemJson.Parse(json, "p.json"));

@@ -5,8 +5,8 @@ namespace QaActors.Sampling.Tests;
 /// <summary>Random problems and distribution statistics shared by the tests.</summary>
 internal static class TestSupport
 {
-    /// <summary>The kernel a dense bipartite problem runs on: the vector kernel with AVX-512, else the generic one.</summary>
-    public static string DenseKernel => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "dense_bipartite" : "coloured";
+    /// <summary>The kernel a dense bipartite problem runs on, on every CPU (at that CPU's vector width).</summary>
+    public const string DenseKernel = "dense_bipartite";
 
     /// <summary>Every pair coupled with probability <paramref name="density"/>; biases uniform in ±hScale, ±jScale.</summary>
     public static Bqm Random(int n, double density, double hScale, double jScale, ulong seed, Vartype vartype = Vartype.Spin)

@@ -39,7 +39,8 @@ public static class CommonOptions
         ConfigFile = pr.GetValue(config),
         DataDir = new QaActors.Data.DataStore(pr.GetValue(dataDir)).Root,
         OutPath = outPath,
-        ExtraHocon = TrainCommand.QuietAkka,
+        ExtraHocon = TrainCommand.AkkaLogLevelOverride,
+        HostDefaultsHocon = TrainCommand.QuietAkka,
     };
 
     public static void RequireRange(double value, string flag, double lo, double hi, bool loOpen = false)

@@ -34,6 +34,11 @@ public static class EvalCommand
             var set = PairTask.LoadAll(spec, a, b, which, pr.GetValue(dataDir));
             if (set.Features != content.Parameters.Inputs)
                 throw new UsageException($"--model {path} takes {content.Parameters.Inputs} inputs but {spec.Name} images have {set.Features}; evaluate it on the dataset it was trained on.");
+            // Evaluating on other data is legitimate (transfer), so it is a warning, but it is rarely what was meant.
+            string asked = $"{spec.Name} classes {a},{b}";
+            string trained = $"{content.Metadata.GetValueOrDefault("dataset", "?")} classes {content.Metadata.GetValueOrDefault("classes", "?")}";
+            if (content.Metadata.ContainsKey("dataset") && trained != asked)
+                Console.Error.WriteLine($"qa: warning: --model {path} was trained on {trained} (its metadata), not on {asked}; its accuracy here is not its test accuracy.");
             var e = Metrics.Evaluate(content.Parameters, set);
             var report = new JsonObject
             {

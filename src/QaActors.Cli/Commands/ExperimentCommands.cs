@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using QaActors.Cli.Reporting;
 using QaActors.Data;
 using QaActors.Learning;
 using QaActors.Orchestration;
 using QaActors.Orchestration.Configuration;
 using QaActors.Orchestration.Gateway;
+using QaActors.Orchestration.Persistence;
 using QaActors.Orchestration.Training;
 using Spectre.Console;
 
@@ -27,7 +29,7 @@ public static class ExperimentCommands
     }
 
     /// <summary>Bad configuration and unknown experiment ids are the user's input (exit 2).</summary>
-    public static bool IsUsageError(Exception e) => e is QaConfigException || (e is KeyNotFoundException k && k.Message.StartsWith("experiment", StringComparison.Ordinal));
+    public static bool IsUsageError(Exception e) => e is QaConfigException || e is ExperimentSettingsMismatchException || (e is KeyNotFoundException k && k.Message.StartsWith("experiment", StringComparison.Ordinal));
 
     public static Command Experiment()
     {
@@ -39,11 +41,17 @@ public static class ExperimentCommands
         {
             var all = await QaTraining.ListAsync(lo.Options(pr), ct);
             if (pr.GetValue(lo.Json)) { Cli.WriteJson(new JsonArray(all.Select(s => (JsonNode)Summary(s)).ToArray())); return Cli.ExitOk; }
-            var t = new Table().AddColumn("experiment").AddColumn("method").AddColumn("user").AddColumn("steps").AddColumn("test accuracy").AddColumn("state");
+            // Ids are what users copy into `show` and `resume`: that column never wraps, whatever the width.
+            var t = new Table().AddColumn(new TableColumn("experiment").NoWrap()).AddColumn("dataset").AddColumn("classes").AddColumn("method")
+                .AddColumn("user").AddColumn(new TableColumn("steps").NoWrap()).AddColumn("test accuracy").AddColumn(new TableColumn("state").NoWrap());
             foreach (var s in all)
-                t.AddRow(Markup.Escape(s.Spec.ExperimentId), s.Spec.Method, Markup.Escape(s.Spec.User), $"{s.LastStep}/{s.Spec.TotalSteps}",
+            {
+                var task = TaskOf(s.Spec);
+                t.AddRow(Markup.Escape(s.Spec.ExperimentId), Markup.Escape(task?.Dataset ?? "-"), task is null ? "-" : $"{task.ClassA},{task.ClassB}",
+                    s.Spec.Method, Markup.Escape(s.Spec.User), $"{s.LastStep}/{s.Spec.TotalSteps}",
                     s.History.Length > 0 && s.History[^1].Get("test_accuracy") is double a ? a.ToString("F4", CultureInfo.InvariantCulture) : "-",
-                    s.Completed ? "completed" : s.Running ? "running" : "stopped");
+                    State(s));
+            }
             AnsiConsole.Write(t);
             return Cli.ExitOk;
         });
@@ -59,12 +67,12 @@ public static class ExperimentCommands
             j["history"] = new JsonArray(s.History.Select(h => (JsonNode)new JsonObject(
                 new[] { KeyValuePair.Create("step", (JsonNode?)h.Step) }.Concat(h.Values.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))))).ToArray());
             if (pr.GetValue(so.Json)) { Cli.WriteJson(j); return Cli.ExitOk; }
-            AnsiConsole.WriteLine(j.ToJsonString(Cli.JsonOptions));
+            RenderShow(s);
             return Cli.ExitOk;
         });
-        var resume = new Command("resume", "Continue an experiment from its last persisted step (classical samplers; a QPU run resumes with `qa train --out` and its QPU options).");
+        var resume = new Command("resume", "Continue an experiment from its last persisted step and write its files (classical samplers; a QPU run resumes with `qa train --out` and its QPU options).");
         var resumeId = new Argument<string>("id");
-        var outDir = new Option<string?>("--out") { Description = "Where to write the model and metrics (default runs/<id>)." };
+        var outDir = new Option<string?>("--out") { Description = "Where to write the model and metrics (default: the experiment's own --out; runs/<id> for experiments that did not record it)." };
         resume.Add(resumeId);
         resume.Add(outDir);
         var ro = new StoreOptions();
@@ -72,13 +80,35 @@ public static class ExperimentCommands
         resume.SetAction(async (pr, ct) =>
         {
             string id = pr.GetValue(resumeId)!;
-            var run = await QaTraining.ResumeAsync(id, ro.Options(pr), null, ct);
-            string dir = Path.GetFullPath(pr.GetValue(outDir) ?? Path.Combine("runs", id));
-            Directory.CreateDirectory(dir);
-            string model = TrainCommand.WriteOutputs(dir, run.Result.Config, run.Result);
-            var report = TrainCommand.Report(run.Result.Config, run.Result, model, dir, run);
-            if (pr.GetValue(ro.Json)) { Cli.WriteJson(report); return Cli.ExitOk; }
-            AnsiConsole.MarkupLineInterpolated($"{id}: resumed from step {run.Experiment.ResumedFromStep}, now at step {run.Result.State.Step}; test accuracy {run.Result.Final.TestAccuracy:F4}; output {dir}");
+            bool json = pr.GetValue(ro.Json);
+            var options = ro.Options(pr);
+            var before = await QaTraining.ShowAsync(id, options, ct);
+            string? recorded = QaTraining.OutputFolderOf(before.Spec);
+            string dir = RunOutputs.PrepareDirectory(pr.GetValue(outDir) ?? recorded ?? Path.Combine("runs", id), "--out");
+            void Say(string text)
+            {
+                if (json) Console.Error.WriteLine($"qa: {text}");
+                else AnsiConsole.MarkupLineInterpolated($"{text}");
+            }
+            if (pr.GetValue(outDir) is null && recorded is null) Say($"{id} did not record its --out (it predates that); writing to {dir}");
+            Say(before.Completed
+                ? $"{id} already completed its {before.Spec.TotalSteps} steps; nothing to train, writing its files to {dir}"
+                : $"{id}: continuing from persisted step {before.LastStep} of {before.Spec.TotalSteps}; files go to {dir}");
+            long persisted = before.LastStep;
+            Cli.InterruptNote = () => $"step {persisted} of {before.Spec.TotalSteps} is persisted; `qa experiment resume {id}` continues.";
+            var run = await TrainCommand.WithProgress(json || before.Completed, (int)before.Spec.TotalSteps, bar =>
+            {
+                if (bar is not null) bar.Value = before.LastStep;
+                return QaTraining.ResumeAsync(id, options, new Progress<StepReport>(r =>
+                {
+                    persisted = r.Step;
+                    if (bar is null) Console.Error.WriteLine($"qa: step {r.Step}/{r.TotalSteps} persisted");
+                    else { bar.Value = r.Step; bar.Description = $"step {r.Step}: {TrainCommand.Describe(r)}"; }
+                }), ct);
+            });
+            var report = TrainCommand.WriteAll(dir, run.Result.Config, run.Result, run);
+            if (json) { Cli.WriteJson(report); return Cli.ExitOk; }
+            TrainCommand.RenderSummary(run.Result.Config, run.Result, dir, run);
             return Cli.ExitOk;
         });
         cmd.Add(list);
@@ -86,6 +116,66 @@ public static class ExperimentCommands
         cmd.Add(resume);
         return cmd;
     }
+
+    private static string State(ExperimentSummary s) => s.Completed ? "completed" : s.Running ? "running" : "stopped";
+
+    /// <summary>The experiment's data task, or null if its spec cannot be read as one (a foreign procedure).</summary>
+    private static PairTaskRef? TaskOf(ExperimentSpec spec)
+    {
+        try { return LearningProcedure.ParseTask(spec.TaskJson); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { return null; }
+    }
+
+    private static TrainingConfig? ConfigOf(ExperimentSpec spec)
+    {
+        try { return LearningProcedure.ParseConfig(spec.ConfigJson); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { return null; }
+    }
+
+    /// <summary>`qa experiment show` for people: settings, progress, outcome and provenance, then the recorded curve.</summary>
+    private static void RenderShow(ExperimentSummary s)
+    {
+        var spec = s.Spec;
+        var task = TaskOf(spec);
+        var c = ConfigOf(spec);
+        string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        var t = new Table().Title(Markup.Escape(spec.ExperimentId)).HideHeaders().AddColumn("k").AddColumn("v");
+        t.AddRow("state", $"{State(s)}, step {s.LastStep} of {spec.TotalSteps}");
+        if (task is not null)
+        {
+            t.AddRow("dataset", Markup.Escape(task.Dataset));
+            t.AddRow("classes", $"{task.ClassA},{task.ClassB}");
+            t.AddRow("train / test size", Markup.Escape($"{task.TrainSize} / {task.TestSize}"));
+        }
+        t.AddRow("method", Markup.Escape(spec.Method) + (spec.Method == "qpu" && spec.Solver.Length > 0 ? Markup.Escape($" (solver {spec.Solver})") : ""));
+        if (c is not null)
+        {
+            t.AddRow("hidden", c.Hidden.ToString(CultureInfo.InvariantCulture));
+            t.AddRow("lr / batch", $"{F(c.LearningRate)} / {c.Batch}");
+            if (c.Method.NeedsSampler())
+            {
+                t.AddRow("t-eff", F(c.TEff));
+                t.AddRow("reads / sweeps", $"{c.Reads} / {(c.Sweeps?.ToString(CultureInfo.InvariantCulture) ?? "default")}");
+            }
+        }
+        t.AddRow("seed", spec.Seed.ToString(CultureInfo.InvariantCulture));
+        t.AddRow("fallback", Markup.Escape(spec.Fallback));
+        t.AddRow("user", Markup.Escape(spec.User));
+        t.AddRow("created", spec.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
+        if (QaTraining.OutputFolderOf(spec) is { } outDir) t.AddRow("output", Markup.Escape(outDir));
+        var p = s.Totals;
+        if (p.SamplerCounts.Count > 0) t.AddRow("samples served by", Markup.Escape(string.Join(", ", p.SamplerCounts.Select(kv => $"{kv.Key} {kv.Value}"))));
+        if (p.FallbackReasons.Count > 0) t.AddRow("fallbacks", Markup.Escape(string.Join(", ", p.FallbackReasons.Select(kv => $"{kv.Key} {kv.Value}"))));
+        if (p.QpuAccessMicros > 0) t.AddRow("QPU access time", $"{p.QpuAccessMicros / 1e6:F3} s");
+        AnsiConsole.Write(t);
+        if (s.History.Length == 0) return;
+        var h = new Table().AddColumn("step").AddColumn("train loss").AddColumn("test accuracy").AddColumn("EBM test accuracy");
+        foreach (var row in s.History)
+            h.AddRow(row.Step.ToString(CultureInfo.InvariantCulture), Cell(row.Get("train_loss")), Cell(row.Get("test_accuracy")), Cell(row.Get("ebm_test_accuracy")));
+        AnsiConsole.Write(h);
+    }
+
+    private static string Cell(double? v) => v is double d ? d.ToString("F4", CultureInfo.InvariantCulture) : "-";
 
     private static JsonObject Summary(ExperimentSummary s) => new()
     {
@@ -95,6 +185,10 @@ public static class ExperimentCommands
         ["user"] = s.Spec.User,
         ["solver"] = s.Spec.Solver,
         ["seed"] = s.Spec.Seed,
+        ["dataset"] = TaskOf(s.Spec)?.Dataset,
+        ["classes"] = TaskOf(s.Spec) is { } t ? new JsonArray(t.ClassA, t.ClassB) : null,
+        ["settings"] = ConfigOf(s.Spec) is { } c ? System.Text.Json.Nodes.JsonNode.Parse(s.Spec.ConfigJson) : null,
+        ["out"] = QaTraining.OutputFolderOf(s.Spec),
         ["last_step"] = s.LastStep,
         ["total_steps"] = s.Spec.TotalSteps,
         ["completed"] = s.Completed,
@@ -122,6 +216,8 @@ public static class ExperimentCommands
         sto.AddTo(set);
         set.SetAction(async (pr, ct) =>
         {
+            if (string.IsNullOrWhiteSpace(pr.GetValue(setUser)))
+                throw new UsageException("USER is empty; name the user whose QPU-time quota to set, for example `qa quota set alice 2.5`.");
             CommonOptions.RequireRange(pr.GetValue(seconds), "SECONDS", 0, 1e9);
             return Render(await QaTraining.QuotaSetAsync(pr.GetValue(setUser)!, pr.GetValue(seconds), sto.Options(pr), ct), pr.GetValue(sto.Json));
         });

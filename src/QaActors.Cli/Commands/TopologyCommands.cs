@@ -12,11 +12,13 @@ namespace QaActors.Cli.Commands;
 /// <summary><c>qa topology</c> (hardware graph facts) and <c>qa embed</c> (minor-embed a problem on one).</summary>
 public static class TopologyCommands
 {
+    private const int PegasusMinM = 2, MaxM = 32, MaxT = 16;
+
     public static Command Topology()
     {
         var kind = new Argument<string>("kind") { Description = "pegasus | zephyr" };
-        var m = new Argument<int>("m") { Description = "Lattice size M (Advantage: pegasus 16; Advantage2: zephyr 15 4 or 6 4)." };
-        var t = new Argument<int?>("t") { Description = "Zephyr tile parameter T (default 4).", Arity = ArgumentArity.ZeroOrOne };
+        var m = new Argument<int>("m") { Description = $"Lattice size M: pegasus {PegasusMinM}..{MaxM}, zephyr 1..{MaxM} (Advantage: pegasus 16; Advantage2: zephyr 15 4 or 6 4)." };
+        var t = new Argument<int?>("t") { Description = $"Zephyr tile parameter T, 1..{MaxT} (default 4).", Arity = ArgumentArity.ZeroOrOne };
         var dead = new Option<double>("--dead-fraction") { Description = "Remove this fraction of qubits at random (seeded), as on a real chip.", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 1UL, Description = "Seed for --dead-fraction." };
         var json = CommonOptions.Json();
@@ -62,8 +64,12 @@ public static class TopologyCommands
         LatticeShape shape;
         try { shape = HardwareGraph.ParseShape(text); }
         catch (FormatException e) { throw new UsageException(e.Message + "."); }
-        if (shape.M < 1 || shape.M > 32 || shape.T < 1 || shape.T > 16)
-            throw new UsageException($"topology {text}: sizes out of range; M must be 1..32 (and zephyr's T 1..16).");
+        // Pegasus P(1) has no complete unit cell (the generator needs M >= 2); Zephyr Z(1, T) is a valid graph.
+        int minM = shape.Kind == LatticeKind.Pegasus ? PegasusMinM : 1;
+        if (shape.M < minM || shape.M > MaxM || shape.T < 1 || shape.T > MaxT)
+            throw new UsageException(shape.Kind == LatticeKind.Pegasus
+                ? $"topology {text}: pegasus M must be {PegasusMinM}..{MaxM} (Advantage is pegasus 16)."
+                : $"topology {text}: zephyr M must be 1..{MaxM} and T 1..{MaxT} (Advantage2 is zephyr 6,4 or 15,4).");
         return HardwareGraph.Ideal(shape);
     }
 

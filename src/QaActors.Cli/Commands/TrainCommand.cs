@@ -17,9 +17,14 @@ public static class TrainCommand
 {
     /// <summary>
     /// The CLI shows its own progress and errors; Akka's warnings (for example a singleton proxy still looking for its
-    /// singleton while the one-node cluster starts) would only be noise on the terminal. QA_AKKA_LOGLEVEL overrides.
+    /// singleton while the one-node cluster starts) would only be noise on the terminal. A --config file that sets
+    /// akka.loglevel wins over this; QA_AKKA_LOGLEVEL wins over both (<see cref="AkkaLogLevelOverride"/>).
     /// </summary>
-    public static string QuietAkka => $"akka.loglevel = {Environment.GetEnvironmentVariable("QA_AKKA_LOGLEVEL") ?? "ERROR"}";
+    public const string QuietAkka = "akka.loglevel = ERROR";
+
+    /// <summary>QA_AKKA_LOGLEVEL as HOCON above every file, or null when unset.</summary>
+    public static string? AkkaLogLevelOverride =>
+        Environment.GetEnvironmentVariable("QA_AKKA_LOGLEVEL") is { Length: > 0 } level ? $"akka.loglevel = {QaActors.Orchestration.Configuration.QaConfig.Quote(level)}" : null;
 
     public sealed class Options
     {
@@ -67,7 +72,8 @@ public static class TrainCommand
             CommonOptions.RequireRange(pr.GetValue(Hidden), "--hidden", 1, 100_000);
             CommonOptions.RequireRange(pr.GetValue(Batch), "--batch", 1, 1_000_000);
             CommonOptions.RequireRange(pr.GetValue(Lr), "--lr", 0, 10, loOpen: true);
-            CommonOptions.RequireRange(pr.GetValue(Steps), "--steps", 0, 10_000_000);
+            // Zero steps would persist a finished 0/0 experiment that then holds its --out for nothing.
+            CommonOptions.RequireRange(pr.GetValue(Steps), "--steps", 1, 10_000_000);
             CommonOptions.RequireRange(pr.GetValue(Beta), "--beta", 0, 1e6, loOpen: true);
             CommonOptions.RequireRange(pr.GetValue(Reads), "--reads", 1, 1_000_000);
             CommonOptions.RequireRange(pr.GetValue(EvalEvery), "--eval-every", 1, 10_000_000);
@@ -78,6 +84,10 @@ public static class TrainCommand
             Qpu.Validate(pr);
             if (!qpu && pr.GetValue(Qpu.Tiles) != 1) throw new UsageException($"--tiles applies to --method qpu (problems per QPU call); --method {method.ToWire()} has no QPU calls.");
             var temperature = qpu ? QpuOptions.ParseTEff(pr.GetValue(TEff)) : new QpuTemperature(1);
+            // A batch is drawn without repeats within a pass, so a batch beyond the training set only repeats images
+            // (each step then samples batch / train-size times the work for no new information).
+            if (pr.GetValue(Batch) > task.Train.Count)
+                throw new UsageException($"--batch {pr.GetValue(Batch)} is larger than the training set ({task.Train.Count} images from --train-size {pr.GetValue(TrainSize)}); use --batch {task.Train.Count} or less, or a larger --train-size.");
             return new TrainingConfig
             {
                 Method = method,
@@ -136,8 +146,7 @@ public static class TrainCommand
         {
             string dir = pr.GetValue(Out) ?? Path.Combine("runs",
                 $"{c.Dataset.Replace(':', '_').Replace('/', '_')}-{c.ClassA}-{c.ClassB}-{c.Method.ToWire()}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-            Directory.CreateDirectory(dir);
-            return Path.GetFullPath(dir);
+            return RunOutputs.PrepareDirectory(dir, "--out");
         }
     }
 
@@ -161,31 +170,61 @@ public static class TrainCommand
             {
                 var options = o.RunOptions(pr, outDir, qpu);
                 var taskRef = new PairTaskRef(spec.Name, a, b, pr.GetValue(o.TrainSize)!, pr.GetValue(o.TestSize)!, config.Seed, pr.GetValue(o.DataDir));
+                string id = ExperimentRunner.ExperimentIdFor(outDir);
+                long persisted = 0;
+                Cli.InterruptNote = () => persisted > 0
+                    ? $"step {persisted} of {config.Steps} is persisted (experiment {id}); continue with `qa experiment resume {id}` or the same qa train command."
+                    : $"no step was persisted yet (experiment {id}); the same qa train command starts it again.";
                 // With --json, stdout carries only the report; a line per persisted step goes to stderr for scripts.
                 run = await WithProgress(json, config.Steps, bar => QaTraining.RunAsync(config, task, taskRef, options,
                     bar is null
-                        ? new Progress<StepReport>(r => Console.Error.WriteLine($"qa: step {r.Step}/{r.TotalSteps} persisted"))
-                        : new Progress<StepReport>(r => { bar.Value = r.Step; bar.Description = $"step {r.Step}: {Describe(r)}"; }), ct));
+                        ? new Progress<StepReport>(r => { persisted = r.Step; Console.Error.WriteLine($"qa: step {r.Step}/{r.TotalSteps} persisted"); })
+                        : new Progress<StepReport>(r => { persisted = r.Step; bar.Value = r.Step; bar.Description = $"step {r.Step}: {Describe(r)}"; }), ct,
+                    continuing: existing =>
+                    {
+                        persisted = existing.LastStep;
+                        string note = existing.Completed
+                            ? $"experiment {id} already completed its {existing.Spec.TotalSteps} steps; writing its files again"
+                            : $"continuing experiment {id} from its persisted step {existing.LastStep} of {existing.Spec.TotalSteps}";
+                        if (json) Console.Error.WriteLine($"qa: {note}");
+                        else AnsiConsole.MarkupLineInterpolated($"[yellow]{note}[/]");
+                    }));
                 result = run.Result;
             }
             else
             {
+                Cli.InterruptNote = () => "--engine direct persists nothing; train again (the default engine persists every step).";
                 var sampler = (ISampler?)qpu ?? TrainingSamplers.For(config);
                 result = await WithProgress(json, config.Steps, bar => DirectTrainer.RunAsync(config, task.Train, task.Test, sampler,
                     bar is null ? null : m => { bar.Value = m.Step; bar.Description = $"step {m.Step}: test acc {m.TestAccuracy:F3}"; }, ct));
             }
-            string modelPath = WriteOutputs(outDir, config, result);
-            if (json)
-            {
-                Cli.WriteJson(Report(config, result, modelPath, outDir, run));
-            }
-            else
-            {
-                RenderSummary(config, result, outDir, run);
-            }
+            var report = WriteAll(outDir, config, result, run);
+            if (json) Cli.WriteJson(report);
+            else RenderSummary(config, result, outDir, run);
             return Cli.ExitOk;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Every file of a finished run (model, metrics.csv, curves.png, report.json), whatever the output mode. The
+    /// steps are already persisted when this runs, so a failure here loses nothing but the files: it says so and
+    /// names the command that writes them again.
+    /// </summary>
+    public static JsonObject WriteAll(string outDir, TrainingConfig config, TrainingResult result, TrainingRun? run)
+    {
+        try
+        {
+            string modelPath = WriteOutputs(outDir, config, result);
+            return Report(config, result, modelPath, outDir, run);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string recover = run is null
+                ? "--engine direct persists nothing: free the space or fix the folder and train again"
+                : $"every step is persisted; once the folder is writable, `qa experiment resume {run.ExperimentId} --out DIR` writes the files";
+            throw new OutputWriteException($"training finished but writing its files to {outDir} failed ({e.Message}); {recover}", e);
+        }
     }
 
     public static string WriteOutputs(string outDir, TrainingConfig config, TrainingResult result)
@@ -239,13 +278,13 @@ public static class TrainCommand
         ["examples"] = p.Examples,
     };
 
-    private static string Describe(StepReport r)
+    internal static string Describe(StepReport r)
     {
         string acc = r.Metrics.Get("test_accuracy") is double t ? $"test acc {t:F3}" : "";
         return r.StepProvenance.FallbackReasons.Count > 0 ? $"{acc} (fallback: {string.Join(", ", r.StepProvenance.FallbackReasons.Keys)})" : acc;
     }
 
-    private static async Task<T> WithProgress<T>(bool json, int steps, Func<ProgressTask?, Task<T>> work)
+    internal static async Task<T> WithProgress<T>(bool json, int steps, Func<ProgressTask?, Task<T>> work)
     {
         if (json) return await work(null);
         return await AnsiConsole.Progress()
@@ -253,7 +292,7 @@ public static class TrainCommand
             .StartAsync(async ctx => await work(ctx.AddTask("training", maxValue: Math.Max(1, steps))));
     }
 
-    private static void RenderSummary(TrainingConfig config, TrainingResult result, string outDir, TrainingRun? run)
+    internal static void RenderSummary(TrainingConfig config, TrainingResult result, string outDir, TrainingRun? run)
     {
         var f = result.Final;
         var table = new Table().HideHeaders().AddColumn("k").AddColumn("v");
@@ -266,7 +305,8 @@ public static class TrainCommand
         if (run is not null)
         {
             var p = run.Provenance;
-            table.AddRow("experiment", Markup.Escape(run.ExperimentId) + (run.Experiment.ResumedFromStep > 0 ? $" (resumed from step {run.Experiment.ResumedFromStep})" : ""));
+            table.AddRow("experiment", Markup.Escape(run.ExperimentId) + (run.Experiment.ResumedFromStep >= result.State.Step && result.State.Step > 0 ? " (already complete)"
+                : run.Experiment.ResumedFromStep > 0 ? $" (resumed from step {run.Experiment.ResumedFromStep})" : ""));
             table.AddRow("samples served by", Markup.Escape(string.Join(", ", p.SamplerCounts.Select(kv => $"{kv.Key} {kv.Value}"))));
             if (p.FallbackReasons.Count > 0) table.AddRow("fallbacks", Markup.Escape(string.Join(", ", p.FallbackReasons.Select(kv => $"{kv.Key} {kv.Value}"))));
             if (p.QpuAccessMicros > 0) table.AddRow("QPU access time", $"{p.QpuAccessMicros / 1e6:F3} s");

@@ -14,6 +14,30 @@ public static class RunOutputs
 {
     public const string ModelFileName = "model.safetensors", MetricsFileName = "metrics.csv", PlotFileName = "curves.png", ReportFileName = "report.json";
 
+    /// <summary>
+    /// Creates the output folder and proves it writable before any work starts, so that a bad <paramref name="flag"/>
+    /// is reported in a second instead of after a whole training run.
+    /// </summary>
+    public static string PrepareDirectory(string dir, string flag)
+    {
+        string full = Path.GetFullPath(dir);
+        if (File.Exists(full)) throw new UsageException($"{flag} {dir} is a file; give a folder (it is created if missing).");
+        string probe = Path.Combine(full, $".qa-write-check-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(full);
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            for (string? up = Path.GetDirectoryName(full); up is not null; up = Path.GetDirectoryName(up))
+                if (File.Exists(up)) throw new UsageException($"{flag} {dir}: {up} is a file, so no folder can be made inside it; give another folder.");
+            throw new UsageException($"{flag} {dir}: cannot create or write files there (permission denied or a read-only file system); give a folder you can write to.");
+        }
+        return full;
+    }
+
     public static void WriteAtomically(string path, string text)
     {
         string tmp = path + ".tmp";
@@ -41,10 +65,13 @@ public static class RunOutputs
         return sb.ToString();
     }
 
-    public static void WriteCurves(string path, string title, IReadOnlyList<StepMetrics> history)
+    public static void WriteCurves(string path, string title, IReadOnlyList<StepMetrics> history) => Plots.Write(path, CurvePanels(title, history));
+
+    /// <summary>curves.png: test accuracies (linear) and the losses (log scale).</summary>
+    public static IReadOnlyList<Plots.Panel> CurvePanels(string title, IReadOnlyList<StepMetrics> history)
     {
         double[] x = history.Select(h => (double)h.Step).ToArray();
-        Plots.Write(path,
+        return
         [
             new Plots.Panel($"{title}: test accuracy", "step", "accuracy",
             [
@@ -56,8 +83,8 @@ public static class RunOutputs
                 new Plots.Series("train loss", x, history.Select(h => h.TrainLoss).ToArray()),
                 new Plots.Series("test cross-entropy", x, history.Select(h => h.CrossEntropy).ToArray()),
                 new Plots.Series("-EBM test log-likelihood", x, history.Select(h => -h.EbmLogLikelihood).ToArray()),
-            ]),
-        ]);
+            ], LogY: true),
+        ];
     }
 
     public static JsonObject HistoryEntry(StepMetrics h) => new()

@@ -21,7 +21,7 @@ public sealed record EmbeddingSettings
 /// clipped to the solver's h_range / j_range and counted), submit with auto_scale off (rescaling would change the sampled
 /// temperature, docs/math.md "Temperature"), unembed every copy by majority vote. With several copies each result carries
 /// its share of the call's timing (so that summing over problems gives the access time charged) and the whole call's
-/// figure as qpu_access_time_call.
+/// figure as qpu_access_time_call; likewise the call's clipping count is reported once.
 /// </summary>
 internal static class EmbeddedCall
 {
@@ -49,6 +49,8 @@ internal static class EmbeddedCall
             {
                 foreach (var (key, value) in call.Samples.Info.Timing) info = info.WithTiming(key, key.EndsWith("_per_sample", StringComparison.Ordinal) ? value : value / k);
                 info = info.WithProperty("qpu_access_time_call", call.Samples.Info.Timing.GetValueOrDefault("qpu_access_time"));
+                // The clipping count is the call's (one programmed problem); the first copy carries it, so sums over examples count each bias once.
+                info = info.WithProperty("clipped", c == 0 ? embedded.ClippedCount : 0).WithProperty("clipped_call", embedded.ClippedCount);
             }
             info = info.WithProperty("tiles", k).WithProperty("qubits", embeddings[c].TotalQubits).WithNote("problem_id", call.ProblemId);
             results[c] = u.Samples.WithInfo(info);

@@ -18,7 +18,25 @@ public sealed class SecretToken : IEquatable<SecretToken>
     {
         if (string.IsNullOrWhiteSpace(value))
             throw new ArgumentException("a SAPI token must not be empty; set DWAVE_API_TOKEN or 'token' in dwave.conf", nameof(value));
+        if (Problem(value) is { } why) throw new ArgumentException($"the SAPI token {why}", nameof(value));
         _value = value.Trim();
+    }
+
+    /// <summary>
+    /// Why a token cannot be sent, or null. It goes into an HTTP header: a control character (a newline would start
+    /// a second header), a space or a non-ASCII character is refused. The message gives the position, never the text.
+    /// </summary>
+    public static string? Problem(string value)
+    {
+        string t = value.Trim();
+        for (int i = 0; i < t.Length; i++)
+        {
+            char c = t[i];
+            if (char.IsControl(c)) return $"contains a control character (U+{(int)c:X4}) at position {i + 1}";
+            if (c == ' ') return $"contains a space at position {i + 1}";
+            if (c > '~') return $"contains a non-ASCII character at position {i + 1}";
+        }
+        return null;
     }
 
     /// <summary>

@@ -86,10 +86,12 @@ public static class QpCodec
     private static byte[] FromBase64(string b64, string field)
     {
         try { return Convert.FromBase64String(b64); }
-        catch (FormatException e) { throw new SapiException(SapiErrorKind.BadProblem, $"{field}: not valid base64 ({e.Message})", inner: e); }
+        catch (FormatException e) { throw new SapiException(SapiErrorKind.Protocol, $"{field}: not valid base64 ({e.Message})", inner: e); }
     }
 
-    internal static SapiException Bad(string msg) => new(SapiErrorKind.BadProblem, msg);
+    // Decoding faults are the sender's: a malformed answer is a protocol error (not "the problem does not fit"); the
+    // simulator, decoding a submitted problem, turns them into BadProblem (QpProblemData.Decode).
+    internal static SapiException Bad(string msg) => new(SapiErrorKind.Protocol, msg);
 }
 
 /// <summary>
@@ -160,8 +162,15 @@ public sealed record QpProblemData(string Lin, string Quad, double Offset)
         return new QpProblemData(QpCodec.EncodeFloat64(lin), QpCodec.EncodeFloat64(quad.ToArray()), problem.Offset);
     }
 
-    /// <summary>The inverse of <see cref="Encode"/> (used by the simulator): h over active qubits, J over active couplers.</summary>
+    /// <summary>The inverse of <see cref="Encode"/> (used by the simulator): h over active qubits, J over active couplers.
+    /// A malformed submission is a <see cref="SapiErrorKind.BadProblem"/>.</summary>
     public QpuProblem Decode(SolverInfo solver, string type)
+    {
+        try { return DecodeCore(solver, type); }
+        catch (SapiException e) when (e.Kind == SapiErrorKind.Protocol) { throw new SapiException(SapiErrorKind.BadProblem, e.Message, inner: e); }
+    }
+
+    private QpuProblem DecodeCore(SolverInfo solver, string type)
     {
         var lin = QpCodec.DecodeFloat64(Lin, "lin");
         if (lin.Length != solver.Qubits.Length)
@@ -199,13 +208,15 @@ public sealed record QpAnswer(
     IReadOnlyDictionary<string, double> Timing)
 {
     public int NumRows => Energies.Length;
+    /// <summary>The <c>offset</c> SAPI sent with the answer, if it did; it then replaces the client's own offset.</summary>
+    public double? Offset { get; init; }
 
     public static QpAnswer Decode(JsonObject answer, string problemType)
     {
-        string fmt = answer["format"]?.GetValue<string>() ?? "qp";
+        string fmt = answer["format"] is JsonValue fv && fv.TryGetValue(out string? f) ? f : answer["format"] is null ? "qp" : throw QpCodec.Bad("answer format is not a string");
         if (fmt != "qp") throw QpCodec.Bad($"answer format '{fmt}' is not supported; only 'qp' (QPU solvers) is");
         var vartype = problemType == QpuProblem.Qubo ? Vartype.Binary : Vartype.Spin;
-        int numVars = answer["num_variables"]?.GetValue<int>() ?? throw QpCodec.Bad("answer lacks num_variables");
+        int numVars = answer["num_variables"] is JsonValue nv && nv.TryGetValue(out int nvi) ? nvi : throw QpCodec.Bad("answer lacks an integer num_variables");
         var active = QpCodec.DecodeInt32(Str(answer, "active_variables"), "active_variables");
         var energies = QpCodec.DecodeFloat64(Str(answer, "energies"), "energies");
         bool fromServer = answer["num_occurrences"] is JsonValue;
@@ -217,7 +228,13 @@ public sealed record QpAnswer(
         if (answer["timing"] is JsonObject t)
             foreach (var (k, v) in t)
                 if (v is JsonValue jv && jv.TryGetValue(out double d)) timing[k] = d;
-        return new QpAnswer(numVars, active, energies, occ, fromServer, sol, vartype, timing);
+        double? offset = answer["offset"] switch
+        {
+            null => null,
+            JsonValue ov when ov.TryGetValue(out double o) && double.IsFinite(o) => o,
+            var other => throw QpCodec.Bad($"answer offset is {other.ToJsonString()}, not a finite number"),
+        };
+        return new QpAnswer(numVars, active, energies, occ, fromServer, sol, vartype, timing) { Offset = offset };
     }
 
     public JsonObject Encode(bool includeOccurrences)
@@ -235,11 +252,13 @@ public sealed record QpAnswer(
         return o;
     }
 
-    private static string Str(JsonObject o, string k) => o[k]?.GetValue<string>() ?? throw QpCodec.Bad($"answer lacks {k}");
+    private static string Str(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue(out string? s) ? s : throw QpCodec.Bad($"answer lacks a string {k}");
 
-    /// <summary>The answer as the project's sample set over qubit labels, offset added, SAPI timing keys in µs.</summary>
+    /// <summary>The answer as the project's sample set over qubit labels, offset added (SAPI's <see cref="Offset"/> when it
+    /// sent one, else <paramref name="offset"/>), SAPI timing keys in µs.</summary>
     public SampleSet ToSampleSet(double offset, string problemId, string solver)
     {
+        offset = Offset ?? offset;
         var info = SampleInfo.For("qpu").WithNote("problem_id", problemId).WithNote("solver", solver);
         foreach (var (k, v) in Timing) info = info.WithTiming(k, v);
         var e = Energies.Select(x => x + offset).ToArray();

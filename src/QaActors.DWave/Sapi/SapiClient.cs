@@ -53,6 +53,28 @@ public sealed record SapiClientOptions
     /// <summary>Diagnostics sink; messages never contain the token.</summary>
     public Action<string>? Log { get; init; }
     public int? JitterSeed { get; init; }
+    /// <summary>TCP connect timeout (Ocean's request_timeout connect part); default <see cref="RequestTimeout"/>.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+    /// <summary>The longest one problem is waited for (Ocean's polling_timeout); it shortens a caller's longer deadline.</summary>
+    public TimeSpan? PollingTimeout { get; init; }
+    /// <summary>An HTTP(S) or SOCKS proxy for every request (Ocean's proxy); null uses no proxy.</summary>
+    public Uri? Proxy { get; init; }
+    /// <summary>Extra headers sent with every request (Ocean's headers).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+    /// <summary>Send <c>Connection: close</c> (Ocean's connection_close): no connection reuse.</summary>
+    public bool ConnectionClose { get; init; }
+    /// <summary>
+    /// Largest success body read (bytes, after decompression). A P16 solver record is about 1.5 MB and a 10 000-read
+    /// answer about 10 MB; a larger or endless body is cut off and reported, with memory bounded by this.
+    /// </summary>
+    public long MaxResponseBytes { get; init; } = 64L << 20;
+    /// <summary>Largest error body read (bytes): error messages are short.</summary>
+    public long MaxErrorBodyBytes { get; init; } = 64L << 10;
+    /// <summary>
+    /// Resolves the endpoint on first use (the Metadata API lookup of a region, <see cref="DWaveConfig.ResolveEndpointAsync"/>);
+    /// until then, and when it is null, <see cref="Endpoint"/> is used.
+    /// </summary>
+    public Func<CancellationToken, Task<Uri>>? ResolveEndpoint { get; init; }
 }
 
 /// <summary>Status of one problem (<c>{id, type, solver, label, status, submitted_on, solved_on, error_message}</c>).</summary>
@@ -60,12 +82,28 @@ public sealed record ProblemStatus(string Id, string Status, string? Type, strin
 {
     public bool IsTerminal => Status is "COMPLETED" or "FAILED" or "CANCELLED";
 
+    /// <summary>The five statuses SAPI reports (dwave-cloud-client api/constants.py: ProblemStatus).</summary>
+    public static readonly IReadOnlyList<string> Known = ["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"];
+
+    /// <summary>
+    /// A status without <c>status</c>, or with one SAPI does not define, is a protocol error: treating it as
+    /// "still running" would poll until the deadline for an answer that never comes.
+    /// </summary>
     public static ProblemStatus Parse(JsonObject o)
     {
-        string id = o["id"]?.GetValue<string>() ?? throw new SapiException(SapiErrorKind.Protocol, "problem status without id");
-        return new ProblemStatus(id, o["status"]?.GetValue<string>() ?? "UNKNOWN", o["type"]?.GetValue<string>(),
-            o["error_message"]?.GetValue<string>(), o["answer"] as JsonObject, o);
+        string id = Str(o, "id") ?? throw new SapiException(SapiErrorKind.Protocol, "problem status without id");
+        string status = Str(o, "status") ?? throw new SapiException(SapiErrorKind.Protocol, $"problem {id}: the status response has no 'status'", problemId: id);
+        if (!Known.Contains(status))
+            throw new SapiException(SapiErrorKind.Protocol, $"problem {id}: unknown status '{(status.Length > 40 ? status[..40] + "…" : status)}' (SAPI reports {string.Join(", ", Known)})", problemId: id);
+        return new ProblemStatus(id, status, Str(o, "type"), Str(o, "error_message"), o["answer"] as JsonObject, o);
     }
+
+    private static string? Str(JsonObject o, string k) => o[k] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? s) => s,
+        var other => throw new SapiException(SapiErrorKind.Protocol, $"problem status: '{k}' is {other.GetValueKind()}, not a string"),
+    };
 }
 
 public enum CancelOutcome
@@ -106,6 +144,8 @@ public sealed class SapiClient : IDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly Random _jitter;
+    private readonly Lazy<Task<Uri>> _endpoint;
+    private readonly HashSet<string> _deprecationsSeen = new(StringComparer.Ordinal);
 
     public SapiClientOptions Options { get; }
 
@@ -116,21 +156,77 @@ public sealed class SapiClient : IDisposable
             throw new ArgumentException($"SAPI endpoint '{options.Endpoint}' must end with '/'", nameof(options));
         if (options.LongPollSeconds is < 1 or > 30)
             throw new ArgumentOutOfRangeException(nameof(options), options.LongPollSeconds, "LongPollSeconds must be 1..30 (SAPI's accepted range)");
+        foreach (var (k, v) in options.Headers)
+            if (k.Length == 0 || k.Any(c => c <= ' ' || c > '~' || c == ':') || v.Any(c => c < ' ' && c != '\t' || c > '~'))
+                throw new ArgumentException($"header '{k}' has a name or value that cannot be sent in HTTP", nameof(options));
         handler ??= new SocketsHttpHandler
         {
-            ConnectTimeout = options.RequestTimeout,
+            ConnectTimeout = options.ConnectTimeout ?? options.RequestTimeout,
             AutomaticDecompression = DecompressionMethods.All,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            UseProxy = options.Proxy is not null,
+            Proxy = options.Proxy is { } px ? ProxyFor(px) : null,
         };
-        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan, BaseAddress = options.Endpoint };
+        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("QaActors-SapiClient/1.0");
+        foreach (var (k, v) in options.Headers) _http.DefaultRequestHeaders.TryAddWithoutValidation(k, v);
+        if (options.ConnectionClose) _http.DefaultRequestHeaders.ConnectionClose = true;
         _ownsHttp = true;
         _jitter = options.JitterSeed is { } s ? new Random(s) : new Random();
+        _endpoint = new Lazy<Task<Uri>>(() => options.ResolveEndpoint is { } r ? ResolveOnce(r) : Task.FromResult(options.Endpoint));
     }
 
+    // A proxy URL may carry user:password; they become credentials and never appear in messages.
+    private static WebProxy ProxyFor(Uri u)
+    {
+        var p = new WebProxy(new UriBuilder(u) { UserName = "", Password = "" }.Uri);
+        if (u.UserInfo.Length > 0)
+        {
+            var parts = u.UserInfo.Split(':', 2);
+            p.Credentials = new NetworkCredential(Uri.UnescapeDataString(parts[0]), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "");
+        }
+        return p;
+    }
+
+    private static async Task<Uri> ResolveOnce(Func<CancellationToken, Task<Uri>> resolve)
+    {
+        var u = await resolve(CancellationToken.None).ConfigureAwait(false);
+        return u.AbsoluteUri.EndsWith('/') ? u : new Uri(u.AbsoluteUri + "/");
+    }
+
+    /// <summary>The SAPI base URL in use (after a region's Metadata API lookup, when one is needed).</summary>
+    public Task<Uri> EndpointAsync() => _endpoint.Value;
+
+    /// <summary>
+    /// A client for the configuration: endpoint (a region is looked up in the Metadata API on first use), token,
+    /// proxy, headers, timeouts, polling and retry settings, each as Ocean defines it (see <see cref="DWaveConfig.Catalogue"/>).
+    /// </summary>
     public static SapiClient FromConfig(DWaveConfig config, Func<SapiClientOptions, SapiClientOptions>? adjust = null)
     {
-        var o = new SapiClientOptions { Endpoint = config.ResolvedEndpoint, Token = config.RequireToken() };
+        var token = config.RequireToken();
+        var defaults = new SapiClientOptions { Endpoint = new Uri(DWaveConfig.DefaultEndpoint), Token = token };
+        var o = defaults with
+        {
+            Endpoint = config.NeedsMetadataLookup ? new Uri(DWaveConfig.DefaultEndpoint) : config.ResolvedEndpoint,
+            RequestTimeout = config.ReadTimeout ?? defaults.RequestTimeout,
+            ConnectTimeout = config.ConnectTimeout,
+            PollingTimeout = config.PollingTimeout,
+            Proxy = config.Proxy,
+            Headers = config.Headers,
+            ConnectionClose = config.ConnectionClose ?? false,
+            CompressRequests = config.CompressQpuProblemData ?? defaults.CompressRequests,
+            LongPollSeconds = config.PollWaitTime ?? defaults.LongPollSeconds,
+            Retry = defaults.Retry with
+            {
+                MaxAttempts = config.HttpRetryTotal is { } t ? t + 1 : defaults.Retry.MaxAttempts,
+                MaxDelay = config.HttpRetryBackoffMax ?? defaults.Retry.MaxDelay,
+            },
+        };
+        if (config.NeedsMetadataLookup)
+        {
+            var handler = o.Proxy is null ? null : new SocketsHttpHandler { UseProxy = true, Proxy = ProxyFor(o.Proxy) };
+            o = o with { ResolveEndpoint = ct => config.ResolveEndpointAsync(handler, o.Log, ct) };
+        }
         return new SapiClient(adjust is null ? o : adjust(o));
     }
 
@@ -146,14 +242,46 @@ public sealed class SapiClient : IDisposable
         var (_, text) = await SendCoreAsync(HttpMethod.Get, "solvers/remote/", SolverListType, null, idempotent: true, ct: ct).ConfigureAwait(false);
         var root = ParseDocument(text, "GET solvers/remote/");
         if (root.ValueKind != JsonValueKind.Array) throw new SapiException(SapiErrorKind.Protocol, "GET solvers/remote/: expected a JSON list");
-        return root.EnumerateArray().Select(SolverInfo.Parse).ToArray();
+        return root.EnumerateArray().Select(e => ParseSolver(e, "GET solvers/remote/")).ToArray();
     }
 
     public async Task<SolverInfo> GetSolverAsync(string name, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a solver name is required (--solver or DWAVE_API_SOLVER)", nameof(name));
         var (_, text) = await SendCoreAsync(HttpMethod.Get, $"solvers/remote/{Uri.EscapeDataString(name)}/", SolverType, null, idempotent: true, ct: ct).ConfigureAwait(false);
-        return SolverInfo.Parse(ParseDocument(text, $"GET solvers/remote/{name}/"));
+        return ParseSolver(ParseDocument(text, $"GET solvers/remote/{name}/"), $"GET solvers/remote/{name}/");
+    }
+
+    // A record of the wrong shape (a string where a list belongs) is the server's fault: Protocol, with the request named.
+    private static SolverInfo ParseSolver(JsonElement e, string what)
+    {
+        try { return SolverInfo.Parse(e); }
+        catch (Exception x) when (x is InvalidOperationException or FormatException or KeyNotFoundException or IndexOutOfRangeException or JsonException)
+        {
+            throw new SapiException(SapiErrorKind.Protocol, $"{what}: malformed solver record ({x.Message})", inner: x);
+        }
+    }
+
+    /// <summary>
+    /// The solver the <c>solver</c> setting selects (Ocean's <c>Client.get_solver</c>): a name is fetched directly;
+    /// a feature filter (<see cref="SolverSelector"/>) is applied to the solver list and the best match taken; no
+    /// setting means any online QPU solver, the largest first.
+    /// </summary>
+    public async Task<SolverInfo> SelectSolverAsync(SolverSelector? selector, CancellationToken ct = default)
+    {
+        selector ??= SolverSelector.AnyQpu;
+        if (selector.Name is { } name)
+        {
+            var s = await GetSolverAsync(name, ct).ConfigureAwait(false);
+            if (!selector.Matches(s))
+                throw new SapiException(SapiErrorKind.NotFound, $"solver {name} has graph_id {s.GraphId}, not {selector.GraphId} as the solver setting requires");
+            return s;
+        }
+        var all = await ListSolversAsync(ct).ConfigureAwait(false);
+        var hits = selector.Select(all);
+        if (hits.Count > 0) return hits[0];
+        string listed = all.Count == 0 ? "none" : string.Join("; ", all.Select(x => $"{x.Name} ({x.Category}, {x.Status ?? "status unknown"}, {x.Qubits.Length} qubits, {x.TopologyType})"));
+        throw new SapiException(SapiErrorKind.NotFound, $"no solver matches the solver setting {selector.Text}; the endpoint lists: {listed}");
     }
 
     // ---------------------------------------------------------------- problems
@@ -177,8 +305,8 @@ public sealed class SapiClient : IDisposable
             ?? throw new SapiException(SapiErrorKind.Protocol, "POST problems/: expected a list with one status");
         if (first["error_code"] is JsonValue code)
         {
-            int c = code.GetValue<int>();
-            string msg = first["error_msg"]?.GetValue<string>() ?? "(no message)";
+            int c = JsonNumbers.Int(code);
+            string msg = first["error_msg"] is JsonValue mv && mv.TryGetValue(out string? m) ? m : "(no message)";
             throw new SapiException(KindFor(c), $"POST problems/: the problem was rejected ({c}): {msg}", c, c);
         }
         var status = ProblemStatus.Parse(first);
@@ -213,6 +341,7 @@ public sealed class SapiClient : IDisposable
     /// </summary>
     public async Task<ProblemStatus> WaitAsync(string problemId, TimeSpan deadline, CancellationToken ct = default)
     {
+        if (Options.PollingTimeout is { } pt && pt < deadline) deadline = pt;
         var sw = Stopwatch.StartNew();
         double pause = 0.05;
         int failures = 0;
@@ -306,6 +435,8 @@ public sealed class SapiClient : IDisposable
             var answer = status.Answer is JsonObject a && a["answer"] is JsonObject inner ? QpAnswer.Decode(inner, problem.Type)
                 : status.Answer is JsonObject a2 && a2["format"] is not null ? QpAnswer.Decode(a2, problem.Type)
                 : await GetAnswerAsync(id, problem.Type, ct).ConfigureAwait(false);
+            // SAPI's answer.offset, when sent, is the offset of the problem it solved; otherwise ours is added
+            // (dwave-cloud-client computation.py: _patch_offset, coders.py).
             var samples = answer.ToSampleSet(problem.Offset, id, solver.Name);
             if (est is not null) samples = samples.WithInfo(samples.Info.WithProperty("estimated_qpu_access_time", est.QpuAccessTime));
             return new QpuCallResult(samples, id, answer, est);
@@ -428,7 +559,13 @@ public sealed class SapiClient : IDisposable
 
     private async Task<(int, string)> AttemptAsync(HttpMethod method, string path, string accept, byte[]? payload, TimeSpan? extraTimeout, string what, CancellationToken ct)
     {
-        using var req = new HttpRequestMessage(method, path);
+        Uri baseUri;
+        try { baseUri = await _endpoint.Value.WaitAsync(ct).ConfigureAwait(false); }
+        catch (OperationCanceledException oce) when (ct.IsCancellationRequested)
+        {
+            throw new SapiException(SapiErrorKind.Cancelled, $"{what}: cancelled by the caller", inner: oce);
+        }
+        using var req = new HttpRequestMessage(method, new Uri(baseUri, path));
         req.Headers.TryAddWithoutValidation("Accept", $"{accept}; version={ApiVersion}");
         req.Headers.TryAddWithoutValidation("X-Auth-Token", Options.Token.Reveal());
         if (payload is not null)
@@ -453,8 +590,31 @@ public sealed class SapiClient : IDisposable
         string text;
         try
         {
-            resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, attemptCts.Token).ConfigureAwait(false);
-            text = await resp.Content.ReadAsStringAsync(attemptCts.Token).ConfigureAwait(false);
+            resp = await _http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, attemptCts.Token).ConfigureAwait(false);
+            bool ok = resp.IsSuccessStatusCode;
+            try
+            {
+                text = await BoundedBody.ReadStringAsync(resp.Content, ok ? Options.MaxResponseBytes : Options.MaxErrorBodyBytes, what, attemptCts.Token).ConfigureAwait(false);
+            }
+            catch (BoundedBody.TooLargeException tl) when (ok)
+            {
+                resp.Dispose();
+                throw new SapiException(SapiErrorKind.Protocol, $"{tl.Message} (SapiClientOptions.MaxResponseBytes)", 200, inner: tl);
+            }
+            catch (BoundedBody.TooLargeException)
+            {
+                text = "(error body too large to show)";
+            }
+            catch
+            {
+                resp.Dispose();
+                throw;
+            }
+            NoteDeprecation(resp, what);
+        }
+        catch (IOException ioe) when (!ct.IsCancellationRequested)
+        {
+            throw new SapiException(SapiErrorKind.Transient, $"{what}: the connection failed while reading the response ({ioe.Message})", inner: ioe);
         }
         catch (OperationCanceledException oce) when (ct.IsCancellationRequested)
         {
@@ -468,14 +628,14 @@ public sealed class SapiClient : IDisposable
         {
             bool refused = hre.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused };
             string reason = refused ? "connection refused" : hre.HttpRequestError.ToString();
-            throw new SapiException(SapiErrorKind.Transient, $"{what}: {reason} ({Options.Endpoint.Authority})", notSent: refused, inner: hre);
+            throw new SapiException(SapiErrorKind.Transient, $"{what}: {reason} ({baseUri.Authority})", notSent: refused, inner: hre);
         }
         using (resp)
         {
             int code = (int)resp.StatusCode;
             if (code is >= 200 and < 300)
             {
-                CheckMediaType(resp, accept, what);
+                CheckMediaType(resp, accept, what, text.Length);
                 return (code, text);
             }
             throw ErrorFor(resp, code, text, what);
@@ -483,10 +643,15 @@ public sealed class SapiClient : IDisposable
     }
 
     /// <summary>dwave-cloud-client VersionedAPISessionMixin: same media type, version ~=3.0 (3.x with x ≥ 0).</summary>
-    private static void CheckMediaType(HttpResponseMessage resp, string expected, string what)
+    private static void CheckMediaType(HttpResponseMessage resp, string expected, string what, int bodyLength)
     {
         var ctype = resp.Content.Headers.ContentType;
-        if (ctype is null) return; // 202/204 bodies may be empty and untyped
+        if (ctype is null)
+        {
+            // Only an empty body may come untyped; anything else is not something this client may read.
+            if (bodyLength == 0) return;
+            throw new SapiException(SapiErrorKind.Protocol, $"{what}: the response has a body but no Content-Type, expected {expected}", (int)resp.StatusCode);
+        }
         if (!string.Equals(ctype.MediaType, expected, StringComparison.OrdinalIgnoreCase))
             throw new SapiException(SapiErrorKind.Protocol, $"{what}: server sent Content-Type {ctype.MediaType}, expected {expected}", (int)resp.StatusCode);
         string? version = ctype.Parameters.FirstOrDefault(p => p.Name.Equals("version", StringComparison.OrdinalIgnoreCase))?.Value?.Trim('"');
@@ -494,14 +659,29 @@ public sealed class SapiClient : IDisposable
             throw new SapiException(SapiErrorKind.Protocol, $"{what}: server API version '{version ?? "(none)"}' is not compatible with ~=3.0", (int)resp.StatusCode);
     }
 
+    // 415 means the two ends disagree on the API version, not that the problem is wrong.
     private static SapiErrorKind KindFor(int code) => code switch
     {
         401 or 403 => SapiErrorKind.Authentication,
         404 or 410 => SapiErrorKind.NotFound,
+        415 => SapiErrorKind.Protocol,
         429 => SapiErrorKind.RateLimited,
         >= 500 => SapiErrorKind.Transient,
         _ => SapiErrorKind.BadProblem,
     };
+
+    /// <summary>Logs each distinct X-Deprecation notice once (an RFC 9651 list; Leap's deprecation messages).</summary>
+    private void NoteDeprecation(HttpResponseMessage resp, string what)
+    {
+        if (Options.Log is null || !resp.Headers.TryGetValues("X-Deprecation", out var values)) return;
+        foreach (var v in values)
+        {
+            string shown = v.Length > 300 ? v[..300] + "…" : v;
+            bool first;
+            lock (_deprecationsSeen) first = _deprecationsSeen.Add(v);
+            if (first) Options.Log($"{what}: the server reports a deprecation: {shown}");
+        }
+    }
 
     private static SapiException ErrorFor(HttpResponseMessage resp, int code, string text, string what)
     {

@@ -34,9 +34,9 @@ public sealed record ProblemTimingData(
     public static ProblemTimingData Parse(JsonObject o, string solver)
     {
         double D(string k, double? dflt = null) => o[k] is JsonValue v ? JsonNumbers.Double(v)
-            : dflt ?? throw new SapiException(SapiErrorKind.BadProblem, $"solver {solver}: problem_timing_data lacks '{k}'");
+            : dflt ?? throw new SapiException(SapiErrorKind.Protocol, $"solver {solver}: problem_timing_data lacks '{k}'");
         var p = o["readout_time_model_parameters"] as JsonArray
-            ?? throw new SapiException(SapiErrorKind.BadProblem, $"solver {solver}: problem_timing_data lacks 'readout_time_model_parameters'");
+            ?? throw new SapiException(SapiErrorKind.Protocol, $"solver {solver}: problem_timing_data lacks 'readout_time_model_parameters'");
         var dr = o["decorrelation_time_range"] as JsonArray;
         return new ProblemTimingData(
             o["version"]?.GetValue<string>() ?? "1.0.0",
@@ -160,7 +160,7 @@ public sealed class SolverInfo
 
     private static long Key(int u, int v) => ((long)Math.Min(u, v) << 32) | (uint)Math.Max(u, v);
     private static Exception Missing(string where, string prop) =>
-        new SapiException(SapiErrorKind.BadProblem, $"{where}: property '{prop}' is missing from the solver description");
+        new SapiException(SapiErrorKind.Protocol, $"{where}: property '{prop}' is missing from the solver description");
     private static ValueRange? R(JsonObject p, string k) =>
         p[k] is JsonArray { Count: 2 } a ? new ValueRange(JsonNumbers.Double(a[0]), JsonNumbers.Double(a[1])) : null;
 

@@ -47,20 +47,43 @@ public static class QaConfig
     /// <paramref name="db"/> the --db connection string (null: from configuration). <paramref name="extraHocon"/>
     /// lets tests and the CLI add settings (highest priority after db).
     /// </summary>
-    public static QaSettings Load(string? overlayFile = null, string? dataDir = null, string? db = null, string? extraHocon = null)
+    /// <param name="hostDefaults">HOCON of the host program that ranks below the overlay file but above hocon/ (the
+    /// CLI's quieter log level: a --config file that sets akka.loglevel must win over it).</param>
+    /// <summary>The roles a node may have (docs/architecture.md, "Roles and nodes").</summary>
+    public static readonly string[] KnownRoles = ["api", "trainer", "sampler", "gateway"];
+
+    private static IReadOnlyList<string> NodeRoles(Config c)
     {
-        Config overlay = Config.Empty;
+        var roles = (c.GetStringList("qa.node.roles") ?? []).Select(r => r.Trim().ToLowerInvariant()).Distinct().ToList();
+        if (roles.Count == 0) throw new QaConfigException("qa.node.roles", "a node needs at least one role: any of api, trainer, sampler, gateway");
+        foreach (var r in roles)
+            if (!KnownRoles.Contains(r)) throw new QaConfigException("qa.node.roles", $"'{r}' is not a role; use any of api, trainer, sampler, gateway");
+        return roles;
+    }
+
+    public static QaSettings Load(string? overlayFile = null, string? dataDir = null, string? db = null, string? extraHocon = null, string? hostDefaults = null)
+    {
+        Config file = Config.Empty, overlay = Config.Empty;
         if (overlayFile is not null)
         {
+            if (Directory.Exists(overlayFile))
+                throw new QaConfigException("--config", $"'{overlayFile}' is a folder; give the path of a HOCON file");
             if (!File.Exists(overlayFile))
                 throw new QaConfigException("--config", $"file '{overlayFile}' does not exist; give the path of a HOCON file");
-            overlay = Parse(File.ReadAllText(overlayFile), overlayFile);
+            file = Parse(File.ReadAllText(overlayFile), "--config " + overlayFile);
         }
-        if (!string.IsNullOrWhiteSpace(extraHocon)) overlay = Parse(extraHocon, "overrides").WithFallback(overlay);
-
         var defaults = Defaults();
-        CheckKeys(overlay, defaults, overlayFile ?? "overrides");
+        CheckKeys(file, defaults, overlayFile ?? "--config");
+        overlay = file;
+        if (!string.IsNullOrWhiteSpace(extraHocon))
+        {
+            var extra = Parse(extraHocon, "overrides");
+            CheckKeys(extra, defaults, "overrides");
+            overlay = extra.WithFallback(overlay);
+        }
+        if (!string.IsNullOrWhiteSpace(hostDefaults)) overlay = overlay.WithFallback(Parse(hostDefaults, "host defaults"));
         var merged = overlay.WithFallback(defaults);
+        HoconCheck.RequireAkkaValues(merged);
 
         string provider = GetString(merged, "qa.persistence.provider").Trim().ToLowerInvariant();
         string? conn = db ?? NullIfEmpty(GetString(merged, "qa.persistence.connection-string"));
@@ -96,6 +119,13 @@ public static class QaConfig
             node.Append(path).Append(".connection-string = ").Append(Quote(conn)).Append('\n');
         node.Append("akka.remote.dot-netty.tcp.hostname = ").Append(Quote(GetString(merged, "qa.node.hostname"))).Append('\n');
         node.Append("akka.remote.dot-netty.tcp.port = ").Append(GetInt(merged, "qa.node.port", 0, 65535)).Append('\n');
+        var roles = NodeRoles(merged);
+        node.Append("akka.cluster.roles = [").Append(string.Join(", ", roles.Select(Quote))).Append("]\n");
+        var seeds = merged.GetStringList("qa.node.seed-nodes") ?? [];
+        foreach (var seed in seeds)
+            if (!Uri.TryCreate(seed, UriKind.Absolute, out var u) || u.Scheme != "akka.tcp" || u.Port <= 0 || u.UserInfo.Length == 0)
+                throw new QaConfigException("qa.node.seed-nodes", $"'{seed}' is not an Akka address; use akka.tcp://qa@HOST:PORT");
+        node.Append("akka.cluster.seed-nodes = [").Append(string.Join(", ", seeds.Select(Quote))).Append("]\n");
         node.Append("qa.data-dir = ").Append(Quote(Path.GetFullPath(dir))).Append('\n');
         node.Append("qa.persistence.resolved-provider = ").Append(Quote(providerFile == "sqlite.conf" ? "sqlite" : "postgres")).Append('\n');
 
@@ -118,7 +148,7 @@ public static class QaConfig
     private static void CheckKeys(Config overlay, Config defaults, string source)
     {
         if (overlay.IsEmpty || !overlay.HasPath("qa")) return;
-        foreach (var key in LeafKeys(overlay.GetValue("qa"), "qa"))
+        foreach (var key in HoconCheck.LeafKeys(overlay.GetValue("qa"), "qa"))
         {
             if (OpenMaps.Any(m => key.StartsWith(m + ".", StringComparison.Ordinal))) continue;
             if (!defaults.HasPath(key))
@@ -132,26 +162,17 @@ public static class QaConfig
         }
     }
 
-    private static IEnumerable<string> LeafKeys(HoconValue value, string prefix)
-    {
-        if (value.IsObject())
-        {
-            foreach (var (k, v) in value.GetObject().Items)
-                foreach (var leaf in LeafKeys(v, prefix + "." + k)) yield return leaf;
-        }
-        else yield return prefix;
-    }
-
     private static Config Parse(string text, string source)
     {
+        HoconCheck.RequireBalanced(text, source);
         try { return ConfigurationFactory.ParseString(text); }
         catch (Exception e) when (e is not QaConfigException)
         {
-            throw new QaConfigException(source, $"is not valid HOCON: {e.Message}", e);
+            throw new QaConfigException(source, $"is not valid HOCON ({e.Message})", e);
         }
     }
 
-    internal static string Quote(string s) =>
+    public static string Quote(string s) =>
         "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
@@ -161,7 +182,16 @@ public static class QaConfig
     {
         if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
         try { return c.GetString(key) ?? ""; }
-        catch (Exception e) { throw new QaConfigException(key, $"must be a string ({e.Message})", e); }
+        catch (Exception e) { throw new QaConfigException(key, "must be a string", e); }
+    }
+
+    /// <summary>The value as written, for messages (an object or list is described, not dumped).</summary>
+    private static string Raw(Config c, string key)
+    {
+        var v = c.GetValue(key);
+        if (v.IsObject()) return "an object";
+        if (v.IsArray()) return "a list";
+        return $"'{v.GetString()}'";
     }
 
     internal static int GetInt(Config c, string key, int min, int max)
@@ -169,7 +199,7 @@ public static class QaConfig
         if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
         int v;
         try { v = c.GetInt(key); }
-        catch (Exception e) { throw new QaConfigException(key, $"must be an integer ({e.Message})", e); }
+        catch (Exception e) { throw new QaConfigException(key, $"must be an integer, not {Raw(c, key)}", e); }
         if (v < min || v > max) throw new QaConfigException(key, $"is {v}; it must be between {min} and {max}");
         return v;
     }
@@ -179,7 +209,7 @@ public static class QaConfig
         if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
         double v;
         try { v = c.GetDouble(key); }
-        catch (Exception e) { throw new QaConfigException(key, $"must be a number ({e.Message})", e); }
+        catch (Exception e) { throw new QaConfigException(key, $"must be a number, not {Raw(c, key)}", e); }
         if (!(v >= min && v <= max)) throw new QaConfigException(key, $"is {v}; it must be between {min} and {max}");
         return v;
     }
@@ -189,7 +219,7 @@ public static class QaConfig
         if (!c.HasPath(key)) throw new QaConfigException(key, "is missing");
         TimeSpan v;
         try { v = c.GetTimeSpan(key, null, allowInfinite: false); }
-        catch (Exception e) { throw new QaConfigException(key, $"must be a duration such as 5s or 500ms ({e.Message})", e); }
+        catch (Exception e) { throw new QaConfigException(key, $"must be a duration such as 5s or 500ms, not {Raw(c, key)}", e); }
         if (v < min && !(allowZero && v == TimeSpan.Zero)) throw new QaConfigException(key, $"is {v}; it must be at least {min}");
         return v;
     }
@@ -204,7 +234,7 @@ public static class QaConfig
         {
             double d;
             try { d = v.GetDouble(); }
-            catch (Exception e) { throw new QaConfigException(key + "." + name, $"must be a number ({e.Message})", e); }
+            catch (Exception e) { throw new QaConfigException(key + "." + name, $"must be a number, not '{v}'", e); }
             if (!(d >= min) || double.IsInfinity(d)) throw new QaConfigException(key + "." + name, $"is {d}; it must be a finite number ≥ {min}");
             map[name] = d;
         }

@@ -1,8 +1,11 @@
 namespace QaActors.Orchestration.Configuration;
 
-/// <summary>Bad configuration: the message names the key, what was wrong and what is accepted.</summary>
+/// <summary>
+/// Bad configuration: the message names the key (or the command-line flag, such as --db, that set it), what was wrong
+/// and what is accepted.
+/// </summary>
 public sealed class QaConfigException(string key, string message, Exception? inner = null)
-    : Exception($"configuration key '{key}': {message}", inner)
+    : Exception(key.StartsWith("--", StringComparison.Ordinal) ? $"{key}: {message}" : $"configuration key '{key}': {message}", inner)
 {
     public string Key { get; } = key;
 }

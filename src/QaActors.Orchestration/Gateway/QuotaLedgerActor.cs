@@ -30,11 +30,15 @@ public sealed record QuotaReport(ImmutableArray<QuotaAccount> Accounts) : IQaMes
 /// acknowledged, so the guarantee holds across restarts and across all experiments and gateways.
 /// Reservations still open when the ledger recovers belong to calls whose outcome is unknown (the
 /// process died): they are charged at their reserved amount, never silently dropped.
+/// Every <see cref="SnapshotEvery"/> events the whole ledger is snapshotted and the events and snapshots before it are
+/// deleted, so the journal holds at most that many of its events. A journal record that fails its checksum stops
+/// recovery there: the ledger then refuses every reservation and change, naming the record, rather than grant quota
+/// from a wrong account. Run under <see cref="SupervisedProps"/>, a failed write restarts it.
 /// </summary>
 public sealed class QuotaLedgerActor : ReceivePersistentActor
 {
     public const string DefaultPersistenceId = "qa-quota-ledger";
-    private const int SnapshotEvery = 200;
+    public const int SnapshotEvery = 200;
 
     private sealed class Account
     {
@@ -47,18 +51,30 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
     private readonly QuotaSettings _settings;
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private long _nextId = 1;
+    private readonly int _snapshotEvery;
+    private string? _damage;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public override string PersistenceId { get; }
 
-    public static Props Props(QuotaSettings settings, string persistenceId = DefaultPersistenceId) =>
-        Akka.Actor.Props.Create(() => new QuotaLedgerActor(settings, persistenceId));
+    public static Props Props(QuotaSettings settings, string persistenceId = DefaultPersistenceId, int snapshotEvery = SnapshotEvery) =>
+        Akka.Actor.Props.Create(() => new QuotaLedgerActor(settings, persistenceId, snapshotEvery));
 
-    public QuotaLedgerActor(QuotaSettings settings, string persistenceId)
+    /// <summary>The ledger under <see cref="Supervision.RestartOnStop"/>, as the node runs it.</summary>
+    public static Props SupervisedProps(QuotaSettings settings, string persistenceId = DefaultPersistenceId, int snapshotEvery = SnapshotEvery) =>
+        Supervision.RestartOnStop(Props(settings, persistenceId, snapshotEvery), "ledger");
+
+    public QuotaLedgerActor(QuotaSettings settings, string persistenceId, int snapshotEvery = SnapshotEvery)
     {
+        if (snapshotEvery < 1) throw new ArgumentOutOfRangeException(nameof(snapshotEvery), snapshotEvery, "must be at least 1");
         _settings = settings;
         PersistenceId = persistenceId;
+        _snapshotEvery = snapshotEvery;
 
+        // After a damaged record nothing more is applied (registered first, so it sees every recovery message).
+        Recover<object>(_ => _damage is not null, _ => { });
+        Recover<DamagedRecord>(d => _damage = Damage(d, "event"));
+        Recover<SnapshotOffer>(o => o.Snapshot is DamagedRecord, o => _damage = Damage((DamagedRecord)o.Snapshot, "snapshot"));
         Recover<SnapshotOffer>(o => ApplySnapshot((QuotaLedgerSnapshot)o.Snapshot));
         Recover<QuotaLimitSet>(Apply);
         Recover<QuotaReserved>(Apply);
@@ -66,6 +82,9 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         Recover<QuotaReleased>(Apply);
         Recover<RecoveryCompleted>(_ => ChargeInDoubtReservations());
 
+        Command<ReserveQuota>(r => _damage is not null, r => Sender.Tell(new QuotaDenied(r.User, _damage!)));
+        Command<object>(m => _damage is not null && m is ChargeQuota or ReleaseQuota or SetQuota or GetQuota,
+            _ => Sender.Tell(new Status.Failure(new InvalidDataException(_damage))));
         Command<ReserveQuota>(OnReserve);
         Command<ChargeQuota>(c =>
         {
@@ -101,10 +120,17 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         });
         Command<StopSingleton>(_ => Context.Stop(Self));
         Command<GetQuota>(g => Sender.Tell(Report(g.User)));
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning("quota ledger snapshot failed: {0}", f.Cause.Message));
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            // As the experiments do: the snapshot holds everything, so the events and snapshots before it go.
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning("quota ledger snapshot failed (events are kept): {0}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("deleting the quota ledger's old events failed: {0}", f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("deleting the quota ledger's old snapshots failed: {0}", f.Cause.Message));
     }
 
     private void OnReserve(ReserveQuota r)
@@ -147,12 +173,25 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         });
     }
 
+    private string Damage(DamagedRecord d, string what)
+    {
+        string message = $"the quota ledger's journal ({PersistenceId}) has a damaged {what} ({d.Manifest}: {d.Problem}); " +
+            "it grants no QPU time until the journal is restored from a backup";
+        _log.Error(message);
+        return message;
+    }
+
     private void ChargeInDoubtReservations()
     {
+        if (_damage is not null) return;
         var open = _accounts.SelectMany(kv => kv.Value.Reservations.Select(r => new QuotaCharged(kv.Key, r.Key, r.Value))).ToList();
         if (open.Count == 0) return;
         _log.Warning("charging {0} reservation(s) whose calls were in progress when the ledger stopped", open.Count);
-        PersistAll(open, Apply);
+        PersistAll(open, e =>
+        {
+            Apply(e);
+            MaybeSnapshot();
+        });
     }
 
     private double LimitMicros(string user, Account a) => a.LimitMicros ?? _settings.ConfiguredSecondsOf(user) * 1e6;
@@ -181,7 +220,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
 
     private void MaybeSnapshot()
     {
-        if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(Snapshot());
+        if (LastSequenceNr % _snapshotEvery == 0) SaveSnapshot(Snapshot());
     }
 
     private QuotaLedgerSnapshot Snapshot() => new(_nextId,

@@ -4,9 +4,9 @@ namespace QaActors.Orchestration.Persistence;
 
 /// <summary>
 /// Marker of everything written to the journal or the snapshot store. Bound to
-/// <see cref="PersistedSerializer"/>, whose manifests ("checkpoint.v1", ...) name the format, not the
+/// <see cref="PersistedSerializer"/>, whose manifests ("checkpoint.v2", ...) name the format, not the
 /// .NET type, so renaming or moving these records never breaks stored data. Changing a format means
-/// a new manifest (".v2") and keeping the reader of the old one.
+/// a new manifest (".v3") and keeping the readers of the old ones.
 /// </summary>
 public interface IPersisted;
 
@@ -87,3 +87,16 @@ public sealed record QuotaLedgerSnapshot(long NextReservationId, ImmutableArray<
 public sealed record ExperimentRegistered(string ExperimentId, string Method, string User, DateTimeOffset CreatedAt) : IPersisted;
 
 public sealed record RegistrySnapshot(ImmutableArray<ExperimentRegistered> Experiments) : IPersisted;
+
+/// <summary>The journal's identity, written once when a node first uses an empty journal (see <see cref="JournalIdentity"/>).</summary>
+public sealed record JournalIdentityCreated(string JournalId, DateTimeOffset At) : IPersisted;
+
+/// <summary>
+/// What recovery receives in place of a record whose bytes fail their checksum or do not parse: never applied, never
+/// written (it has no persisted format). Each persistent actor stops applying at the first one and refuses its work,
+/// naming the record.
+/// </summary>
+/// <param name="Manifest">The stored record's manifest (its format).</param>
+/// <param name="ClaimedStep">The step the damaged bytes name, if they can be read at all (the damage may be in it).</param>
+/// <param name="Problem">What is wrong (the checksum or parse failure).</param>
+public sealed record DamagedRecord(string Manifest, long? ClaimedStep, string Problem);

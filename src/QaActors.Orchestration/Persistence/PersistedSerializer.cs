@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.IO.Hashing;
 using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
@@ -13,7 +15,11 @@ namespace QaActors.Orchestration.Persistence;
 /// nothing but this file. Akka.NET recommends exactly this for persisted data
 /// (docs/articles/serialization/serialization.md, "Customization": SerializerWithStringManifest,
 /// versioned manifest, SerializationException on unknown manifests, identifier above 100).
-/// To change a format: add a new manifest (".v2"), write only the new one, keep reading the old one.
+/// To change a format: add a new manifest (".v3"), write only the new one, keep reading the old one.
+/// Version 2 of every format is its version-1 body followed by the body's CRC-32 (IEEE 802.3, little-endian), so a
+/// damaged record is detected instead of being read as other data (one flipped bit in a step's samples would resume
+/// into a different model). Records that fail their checksum, or do not parse, reach the actor as a
+/// <see cref="DamagedRecord"/> rather than as an exception, so that it can refuse to continue and say which record.
 /// </summary>
 public sealed class PersistedSerializer : SerializerWithStringManifest
 {
@@ -31,32 +37,103 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     public const string RegistrySnapshotV1 = "registry-snapshot.v1";
     public const string StepReplayV1 = "step-replay.v1";
 
+    public const string ExperimentCreatedV2 = "experiment-created.v2";
+    public const string CheckpointV2 = "checkpoint.v2";
+    public const string ExperimentSnapshotV2 = "experiment-snapshot.v2";
+    public const string QuotaLimitV2 = "quota-limit.v2";
+    public const string QuotaReservedV2 = "quota-reserved.v2";
+    public const string QuotaChargedV2 = "quota-charged.v2";
+    public const string QuotaReleasedV2 = "quota-released.v2";
+    public const string QuotaSnapshotV2 = "quota-snapshot.v2";
+    public const string ExperimentRegisteredV2 = "experiment-registered.v2";
+    public const string RegistrySnapshotV2 = "registry-snapshot.v2";
+    public const string StepReplayV2 = "step-replay.v2";
+    /// <summary>New with the checksums, so it has no version 1.</summary>
+    public const string JournalIdentityV2 = "journal-identity.v2";
+
+    private const int ChecksumBytes = 4;
+
     public PersistedSerializer(ExtendedActorSystem system) : base(system) { }
 
     public override int Identifier => Id;
 
-    public override string Manifest(object o) => o switch
+    public override string Manifest(object o) => ManifestOf(o);
+
+    /// <summary>The manifest the current version writes for <paramref name="o"/>.</summary>
+    public static string ManifestOf(object o) => o switch
     {
-        ExperimentCreated => ExperimentCreatedV1,
-        StepCheckpoint => CheckpointV1,
-        ExperimentSnapshot => ExperimentSnapshotV1,
-        QuotaLimitSet => QuotaLimitV1,
-        QuotaReserved => QuotaReservedV1,
-        QuotaCharged => QuotaChargedV1,
-        QuotaReleased => QuotaReleasedV1,
-        QuotaLedgerSnapshot => QuotaSnapshotV1,
-        ExperimentRegistered => ExperimentRegisteredV1,
-        RegistrySnapshot => RegistrySnapshotV1,
-        StepReplay => StepReplayV1,
+        ExperimentCreated => ExperimentCreatedV2,
+        StepCheckpoint => CheckpointV2,
+        ExperimentSnapshot => ExperimentSnapshotV2,
+        QuotaLimitSet => QuotaLimitV2,
+        QuotaReserved => QuotaReservedV2,
+        QuotaCharged => QuotaChargedV2,
+        QuotaReleased => QuotaReleasedV2,
+        QuotaLedgerSnapshot => QuotaSnapshotV2,
+        ExperimentRegistered => ExperimentRegisteredV2,
+        RegistrySnapshot => RegistrySnapshotV2,
+        StepReplay => StepReplayV2,
+        JournalIdentityCreated => JournalIdentityV2,
         _ => throw new SerializationException($"{o.GetType().FullName} has no persisted format; add a manifest to {nameof(PersistedSerializer)}"),
     };
 
     public override byte[] ToBinary(object obj) => Encode(obj);
 
-    public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
+    /// <summary>
+    /// The record, or a <see cref="DamagedRecord"/> when the bytes fail their checksum or do not parse as the manifest's
+    /// format. An unknown manifest still throws: that is data of a newer version or not ours, not damage.
+    /// </summary>
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        try
+        {
+            return Decode(bytes, manifest);
+        }
+        catch (Exception e) when (IsKnown(manifest) && e is SerializationException or EndOfStreamException or ArgumentException or FormatException or OverflowException)
+        {
+            return new DamagedRecord(manifest, StepOf(bytes, manifest), e.Message);
+        }
+    }
 
-    /// <summary>The bytes of <paramref name="obj"/> (usable without an actor system, e.g. for fixtures).</summary>
+    private static bool IsKnown(string manifest) => BodyManifest(manifest) is not null;
+
+    /// <summary>The version-1 manifest whose body a manifest carries (itself for v1), or null when unknown.</summary>
+    private static string? BodyManifest(string manifest) => manifest switch
+    {
+        ExperimentCreatedV1 or ExperimentCreatedV2 => ExperimentCreatedV1,
+        CheckpointV1 or CheckpointV2 => CheckpointV1,
+        ExperimentSnapshotV1 or ExperimentSnapshotV2 => ExperimentSnapshotV1,
+        QuotaLimitV1 or QuotaLimitV2 => QuotaLimitV1,
+        QuotaReservedV1 or QuotaReservedV2 => QuotaReservedV1,
+        QuotaChargedV1 or QuotaChargedV2 => QuotaChargedV1,
+        QuotaReleasedV1 or QuotaReleasedV2 => QuotaReleasedV1,
+        QuotaSnapshotV1 or QuotaSnapshotV2 => QuotaSnapshotV1,
+        ExperimentRegisteredV1 or ExperimentRegisteredV2 => ExperimentRegisteredV1,
+        RegistrySnapshotV1 or RegistrySnapshotV2 => RegistrySnapshotV1,
+        StepReplayV1 or StepReplayV2 => StepReplayV1,
+        JournalIdentityV2 => JournalIdentityV2,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The step a damaged step record claims (its first field, read regardless of the checksum, so the damage may be
+    /// in it), or null when the record has no step first or is too short. Nothing else of damaged bytes is parsed.
+    /// </summary>
+    private static long? StepOf(byte[] bytes, string manifest) =>
+        BodyManifest(manifest) is CheckpointV1 or StepReplayV1 && bytes.Length >= 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : null;
+
+    /// <summary>The current (version-2, checksummed) bytes of <paramref name="obj"/> (usable without an actor system).</summary>
     public static byte[] Encode(object obj)
+    {
+        var body = EncodeV1(obj);
+        var bytes = new byte[body.Length + ChecksumBytes];
+        body.CopyTo(bytes, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(body.Length), Crc32.HashToUInt32(body));
+        return bytes;
+    }
+
+    /// <summary>The version-1 bytes (the body of version 2): what earlier builds wrote, kept for the format tests.</summary>
+    public static byte[] EncodeV1(object obj)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
@@ -96,6 +173,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                     w.Write(s.Experiments.Length);
                     foreach (var r in s.Experiments) WriteRegistered(w, r);
                     break;
+                case JournalIdentityCreated j: w.Write(j.JournalId); w.Write(j.At.UtcTicks); break;
                 default:
                     throw new SerializationException($"{obj.GetType().FullName} has no persisted format");
             }
@@ -103,7 +181,25 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         return ms.ToArray();
     }
 
+    /// <summary>
+    /// The record in <paramref name="bytes"/>; throws <see cref="SerializationException"/> when a version-2 record fails
+    /// its checksum or any record does not parse.
+    /// </summary>
     public static object Decode(byte[] bytes, string manifest)
+    {
+        var body = BodyManifest(manifest)
+            ?? throw new SerializationException($"unknown persisted manifest '{manifest}': written by a newer version, or not QaActors data");
+        if (manifest.EndsWith(".v1", StringComparison.Ordinal)) return DecodeBody(bytes, body);
+        if (bytes.Length < ChecksumBytes) throw new SerializationException($"'{manifest}' record of {bytes.Length} bytes is too short for its checksum");
+        int n = bytes.Length - ChecksumBytes;
+        uint stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(n));
+        uint actual = Crc32.HashToUInt32(bytes.AsSpan(0, n));
+        if (stored != actual)
+            throw new SerializationException($"'{manifest}' record fails its checksum (stored CRC-32 {stored:x8}, computed {actual:x8}): the stored bytes changed after they were written");
+        return DecodeBody(bytes[..n], body);
+    }
+
+    private static object DecodeBody(byte[] bytes, string manifest)
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
         object result = manifest switch
@@ -119,6 +215,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             ExperimentRegisteredV1 => ReadRegistered(r),
             RegistrySnapshotV1 => ReadRegistry(r),
             StepReplayV1 => ReadReplay(r),
+            JournalIdentityV2 => new JournalIdentityCreated(r.ReadString(), new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero)),
             _ => throw new SerializationException($"unknown persisted manifest '{manifest}': written by a newer version, or not QaActors data"),
         };
         if (r.BaseStream.Position != bytes.Length)
@@ -183,10 +280,12 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         return new StepReplay(step, b.MoveToImmutable(), ReadMetrics(r), ReadProvenance(r));
     }
 
+    /// <summary>An element count, checked against the bytes left (every element takes at least one), so that damaged data never allocates beyond its record.</summary>
     private static int Count(BinaryReader r, string what)
     {
         int n = r.ReadInt32();
         if (n < 0) throw new SerializationException($"{what} count is negative: corrupt data");
+        if (n > r.BaseStream.Length - r.BaseStream.Position) throw new SerializationException($"{what} count {n} exceeds the record: corrupt data");
         return n;
     }
 
@@ -204,7 +303,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     {
         var spec = ReadSpec(r);
         var last = r.ReadBoolean() ? ReadCheckpoint(r) : null;
-        int n = r.ReadInt32();
+        int n = Count(r, "history");
         var h = ImmutableArray.CreateBuilder<StepStats>(n);
         for (int i = 0; i < n; i++) h.Add(ReadMetrics(r));
         return new ExperimentSnapshot(spec, last, h.MoveToImmutable(), ReadProvenance(r));
@@ -220,7 +319,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     private static StepStats ReadMetrics(BinaryReader r)
     {
         long step = r.ReadInt64();
-        int n = r.ReadInt32();
+        int n = Count(r, "metrics");
         var b = ImmutableArray.CreateBuilder<KeyValuePair<string, double>>(n);
         for (int i = 0; i < n; i++) b.Add(new(r.ReadString(), r.ReadDouble()));
         return new StepStats(step, b.MoveToImmutable());
@@ -244,7 +343,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
 
     private static ImmutableSortedDictionary<string, long> ReadCounts(BinaryReader r)
     {
-        int n = r.ReadInt32();
+        int n = Count(r, "provenance");
         var b = ImmutableSortedDictionary.CreateBuilder<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < n; i++) b[r.ReadString()] = r.ReadInt64();
         return b.ToImmutable();
@@ -253,7 +352,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     private static QuotaLedgerSnapshot ReadQuotaSnapshot(BinaryReader r)
     {
         long next = r.ReadInt64();
-        int n = r.ReadInt32();
+        int n = Count(r, "quota users");
         var users = ImmutableArray.CreateBuilder<QuotaUserState>(n);
         for (int i = 0; i < n; i++)
         {
@@ -261,7 +360,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             bool hasLimit = r.ReadBoolean();
             double limit = r.ReadDouble();
             double charged = r.ReadDouble();
-            int m = r.ReadInt32();
+            int m = Count(r, "reservations");
             var res = ImmutableSortedDictionary.CreateBuilder<long, double>();
             for (int j = 0; j < m; j++) res[r.ReadInt64()] = r.ReadDouble();
             users.Add(new QuotaUserState(user, hasLimit ? limit : null, charged, res.ToImmutable()));
@@ -279,7 +378,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
 
     private static RegistrySnapshot ReadRegistry(BinaryReader r)
     {
-        int n = r.ReadInt32();
+        int n = Count(r, "registry entries");
         var b = ImmutableArray.CreateBuilder<ExperimentRegistered>(n);
         for (int i = 0; i < n; i++) b.Add(ReadRegistered(r));
         return new RegistrySnapshot(b.MoveToImmutable());

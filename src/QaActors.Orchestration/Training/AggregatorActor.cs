@@ -38,6 +38,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
     private ITrainingProcedure? _procedure;
+    private string? _damage;
 
     public override string PersistenceId { get; }
 
@@ -53,6 +54,17 @@ public sealed class AggregatorActor : ReceivePersistentActor
         _snapshotEvery = snapshotEvery;
         PersistenceId = PersistenceIdOf(experimentId);
 
+        // A record that fails its checksum stops recovery there: nothing after it is applied, and every request is
+        // refused naming the experiment and the step, rather than resume into a different model.
+        Recover<object>(_ => _damage is not null, _ => { });
+        Recover<DamagedRecord>(d => _damage = Damage(d, _spec is null ? "the record that creates it" : $"step {_lastStep + 1}"));
+        Recover<SnapshotOffer>(o => o.Snapshot is DamagedRecord, o =>
+        {
+            var d = (DamagedRecord)o.Snapshot;
+            _damage = Damage(d, d.ClaimedStep is long step ? $"the snapshot of step {step}" : "its snapshot");
+        });
+        Command<object>(m => _damage is not null && m is InitAggregator or ApplyStep or GetAggregatorSummary or GetFinalState,
+            _ => Sender.Tell(new Status.Failure(new InvalidDataException(_damage))));
         Recover<SnapshotOffer>(o =>
         {
             var s = (ExperimentSnapshot)o.Snapshot;
@@ -107,6 +119,14 @@ public sealed class AggregatorActor : ReceivePersistentActor
     {
         base.OnPersistRejected(cause, @event, sequenceNr);
         Context.Stop(Self);
+    }
+
+    private string Damage(DamagedRecord d, string where)
+    {
+        string message = $"experiment '{_experimentId}': the journal record of {where} is damaged ({d.Manifest}: {d.Problem}); " +
+            "it is not resumed, as it would continue from a different model. Restore the journal from a backup, or train the experiment again under another --out";
+        _log.Error(message);
+        return message;
     }
 
     /// <summary>A full state (or, with null, the initial state) becomes the base the next steps replay from.</summary>
