@@ -28,7 +28,7 @@ public class QpuTrainingTests
         "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--train-size", "20", "--test-size", "20",
         "--batch", "5", "--lr", "0.1", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--t-eff", "16", "--tiles", tiles.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", "7",
-        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), "--json",
+        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), "--data-dir", DataDir(root, name), "--json",
     ];
 
     /// <summary>
@@ -41,7 +41,7 @@ public class QpuTrainingTests
         "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "16", "--train-size", "20", "--test-size", "20",
         "--batch", "5", "--lr", "0.1", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture), "--reads", "50",
         "--sweeps", "20000", "--tiles", "5", "--seed", "7", "--fallback", fallback,
-        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), .. config is null ? Array.Empty<string>() : ["--config", config],
+        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), "--data-dir", DataDir(root, name), .. config is null ? Array.Empty<string>() : ["--config", config],
     ];
 
     /// <summary>
@@ -53,6 +53,23 @@ public class QpuTrainingTests
         string path = Path.Combine(root, "quick-breaker.conf");
         File.WriteAllText(path, "qa.gateway.breaker { max-failures = 3, reset-timeout = 500ms, max-reset-timeout = 1s }\n");
         return path;
+    }
+
+    /// <summary>
+    /// A data dir of the run's own (the node's files, such as the marker naming its journal, stay in the test's folder
+    /// and never touch the user's cache; one per journal, since a data dir belongs to one), holding links to the cached
+    /// datasets so nothing is downloaded.
+    /// </summary>
+    private static string DataDir(string root, string name)
+    {
+        string dir = Path.Combine(root, name + "-data");
+        if (Directory.Exists(dir)) return dir;
+        Directory.CreateDirectory(dir);
+        string cache = QaActors.Data.DataStore.DefaultDirectory();
+        var datasets = Directory.Exists(cache) ? Directory.GetFiles(cache, "*.qads") : [];
+        Assert.True(datasets.Length > 0, $"no cached datasets in {cache}; run deploy/test.sh once (it fetches them)");
+        foreach (string f in datasets) File.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(f)), f);
+        return dir;
     }
 
     private static long Count(JsonNode report, string sampler) => (long?)report["provenance"]!["samplers"]![sampler] ?? 0;
