@@ -84,7 +84,8 @@ public sealed class QaActorSystem : IAsyncDisposable
                     ? $"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port"
                     : $"the node did not join the cluster of {string.Join(", ", settings.SeedNodes)} within {settings.JoinTimeout} (qa.node.join-timeout); check --seed-nodes and that a seed node runs");
             }
-            await JournalIdentity.EnsureAsync(system, settings.DataDir, JournalName(settings), settings.JoinTimeout).ConfigureAwait(false);
+            if (JournalLocation(settings) is var (journalName, marker))
+                await JournalIdentity.EnsureAsync(system, Path.Combine(settings.DataDir, marker), journalName, settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
             return qa;
         }
@@ -95,10 +96,30 @@ public sealed class QaActorSystem : IAsyncDisposable
         }
     }
 
-    /// <summary>How a refusal names the journal: the SQLite file, or the setting of a server's (never its connection string, which may hold a password).</summary>
-    private static string JournalName(QaSettings settings) => settings.Provider == "sqlite"
-        ? "the journal " + new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(settings.Akka.GetString("akka.persistence.journal.sql.connection-string")).DataSource
-        : "the PostgreSQL journal of qa.persistence.connection-string";
+    /// <summary>
+    /// How a refusal names the journal (the SQLite file, or a server's host, port and database, never its connection
+    /// string, which may hold a password) and the data dir's marker file for it: "journal-id" for the data dir's own
+    /// qa.db, "journal-id-HASH" for a journal given with --db, so that several journals can share one data dir and each
+    /// is still held to its own identity. Null for an in-memory SQLite journal, which nothing can swap.
+    /// </summary>
+    private static (string Name, string Marker)? JournalLocation(QaSettings settings)
+    {
+        string cs = settings.Akka.GetString("akka.persistence.journal.sql.connection-string");
+        if (settings.Provider == "sqlite")
+        {
+            var b = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(cs);
+            if (b.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory || b.DataSource is "" or ":memory:") return null;
+            string file = Path.GetFullPath(b.DataSource);
+            bool own = file == Path.GetFullPath(Path.Combine(settings.DataDir, "qa.db"));
+            return ("the journal " + file, own ? JournalIdentity.MarkerFileName : JournalIdentity.MarkerFileName + "-" + ShortHash(file));
+        }
+        var pg = new Npgsql.NpgsqlConnectionStringBuilder(cs);
+        string where = $"{pg.Host}:{pg.Port}/{pg.Database}";
+        return ("the PostgreSQL journal " + where, JournalIdentity.MarkerFileName + "-" + ShortHash(where));
+    }
+
+    private static string ShortHash(string s) =>
+        Convert.ToHexStringLower(global::System.Security.Cryptography.SHA256.HashData(global::System.Text.Encoding.UTF8.GetBytes(s)))[..12];
 
     /// <summary>
     /// Puts the SQLite journal file into write-ahead-log mode (a property of the file, so once is enough): a commit is
