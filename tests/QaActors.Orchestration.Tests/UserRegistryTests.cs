@@ -225,7 +225,11 @@ public class UserRegistryTests : Akka.TestKit.Xunit2.TestKit
                 new AuthenticationFailed(AuthenticationFailure.Revoked, "why"), new EnsureAdmin(hash), new AdminEnsured(true),
                 new UserRequestRejected(UserRejection.LastAdmin, "why"),
             ];
-            foreach (var m in messages)
+            // Every message type of the registry is here, so a new one cannot miss this check.
+            var declared = typeof(UserRegistryActor).Assembly.GetTypes()
+                .Where(t => t.Namespace == typeof(UserRegistryActor).Namespace && typeof(IQaMessage).IsAssignableFrom(t)).Select(t => t.Name).Order();
+            Assert.Equal(declared, messages.Select(m => m.GetType().Name).Append(nameof(UserInfo)).Distinct().Order());
+            foreach (var m in messages.Append(info))
             {
                 var ser = sys.Serialization.FindSerializerFor(m);
                 Assert.Equal("HyperionSerializer", ser.GetType().Name);
