@@ -85,8 +85,13 @@ public static class AdminTokenFile
     public static async Task<string?> EnsureFirstAdminAsync(IActorRef registry, string dataDir, TimeSpan timeout)
     {
         var list = await registry.Ask<object>(ListUsers.Instance, timeout).ConfigureAwait(false);
-        if (list is UserRequestRejected rejected) throw new AdminTokenFileException($"cannot set up the first admin: {rejected.Message}");
-        if (((UserList)list).Users.Length > 0) return null;
+        switch (list)
+        {
+            case UserRequestRejected rejected: throw new AdminTokenFileException($"cannot set up the first admin: {rejected.Message}");
+            case UserList { Users.Length: > 0 }: return null;
+            case UserList: break;
+            default: throw new InvalidOperationException($"the user registry answered {list.GetType().Name} to {nameof(ListUsers)}");
+        }
 
         var token = TryRead(dataDir);
         bool wrote = token is null;
