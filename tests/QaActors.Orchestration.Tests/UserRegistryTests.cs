@@ -1,3 +1,4 @@
+using System.Net;
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
@@ -206,6 +207,46 @@ public class UserRegistryTests : Akka.TestKit.Xunit2.TestKit
         Assert.False(File.Exists(AdminTokenFile.PathIn(raced.Path)));
         Assert.NotNull(await AdminTokenFile.EnsureFirstAdminAsync(Sys.ActorOf(Props.Create(() => new ScriptedRegistry(true))), raced.Path, T));
         Assert.True(File.Exists(AdminTokenFile.PathIn(raced.Path)));
+    }
+
+    [Fact]
+    public async Task The_api_authenticator_counts_bad_tokens_per_client_and_never_blames_a_client_for_the_registry()
+    {
+        var reg = Registry("users-api-auth");
+        var alice = await Add(reg, "alice", weight: 2);
+        var bob = await Add(reg, "bob");
+        await reg.Ask<UserRevokedReply>(new RevokeUser("bob"), T);
+        var auth = new ApiAuthenticator(reg, new BadTokenLimiter(clock: _clock), T);
+        var attacker = IPAddress.Parse("192.0.2.66");
+        var user = IPAddress.Parse("2001:db8::5");
+
+        var ok = await auth.AuthenticateAsync(alice.Reveal(), user);
+        Assert.Equal(ApiAuthStatus.Authenticated, ok.Status);
+        Assert.Equal(new AuthenticatedUser("alice", false, 2), ok.User);
+        Assert.DoesNotContain(alice.Reveal()[3..], ok.LogMessage);
+
+        // Malformed, unknown and revoked are all bad tokens, and the fifth blocks the client.
+        string[] bad = ["qa_nope", ApiToken.Generate().Reveal(), bob.Reveal(), "", ApiToken.Generate().Reveal()];
+        for (int i = 0; i < bad.Length; i++)
+        {
+            var r = await auth.AuthenticateAsync(bad[i], attacker);
+            Assert.Equal(ApiAuthStatus.BadToken, r.Status);
+            Assert.Null(r.User);
+            if (bad[i].Length > 3) Assert.DoesNotContain(bad[i][3..], r.LogMessage);
+            Assert.Equal(i == 4 ? TimeSpan.FromMinutes(1) : TimeSpan.Zero, r.RetryAfter);
+        }
+        // Blocked: even a valid token is refused unchecked, while other clients carry on.
+        var limited = await auth.AuthenticateAsync(alice.Reveal(), attacker);
+        Assert.Equal(ApiAuthStatus.RateLimited, limited.Status);
+        Assert.Equal(TimeSpan.FromMinutes(1), limited.RetryAfter);
+        Assert.Equal(ApiAuthStatus.Authenticated, (await auth.AuthenticateAsync(alice.Reveal(), user)).Status);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(ApiAuthStatus.Authenticated, (await auth.AuthenticateAsync(alice.Reveal(), attacker)).Status);
+
+        // A registry that does not answer is the server's problem: 503, and no client is counted.
+        var silent = new ApiAuthenticator(Sys.ActorOf(Props.Empty), new BadTokenLimiter(BadTokenPolicy.Default with { MaxFailures = 1 }, _clock), TimeSpan.FromMilliseconds(200));
+        for (int i = 0; i < 3; i++) Assert.Equal(ApiAuthStatus.Unavailable, (await silent.AuthenticateAsync(alice.Reveal(), user)).Status);
+        Assert.Equal(ApiAuthStatus.BadToken, (await silent.AuthenticateAsync("qa_x", user)).Status); // malformed: decided without the registry
     }
 
     [Fact]
