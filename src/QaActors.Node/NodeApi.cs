@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Routing;
 using QaActors.Orchestration;
 using QaActors.Orchestration.Gateway;
 using QaActors.Orchestration.Training;
+using QaActors.Orchestration.Users;
 
 namespace QaActors.Node;
 
@@ -93,6 +94,25 @@ public static class NodeApi
             return Results.Ok(report.Accounts.Select(QuotaJson));
         }).RequireAuthorization("admin");
 
+        // Users (admins only). The token is made on this node and shown once in the reply; the registry keeps its hash.
+        api.MapGet("/users", async (CancellationToken ct) =>
+        {
+            var reply = await qa.Users.Ask<object>(ListUsers.Instance, Ask, ct);
+            return reply is UserList l ? Results.Ok(l.Users.Select(UserJson)) : Rejected(reply);
+        }).RequireAuthorization("admin");
+        api.MapPost("/users", async (UserRequest body, CancellationToken ct) =>
+        {
+            var r = await UserRegistryClient.AddUserAsync(qa.Users, body.Name ?? "", body.Admin, body.Weight ?? 1.0, Ask);
+            if (r.Rejected is { } rej) return Rejected(rej);
+            var j = UserJson(r.User!);
+            return Results.Created($"/api/v1/users/{r.User!.Name}", new JsonObject { ["user"] = j, ["token"] = r.Token!.Reveal() });
+        }).RequireAuthorization("admin");
+        api.MapDelete("/users/{name}", async (string name, CancellationToken ct) =>
+        {
+            var reply = await qa.Users.Ask<object>(new RevokeUser(name), Ask, ct);
+            return reply is UserRevokedReply u ? Results.Ok(UserJson(u.User)) : Rejected(reply);
+        }).RequireAuthorization("admin");
+
         api.MapGet("/cluster", async (CancellationToken ct) =>
         {
             var state = Cluster.Get(qa.System).State;
@@ -142,6 +162,23 @@ public static class NodeApi
     };
 
     public sealed record QuotaRequest(double Seconds);
+
+    public sealed record UserRequest(string? Name, bool Admin, double? Weight);
+
+    private static JsonObject UserJson(UserInfo u) => new()
+    {
+        ["user"] = u.Name, ["admin"] = u.Admin, ["weight"] = u.Weight, ["token_id"] = u.TokenId,
+        ["created"] = u.Created.ToString("O"), ["revoked"] = u.Revoked?.ToString("O"),
+    };
+
+    private static IResult Rejected(object reply) => reply switch
+    {
+        UserRequestRejected { Reason: UserRejection.InvalidName or UserRejection.InvalidWeight } r => Results.BadRequest(new ApiError(r.Message, r.Reason == UserRejection.InvalidName ? "name" : "weight")),
+        UserRequestRejected { Reason: UserRejection.NotFound } r => Results.NotFound(new ApiError(r.Message, "name")),
+        UserRequestRejected { Reason: UserRejection.Unavailable } r => Results.Json(new ApiError(r.Message), statusCode: 503),
+        UserRequestRejected r => Results.Conflict(new ApiError(r.Message, "name")),
+        _ => Results.Json(new ApiError($"the user registry answered {reply.GetType().Name}"), statusCode: 500),
+    };
 
     private static JsonObject QuotaJson(QuotaAccount a) => new()
     {

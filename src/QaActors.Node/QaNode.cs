@@ -24,8 +24,6 @@ public sealed record NodeOptions
     public required QaServices Services { get; init; }
     /// <summary>Writes an ended experiment's artefacts (model, metrics, curves, report) into a folder.</summary>
     public required Func<ExperimentResult, string, Task> WriteArtifacts { get; init; }
-    /// <summary>Maps bearer tokens to users (null: the admin token of the data dir only).</summary>
-    public ITokenAuthenticator? Authenticator { get; init; }
     /// <summary>Where the datasets are read (the node's own, never the client's).</summary>
     public string? DatasetDir { get; init; }
 }
@@ -44,6 +42,7 @@ public sealed class QaNode : IAsyncDisposable
     public QaActorSystem System { get; }
     public Uri? ApiUrl { get; }
     public string ClusterAddress { get; }
+    /// <summary>The admin-token file this start created (the first node of a new cluster), else null.</summary>
     public string? AdminTokenPath { get; }
     public NodeExperiments Experiments { get; }
 
@@ -74,13 +73,9 @@ public sealed class QaNode : IAsyncDisposable
             string? adminPath = null;
             if (settings.HasRole("api"))
             {
-                var authenticator = options.Authenticator;
-                if (authenticator is null)
-                {
-                    var admin = AdminToken.EnsureFile(dataDir);
-                    adminPath = admin.Path;
-                    authenticator = admin;
-                }
+                // The first node of a new cluster makes the first admin and leaves its token in the data dir.
+                adminPath = await QaActors.Orchestration.Users.AdminTokenFile.EnsureFirstAdminAsync(system.Users, dataDir, settings.Trainer.AskTimeout).ConfigureAwait(false);
+                var authenticator = new QaActors.Orchestration.Users.ApiAuthenticator(system.Users, new QaActors.Orchestration.Users.BadTokenLimiter(), TimeSpan.FromSeconds(10));
                 app = BuildApi(settings, system, experiments, authenticator);
                 await app.StartAsync(ct).ConfigureAwait(false);
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -107,7 +102,7 @@ public sealed class QaNode : IAsyncDisposable
         return (listen[..colon].Trim('[', ']'), port);
     }
 
-    private static WebApplication BuildApi(QaActors.Orchestration.Configuration.QaSettings settings, QaActorSystem system, NodeExperiments experiments, ITokenAuthenticator authenticator)
+    private static WebApplication BuildApi(QaActors.Orchestration.Configuration.QaSettings settings, QaActorSystem system, NodeExperiments experiments, QaActors.Orchestration.Users.ApiAuthenticator authenticator)
     {
         var (host, port) = ParseListen(settings.ApiListen);
         var builder = WebApplication.CreateSlimBuilder();

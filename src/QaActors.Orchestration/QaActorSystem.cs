@@ -42,6 +42,8 @@ public sealed class QaActorSystem : IAsyncDisposable
     public IActorRef Trainers { get; private set; } = ActorRefs.Nobody;
     public IActorRef QuotaLedger { get; private set; } = ActorRefs.Nobody;
     public IActorRef Registry { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The user registry (users, hashed tokens, admin flags, fair-share weights): a singleton like the ledger.</summary>
+    public IActorRef Users { get; private set; } = ActorRefs.Nobody;
     public IActorRef BqmWorkers { get; private set; } = ActorRefs.Nobody;
     public IReadOnlyDictionary<string, IActorRef> SamplerPools { get; private set; } = new Dictionary<string, IActorRef>();
     private readonly Dictionary<string, IActorRef> _gateways = new(StringComparer.Ordinal);
@@ -180,6 +182,7 @@ public sealed class QaActorSystem : IAsyncDisposable
         // Under a backoff supervisor: a failed journal write stops them (Akka.Persistence), and they come back recovered.
         QuotaLedger = Singleton(QuotaLedgerActor.SupervisedProps(Settings.Quotas), "quota-ledger");
         Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
+        Users = Singleton(QaActors.Orchestration.Users.UserRegistryActor.SupervisedProps(), "users");
         foreach (var (solver, backend) in Services.QpuBackends)
             _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
                 "qpu-gateway-" + Sanitize(solver));

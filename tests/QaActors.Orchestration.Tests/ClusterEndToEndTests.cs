@@ -33,9 +33,11 @@ public class ClusterEndToEndTests(ITestOutputHelper output)
         return (Make(trainCount, 1), Make(testCount, 2));
     }
 
+    // Steps of a few ms: the pause below is sent when step 1 is reported, and must reach the trainer before step 3 ends
+    // (with microsecond steps the run was past step 3 first, now and then).
     private static readonly TrainingConfig Config = new()
     {
-        Method = TrainingMethod.Gibbs, Hidden = 8, Batch = 5, LearningRate = 0.05, Steps = 8, Reads = 12, Sweeps = 10, Seed = 5,
+        Method = TrainingMethod.Gibbs, Hidden = 64, Batch = 5, LearningRate = 0.05, Steps = 8, Reads = 100, Sweeps = 2000, Seed = 5,
     };
 
     [Fact]

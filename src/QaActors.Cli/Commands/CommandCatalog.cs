@@ -16,6 +16,7 @@ public static class CommandCatalog
         yield return TopologyCommands.Embed();
         yield return SapiSimCommand.Create();
         yield return NodeCommand.Create();
+        yield return UserCommands.Create();
         yield return ExperimentCommands.Experiment();
         yield return ExperimentCommands.Quota();
     }
