@@ -83,4 +83,65 @@ public class NodeTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public async Task Users_see_only_their_own_experiments_admins_see_all_and_bad_tokens_are_rate_limited()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("users"));
+        try
+        {
+            using var node = NodeProcess.Start(dir);
+            var env = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = node.AdminToken };
+            var alice = QaProcess.Run(["user", "add", "alice", "--json"], env);
+            Assert.True(alice.ExitCode == 0, alice.Stderr);
+            string aliceToken = JsonNode.Parse(alice.Stdout)!["token"]!.GetValue<string>();
+            var bob = QaProcess.Run(["user", "add", "bob", "--weight", "2"], env);
+            Assert.True(bob.ExitCode == 0, bob.Stderr);
+            string bobToken = bob.Stdout.Trim();
+            Assert.StartsWith("qa_", bobToken);
+
+            string outDir = Path.Combine(dir, "alice-run");
+            var train = QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "gibbs", "--hidden", "16", "--steps", "2",
+                "--reads", "10", "--sweeps", "20", "--out", outDir, "--json"], new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = aliceToken });
+            Assert.True(train.ExitCode == 0, train.Stderr + node.Stderr);
+            string id = JsonNode.Parse(train.Stdout)!["experiment_id"]!.GetValue<string>();
+            Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
+
+            using var asAlice = node.Client(aliceToken);
+            using var asBob = node.Client(bobToken);
+            using var asAdmin = node.Client(node.AdminToken);
+            var mine = JsonNode.Parse(await asAlice.GetStringAsync("api/v1/experiments"))!.AsArray();
+            Assert.Equal(id, Assert.Single(mine)!["experiment_id"]!.GetValue<string>());
+            Assert.Equal("alice", mine[0]!["user"]!.GetValue<string>());
+            Assert.Empty(JsonNode.Parse(await asBob.GetStringAsync("api/v1/experiments"))!.AsArray());
+            Assert.Equal(HttpStatusCode.NotFound, (await asBob.GetAsync($"api/v1/experiments/{id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await asBob.PostAsync($"api/v1/experiments/{id}/cancel", null)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await asBob.GetAsync($"api/v1/experiments/{id}/artifacts/model.safetensors")).StatusCode);
+            Assert.Single(JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/experiments"))!.AsArray());
+            // Admin endpoints: 403 for users.
+            Assert.Equal(HttpStatusCode.Forbidden, (await asBob.GetAsync("api/v1/users")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await asAlice.PutAsync("api/v1/quotas/alice", new StringContent("{\"seconds\": 100}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+            var users = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/users"))!.AsArray();
+            Assert.Equal(["admin", "alice", "bob"], users.Select(u => u!["user"]!.GetValue<string>()).Order());
+            // A revoked token stops working at once.
+            Assert.Equal(0, QaProcess.Run(["user", "revoke", "bob"], env).ExitCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await asBob.GetAsync("api/v1/experiments")).StatusCode);
+            // Repeated bad tokens from one address are refused for a while (429 with Retry-After), even with a good one.
+            using var guesser = node.Client("qa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            var codes = new List<HttpStatusCode>();
+            for (int i = 0; i < 8; i++) codes.Add((await guesser.GetAsync("api/v1/experiments")).StatusCode);
+            Assert.Contains(HttpStatusCode.TooManyRequests, codes);
+            var limited = await asAlice.GetAsync("api/v1/experiments");
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.True(limited.Headers.RetryAfter is not null);
+            // No token in the node's output or its journal.
+            node.Terminate(TimeSpan.FromSeconds(10));
+            foreach (var t in new[] { aliceToken, bobToken, node.AdminToken })
+            {
+                Assert.DoesNotContain(t, node.Stderr);
+                foreach (var f in Directory.GetFiles(dir, "qa.db*")) Assert.DoesNotContain(t, System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f)));
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }
