@@ -48,6 +48,11 @@ public static class Cli
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
         }
+        catch (Exception e) when (CommandCatalog.UsageLine(e) is string line)
+        {
+            Console.Error.WriteLine($"qa: {line}");
+            return ExitUsage;
+        }
         catch (Exception e) when (IsUsage(e))
         {
             Console.Error.WriteLine($"qa: {e.Message}");
