@@ -88,7 +88,7 @@ public static class Cli
 
     /// <summary>System.CommandLine names .NET types ("expected type 'System.Int32'"); users need the word for it.</summary>
     internal static string Friendly(string message) =>
-        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '(System\.[A-Za-z0-9]+)(\?)?'\.?",
+        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '(?:System\.Nullable`1\[)?(System\.[A-Za-z0-9]+)\]?'\.?",
             m => "as " + (TypeWords.TryGetValue(m.Groups[1].Value, out var w) ? w : "the expected kind of value") + ".");
 
     /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>

@@ -39,6 +39,13 @@ public sealed class InputErrorTests : IDisposable
         UsageLine([.. Train, "--steps", "abc"], "--steps", "abc", "an integer");
 
     [Fact]
+    public void OptionalNumbersAndSeedsAreNamedInWords()
+    {
+        UsageLine(["sample", "--problem", "p.json", "--sampler", "gibbs", "--sweeps", "x"], "--sweeps", "'x'", "as an integer");
+        UsageLine([.. Train, "--seed", "-1"], "--seed", "a whole number 0 or more");
+    }
+
+    [Fact]
     public void ZeroStepsAreRefused() => UsageLine([.. Train, "--steps", "0", "--db", Db], "--steps 0", "1..");
 
     [Fact]
