@@ -44,6 +44,13 @@ public static class Cli
         }
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        // SIGTERM (kill, a service manager, a script's cleanup trap) stops a command the way Ctrl-C does: a training
+        // keeps its persisted steps, a server closes its port. Without this, `qa sapi-sim` ignored SIGTERM.
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            cts.Cancel();
+        });
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
