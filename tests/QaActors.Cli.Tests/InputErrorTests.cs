@@ -46,6 +46,13 @@ public sealed class InputErrorTests : IDisposable
     }
 
     [Fact]
+    public void AnUnknownExperimentIdPointsToTheList()
+    {
+        UsageLine(["experiment", "show", "no-such-id", "--db", Db], "'no-such-id' does not exist", "qa experiment list");
+        UsageLine(["experiment", "resume", "no-such-id", "--db", Db], "'no-such-id' does not exist", "qa experiment list");
+    }
+
+    [Fact]
     public void ZeroStepsAreRefused() => UsageLine([.. Train, "--steps", "0", "--db", Db], "--steps 0", "1..");
 
     [Fact]
