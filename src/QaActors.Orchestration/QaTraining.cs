@@ -134,11 +134,12 @@ public static class QaTraining
     }
 
     /// <summary>`qa experiment resume ID`: continues from the last persisted step, with the experiment's own settings.</summary>
+    /// <param name="known">The experiment's summary when the caller has just read it (saves one start of the system).</param>
     public static async Task<TrainingRun> ResumeAsync(string experimentId, RunOptions options,
-        IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default, ExperimentSummary? known = null)
     {
         // The sampler pools must sample as the experiment was configured, so its spec is read first.
-        var summary = await ShowAsync(experimentId, options, cancellationToken).ConfigureAwait(false);
+        var summary = known ?? await ShowAsync(experimentId, options, cancellationToken).ConfigureAwait(false);
         var config = LearningProcedure.ParseConfig(summary.Spec.ConfigJson);
         await using var qa = await Start(options, LearningProcedure.Factory(), config, cancellationToken).ConfigureAwait(false);
         var r = await new ExperimentRunner(qa).ResumeAsync(experimentId, progress, cancellationToken).ConfigureAwait(false);

@@ -112,7 +112,7 @@ public static class ExperimentCommands
                     persisted = r.Step;
                     if (bar is null) Console.Error.WriteLine($"qa: step {r.Step}/{r.TotalSteps} persisted");
                     else { bar.Value = r.Step; bar.Description = $"step {r.Step}: {TrainCommand.Describe(r)}"; }
-                }), ct);
+                }), ct, known: before);
             });
             var report = TrainCommand.WriteAll(dir, run.Result.Config, run.Result, run);
             if (json) { Cli.WriteJson(report); return Cli.ExitOk; }

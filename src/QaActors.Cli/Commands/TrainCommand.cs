@@ -229,7 +229,7 @@ public static class TrainCommand
         {
             string recover = run is null
                 ? "--engine direct persists nothing: free the space or fix the folder and train again"
-                : $"every step is persisted; once the folder is writable, `qa experiment resume {run.ExperimentId} --out DIR` writes the files";
+                : $"every step is persisted; once the folder is writable again, `qa experiment resume {run.ExperimentId}` writes the files there (or --out DIR elsewhere)";
             throw new OutputWriteException($"training finished but writing its files to {outDir} failed ({e.Message}); {recover}", e);
         }
     }
