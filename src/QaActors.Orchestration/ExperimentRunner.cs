@@ -98,7 +98,15 @@ public sealed class ExperimentRunner(QaActorSystem qa)
 
     private async Task<ExperimentResult> Drive(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
     {
-        var tcs = new TaskCompletionSource<ExperimentResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var c = await Follow(id, start, progress, ct).ConfigureAwait(false);
+        // The completion carries no model; it is read from the journal here, on this node.
+        var state = await FinalStateReader.ReadAsync(qa.System, id, qa.Services.ProcedureFor, qa.Settings.Trainer.ApplyTimeout, ct).ConfigureAwait(false);
+        return new ExperimentResult(c.Summary.Spec.ExperimentId, c.Summary.Spec, c.Summary.History, c.Summary.Totals, state, c.ResumedFromStep);
+    }
+
+    private async Task<ExperimentCompleted> Follow(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
+    {
+        var tcs = new TaskCompletionSource<ExperimentCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var listener = qa.System.ActorOf(Props.Create(() => new RunListener(tcs, progress)));
         try
         {
@@ -116,11 +124,10 @@ public sealed class ExperimentRunner(QaActorSystem qa)
 
     private sealed class RunListener : ReceiveActor
     {
-        public RunListener(TaskCompletionSource<ExperimentResult> tcs, IProgress<StepReport>? progress)
+        public RunListener(TaskCompletionSource<ExperimentCompleted> tcs, IProgress<StepReport>? progress)
         {
             Receive<StepReport>(r => progress?.Report(r));
-            Receive<ExperimentCompleted>(c => tcs.TrySetResult(new ExperimentResult(c.Summary.Spec.ExperimentId, c.Summary.Spec,
-                c.Summary.History, c.Summary.Totals, c.FinalState, c.ResumedFromStep)));
+            Receive<ExperimentCompleted>(c => tcs.TrySetResult(c));
             Receive<ExperimentFailed>(f => tcs.TrySetException(new ExperimentFailedException(f.ExperimentId, f.Reason)));
         }
     }

@@ -8,6 +8,14 @@ namespace QaActors.Orchestration;
 public interface IQaMessage;
 
 /// <summary>
+/// Marker for messages that never leave their node: they carry live objects (a training state, a procedure with its
+/// data) and are sent only between actors of one process (a trainer, its aggregator, the node's BQM workers, a
+/// reader of the journal). No serializer is bound to them, and no type is both this and <see cref="IQaMessage"/>
+/// (tests/QaActors.Orchestration.Tests/RemoteMessageTests.cs checks it).
+/// </summary>
+public interface ILocalMessage;
+
+/// <summary>
 /// Termination message of the cluster singletons (gateway, quota ledger, registry). Unlike PoisonPill it
 /// is a command, so a persistent singleton handles it only after the writes it has in progress, and the
 /// commands stashed behind them are not lost at hand-over (docs/architecture.md, "Messages").

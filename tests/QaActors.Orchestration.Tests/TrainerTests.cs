@@ -54,7 +54,14 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
         }
     }
 
-    private static byte[] Bytes(ExperimentCompleted c) => new ToyProcedure(0, 0).SaveState(c.FinalState);
+    /// <summary>The completed experiment's model, read from the journal as a node would (the completion carries none).</summary>
+    private byte[] Bytes(ExperimentCompleted c)
+    {
+        var spec = c.Summary.Spec;
+        var state = FinalStateReader.ReadAsync(Sys, spec.ExperimentId, s => new ToyProcedure(s.Seed, s.TotalSteps, s.Method), TimeSpan.FromSeconds(10))
+            .GetAwaiter().GetResult();
+        return new ToyProcedure(0, 0).SaveState(state);
+    }
 
     private ExperimentCompleted Uninterrupted(string id, long steps) => NewRun(id, steps).Done;
 

@@ -34,13 +34,6 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         public DateTimeOffset? Deadline => Jobs[0].Deadline;
     }
 
-    private sealed class UserQueue
-    {
-        public readonly LinkedList<Unit> Units = new();
-        public double VirtualTime;
-        public int Active; // planning, reserving, ready or in flight
-    }
-
     // Internal messages: never leave this actor, so not IQaMessage (no serialization binding needed).
     private sealed record Planned(Unit U, QpuPlan Plan);
     private sealed record PlanFailed(Unit U, Exception Error);
@@ -63,12 +56,12 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private readonly CircuitBreakerState _breaker;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    private readonly SortedDictionary<string, UserQueue> _users = new(StringComparer.Ordinal);
+    // Units waiting for their turn, and the users' virtual times (weighted fair share of QPU time).
+    private readonly FairQueue<Unit> _queue;
     private readonly Queue<Unit> _ready = new(); // reserved, waiting for a token
     private int _planning;
     private int _reserving;
     private int _inFlight;
-    private double _systemVirtualTime;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private int _consecutiveRetries;
     private long _submitted, _servedByQpu, _fellBack;
@@ -91,6 +84,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _clock = clock;
         _bucket = new TokenBucket(gateway.RatePerSecond, gateway.Burst, clock);
         _breaker = new CircuitBreakerState(gateway.BreakerMaxFailures, gateway.BreakerResetTimeout, gateway.BreakerMaxResetTimeout, clock);
+        _queue = new FairQueue<Unit>(quotas.WeightOf);
 
         Receive<SampleJob>(job => Enqueue([job], Sender));
         Receive<SampleBatch>(b => Enqueue(b.Jobs, Sender));
@@ -113,7 +107,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         // Deadlines of queued requests are checked even when nothing else happens.
         Timers.StartPeriodicTimer("sweep", Pump.Instance, TimeSpan.FromMilliseconds(250));
 
-    private int QueuedProblems() => _users.Values.Sum(q => q.Units.Sum(u => u.Jobs.Length));
+    private int QueuedProblems() => _queue.Queued.Sum(x => x.Item.Jobs.Length);
 
     private void Enqueue(ImmutableArray<SampleJob> jobs, IActorRef replyTo)
     {
@@ -130,17 +124,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             foreach (var j in jobs) replyTo.Tell(new SampleRefused(j.JobId, bad));
             return;
         }
-        var q = QueueOf(first.User);
-        if (q.Units.Count == 0 && q.Active == 0)
-            q.VirtualTime = Math.Max(q.VirtualTime, _systemVirtualTime); // no credit for idle time
-        q.Units.AddLast(new Unit(jobs, replyTo, settings, null));
+        _queue.Enqueue(first.User, new Unit(jobs, replyTo, settings, null));
         Run();
-    }
-
-    private UserQueue QueueOf(string user)
-    {
-        if (!_users.TryGetValue(user, out var q)) _users[user] = q = new UserQueue();
-        return q;
     }
 
     private int Slots => _planning + _reserving + _ready.Count + _inFlight;
@@ -151,10 +136,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         if (_breaker.Tick()) Publish("reset timeout passed; one probe allowed");
         SweepDeadlines();
         SubmitReady();
-        while (Slots < _gs.MaxInFlight)
+        while (Slots < _gs.MaxInFlight && _queue.Count > 0)
         {
-            var (user, q) = NextUser();
-            if (q is null) break;
             if (!QpuOpen(out string? closedReason))
             {
                 // The QPU is not taking calls: everything that may fall back does; "none" waits.
@@ -162,9 +145,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
                 ScheduleWake();
                 break;
             }
-            var u = q.Units.First!.Value;
-            q.Units.RemoveFirst();
-            q.Active++;
+            if (!_queue.TryDequeue(out _, out var u)) break;
             _breaker.OnCallStarted();
             if (u.Plan is null)
             {
@@ -176,29 +157,17 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
                 plan.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
                 plan.PipeTo(Self, success: p => new Planned(u, p), failure: e => new PlanFailed(u, e));
             }
-            else Reserve(user, q, u);
+            else Reserve(u);
         }
     }
 
-    private void Reserve(string user, UserQueue q, Unit u)
+    /// <summary>The unit's service starts (its estimate charged to the user's virtual time) with a quota reservation.</summary>
+    private void Reserve(Unit u)
     {
-        _systemVirtualTime = Math.Max(_systemVirtualTime, q.VirtualTime);
-        q.VirtualTime += u.Estimate / _qs.WeightOf(user);
+        _queue.Start(u.User, u.Estimate);
         _reserving++;
-        _ledger.Ask<object>(new ReserveQuota(user, u.Estimate * _qs.ReserveFactor), _gs.AskTimeout)
+        _ledger.Ask<object>(new ReserveQuota(u.User, u.Estimate * _qs.ReserveFactor), _gs.AskTimeout)
             .PipeTo(Self, success: r => new Admitted(u, r), failure: e => new AdmissionFailed(u, e));
-    }
-
-    private (string, UserQueue?) NextUser()
-    {
-        string best = "";
-        UserQueue? bq = null;
-        foreach (var (u, q) in _users)
-        {
-            if (q.Units.Count == 0) continue;
-            if (bq is null || q.VirtualTime < bq.VirtualTime) { best = u; bq = q; }
-        }
-        return (best, bq);
     }
 
     private bool QpuOpen(out string? reason)
@@ -212,40 +181,14 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
 
     private void DivertAllFallbackable(string reason)
     {
-        foreach (var (_, q) in _users)
-        {
-            var node = q.Units.First;
-            while (node is not null)
-            {
-                var next = node.Next;
-                if (node.Value.Fallback != Fallbacks.None)
-                {
-                    q.Units.Remove(node);
-                    Fallback(node.Value, reason);
-                }
-                node = next;
-            }
-        }
+        foreach (var (_, u) in _queue.RemoveWhere(u => u.Fallback != Fallbacks.None)) Fallback(u, reason);
     }
 
     private void SweepDeadlines()
     {
         var now = _clock.GetUtcNow();
-        foreach (var (_, q) in _users)
-        {
-            var node = q.Units.First;
-            while (node is not null)
-            {
-                var next = node.Next;
-                var u = node.Value;
-                if (u.Deadline is { } d && u.Fallback != Fallbacks.None && d - now <= _gs.DeadlineMargin)
-                {
-                    q.Units.Remove(node);
-                    Fallback(u, FallbackReasons.Deadline);
-                }
-                node = next;
-            }
-        }
+        foreach (var (_, u) in _queue.RemoveWhere(u => u.Deadline is { } d && u.Fallback != Fallbacks.None && d - now <= _gs.DeadlineMargin))
+            Fallback(u, FallbackReasons.Deadline);
     }
 
     private void ScheduleWake()
@@ -262,7 +205,6 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     {
         _planning--;
         var u = m.U;
-        var q = QueueOf(u.User);
         int per = Math.Max(1, Math.Min(m.Plan.CopiesPerCall, u.Settings.MaxTiles));
         var units = new List<Unit>();
         for (int start = 0; start < u.Jobs.Length; start += per)
@@ -271,7 +213,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             try { part.Estimate = _backend.EstimateAccessMicros(m.Plan, part.Jobs.Length, part.Jobs[0].Request); }
             catch (Exception e)
             {
-                q.Active--;
+                _queue.Done(u.User, 0);
                 _breaker.OnCallAbandoned();
                 Refuse(u, $"cannot estimate the QPU access time: {e.Message}");
                 Run();
@@ -280,8 +222,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             units.Add(part);
         }
         // The first call goes on at once (it holds the slot); the others are next in this user's queue, in order.
-        for (int i = units.Count - 1; i >= 1; i--) q.Units.AddFirst(units[i]);
-        Reserve(u.User, q, units[0]);
+        for (int i = units.Count - 1; i >= 1; i--) _queue.PushFront(u.User, units[i]);
+        Reserve(units[0]);
         Run();
     }
 
@@ -385,13 +327,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Back to the front of its user's queue, with the estimate's virtual time returned.</summary>
-    private void Requeue(Unit u, double vtRefund)
-    {
-        var q = QueueOf(u.User);
-        q.Active--;
-        q.VirtualTime -= vtRefund / _qs.WeightOf(u.User);
-        q.Units.AddFirst(u);
-    }
+    private void Requeue(Unit u, double vtRefund) => _queue.Requeue(u.User, u, vtRefund);
 
     private void OnDone(QpuDone d)
     {
@@ -458,12 +394,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A unit left the gateway's books; <paramref name="vtRefund"/> µs of estimated QPU time are returned to the user's virtual time.</summary>
-    private void Finished(Unit u, double vtRefund)
-    {
-        var q = QueueOf(u.User);
-        q.Active--;
-        q.VirtualTime -= vtRefund / _qs.WeightOf(u.User);
-    }
+    private void Finished(Unit u, double vtRefund) => _queue.Done(u.User, vtRefund);
 
     private void Refuse(Unit u, string reason)
     {

@@ -37,8 +37,13 @@ public sealed class AggregatorActor : ReceivePersistentActor
     private long _lastStep;
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
+    private Provenance _lastProvenance = Provenance.Empty; // of step _lastStep (a snapshot records it)
     private ITrainingProcedure? _procedure;
     private string? _damage;
+    // Sequence numbers of the newest snapshot stored and of the newest one asked for; who waits for the final one.
+    private long _snapshotStored = -1;
+    private long _snapshotAsked = -1;
+    private (IActorRef Who, long Step)? _finishing;
 
     public override string PersistenceId { get; }
 
@@ -63,16 +68,18 @@ public sealed class AggregatorActor : ReceivePersistentActor
             var d = (DamagedRecord)o.Snapshot;
             _damage = Damage(d, d.ClaimedStep is long step ? $"the snapshot of step {step}" : "its snapshot");
         });
-        Command<object>(m => _damage is not null && m is InitAggregator or ApplyStep or GetAggregatorSummary or GetFinalState,
+        Command<object>(m => _damage is not null && m is InitAggregator or ApplyStep or GetAggregatorSummary or GetFinalState or FinishExperiment,
             _ => Sender.Tell(new Status.Failure(new InvalidDataException(_damage))));
         Recover<SnapshotOffer>(o =>
         {
             var s = (ExperimentSnapshot)o.Snapshot;
+            _snapshotStored = o.Metadata.SequenceNr;
             _spec = s.Spec;
             Rebase(s.Last);
             _lastStep = s.Last?.Step ?? 0;
             _history = s.History;
             _totals = s.Totals;
+            _lastProvenance = s.Last?.Provenance ?? Provenance.Empty;
         });
         Recover<ExperimentCreated>(e => _spec = e.Spec);
         // Journals written before step-replay.v1 hold a full checkpoint per step (and step 0).
@@ -95,16 +102,23 @@ public sealed class AggregatorActor : ReceivePersistentActor
             try
             {
                 var st = EnsureState();
-                Sender.Tell(new FinalState(st, _procedure!.SaveState(st)));
+                Sender.Tell(new FinalState(st));
             }
             catch (Exception e) { Sender.Tell(new Status.Failure(e)); }
         });
+        Command<FinishExperiment>(OnFinish);
         Command<SaveSnapshotSuccess>(s =>
         {
+            _snapshotStored = Math.Max(_snapshotStored, s.Metadata.SequenceNr);
             DeleteMessages(s.Metadata.SequenceNr);
             DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            if (_snapshotStored >= LastSequenceNr) Finished();
         });
-        Command<SaveSnapshotFailure>(f => _log.Warning("snapshot of {0} failed (events are kept): {1}", _experimentId, f.Cause.Message));
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _log.Warning("snapshot of {0} failed (events are kept): {1}", _experimentId, f.Cause.Message);
+            if (f.Metadata.SequenceNr >= LastSequenceNr) Finished();
+        });
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(f => _log.Warning("deleting old events of {0} failed: {1}", _experimentId, f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -119,6 +133,49 @@ public sealed class AggregatorActor : ReceivePersistentActor
     {
         base.OnPersistRejected(cause, @event, sequenceNr);
         Context.Stop(Self);
+    }
+
+    /// <summary>
+    /// The run's last step is persisted: a snapshot of its state is stored (unless one is, or is on its way, or the state
+    /// is the initial one, which derives from the seed), so that reading the model costs one snapshot instead of replaying
+    /// up to snapshot-every steps. The trainer hears once it is stored.
+    /// </summary>
+    private void OnFinish(FinishExperiment f)
+    {
+        if (f.Step != _lastStep)
+        {
+            Sender.Tell(new Status.Failure(new InvalidOperationException($"experiment '{_experimentId}' is at step {_lastStep}, not {f.Step}")));
+            return;
+        }
+        _finishing = (Sender, f.Step);
+        if (_lastStep == 0 || _snapshotStored >= LastSequenceNr) { Finished(); return; }
+        if (_snapshotAsked >= LastSequenceNr) return; // SaveSnapshotSuccess or Failure answers
+        try { SaveFull(EnsureState()); }
+        catch (Exception e)
+        {
+            _log.Warning("final snapshot of {0} not written (events are kept): {1}", _experimentId, e.Message);
+            Finished();
+        }
+    }
+
+    private void Finished()
+    {
+        if (_finishing is not { } f) return;
+        _finishing = null;
+        f.Who.Tell(new ExperimentFinished(f.Step));
+    }
+
+    /// <summary>
+    /// A snapshot of the state after the last persisted step. Its bytes are taken now, before the next step changes the
+    /// state in place; the snapshot store writes them while the next step samples. Until it confirms, the events since
+    /// the last snapshot stay.
+    /// </summary>
+    private void SaveFull(object state)
+    {
+        var m = _history[^1];
+        var full = new StepCheckpoint(_lastStep, _procedure!.SaveState(state), _procedure.RngState(state), m, _lastProvenance);
+        _snapshotAsked = LastSequenceNr;
+        SaveSnapshot(new ExperimentSnapshot(_spec!, full, _history, _totals));
     }
 
     private string Damage(DamagedRecord d, string where)
@@ -153,6 +210,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
     private void Applied(long step, StepStats metrics, Provenance provenance)
     {
         _lastStep = step;
+        _lastProvenance = provenance;
         _history = _history.Add(metrics);
         _totals = _totals.Add(provenance);
     }
@@ -298,13 +356,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
         {
             Applied(e.Step, e.Metrics, e.Provenance);
             _state = next;
-            if (e.Step % _snapshotEvery == 0)
-            {
-                // The bytes are taken now, before the next step changes the state in place; the snapshot store writes
-                // them while the next step samples. Until it confirms, the events since the last snapshot stay.
-                var full = new StepCheckpoint(e.Step, _procedure!.SaveState(next), _procedure.RngState(next), e.Metrics, e.Provenance);
-                SaveSnapshot(new ExperimentSnapshot(_spec!, full, _history, _totals));
-            }
+            if (e.Step % _snapshotEvery == 0) SaveFull(next);
             sender.Tell(new StepApplied(a.Step, e.Metrics, e.Provenance, _totals, next));
         });
     }

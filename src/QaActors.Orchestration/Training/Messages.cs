@@ -41,31 +41,45 @@ public sealed record ExperimentSummary(
 /// <summary>Progress of one applied (and persisted) step.</summary>
 public sealed record StepReport(string ExperimentId, long Step, long TotalSteps, StepStats Metrics, Provenance StepProvenance, Provenance Totals) : IQaMessage;
 
-public sealed record ExperimentCompleted(ExperimentSummary Summary, object FinalState, long ResumedFromStep);
+/// <summary>
+/// The experiment reached its last step. Only the summary travels: the model (megabytes) stays in the journal, where
+/// the trainer has made sure a snapshot of it is, and whoever needs it reads it there on its own node
+/// (<see cref="FinalStateReader"/>).
+/// </summary>
+public sealed record ExperimentCompleted(ExperimentSummary Summary, long ResumedFromStep) : IQaMessage;
 
 public sealed record ExperimentFailed(string ExperimentId, string Reason) : IQaMessage;
 
-// ---- between trainer, aggregator and BQM workers: local only (they carry live state objects) ----
+// ---- between a trainer, its aggregator and the BQM workers of its node: local only (they carry live state objects) ----
 
-internal sealed record InitAggregator(ExperimentSpec? Spec);
+internal sealed record InitAggregator(ExperimentSpec? Spec) : ILocalMessage;
 
 internal sealed record AggregatorState(ExperimentSpec Spec, ITrainingProcedure Procedure, object State, long LastStep,
-    ImmutableArray<StepStats> History, Provenance Totals);
+    ImmutableArray<StepStats> History, Provenance Totals) : ILocalMessage;
 
-internal sealed record ApplyStep(long Step, int[] BatchIndices, IReadOnlyList<SampleSet>? Samples, Provenance Provenance);
+internal sealed record ApplyStep(long Step, int[] BatchIndices, IReadOnlyList<SampleSet>? Samples, Provenance Provenance) : ILocalMessage;
 
-internal sealed record StepApplied(long Step, StepStats Metrics, Provenance StepProvenance, Provenance Totals, object State);
+internal sealed record StepApplied(long Step, StepStats Metrics, Provenance StepProvenance, Provenance Totals, object State) : ILocalMessage;
 
 /// <summary>The step was applied before (a duplicate after a retry): nothing was changed.</summary>
-internal sealed record StepAlreadyApplied(long Step, long LastStep);
+internal sealed record StepAlreadyApplied(long Step, long LastStep) : ILocalMessage;
 
-internal sealed record GetAggregatorSummary;
+internal sealed record GetAggregatorSummary : ILocalMessage;
 
-internal sealed record GetFinalState;
+/// <summary>
+/// The run has applied its last step (<paramref name="Step"/>): the aggregator answers <see cref="ExperimentFinished"/>
+/// once a snapshot of that step's state is stored (or its write failed: the events then remain).
+/// </summary>
+internal sealed record FinishExperiment(long Step) : ILocalMessage;
 
-internal sealed record FinalState(object State, byte[] Bytes);
+internal sealed record ExperimentFinished(long Step) : ILocalMessage;
+
+/// <summary>Asks an aggregator (a reader on the asker's own node, see <see cref="FinalStateReader"/>) for the state after its last step.</summary>
+internal sealed record GetFinalState : ILocalMessage;
+
+internal sealed record FinalState(object State) : ILocalMessage;
 
 /// <summary>Builds the problems of positions [Offset, Offset+Count) of a batch.</summary>
-public sealed record BuildProblems(ITrainingProcedure Procedure, object State, long Step, int[] BatchIndices, int Offset, int Count);
+public sealed record BuildProblems(ITrainingProcedure Procedure, object State, long Step, int[] BatchIndices, int Offset, int Count) : ILocalMessage;
 
-public sealed record ProblemsBuilt(int Offset, Bqm[] Problems);
+public sealed record ProblemsBuilt(int Offset, Bqm[] Problems) : ILocalMessage;

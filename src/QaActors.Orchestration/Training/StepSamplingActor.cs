@@ -6,10 +6,10 @@ using QaActors.Sampling;
 namespace QaActors.Orchestration.Training;
 
 /// <summary>The samples of every example of a step, in batch order, with what produced them.</summary>
-internal sealed record StepSamplesCollected(int Epoch, long Step, SampleSet[] Samples, Provenance Provenance);
+internal sealed record StepSamplesCollected(int Token, long Step, SampleSet[] Samples, Provenance Provenance) : ILocalMessage;
 
 /// <summary>Sampling a step failed: <paramref name="Refused"/> when it cannot succeed (quota spent with fallback none, no pool), else it may be retried.</summary>
-internal sealed record StepSamplingFailed(int Epoch, long Step, string Reason, bool Refused);
+internal sealed record StepSamplingFailed(int Token, long Step, string Reason, bool Refused) : ILocalMessage;
 
 /// <summary>
 /// Collects the answers to one step's sampling jobs for its trainer (a child per step, so every answer lands in this
@@ -21,7 +21,7 @@ internal sealed class StepSamplingActor : ReceiveActor, IWithTimers
 {
     private sealed record TimedOut;
 
-    private readonly int _epoch;
+    private readonly int _token;
     private readonly long _step;
     private readonly Dictionary<long, int> _position = new();
     private readonly SampleReply?[] _replies;
@@ -29,12 +29,12 @@ internal sealed class StepSamplingActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(int epoch, long step, ImmutableArray<SampleJob> jobs, IActorRef target, bool viaGateway, TimeSpan timeout) =>
-        Akka.Actor.Props.Create(() => new StepSamplingActor(epoch, step, jobs, target, viaGateway, timeout));
+    public static Props Props(int token, long step, ImmutableArray<SampleJob> jobs, IActorRef target, bool viaGateway, TimeSpan timeout) =>
+        Akka.Actor.Props.Create(() => new StepSamplingActor(token, step, jobs, target, viaGateway, timeout));
 
-    public StepSamplingActor(int epoch, long step, ImmutableArray<SampleJob> jobs, IActorRef target, bool viaGateway, TimeSpan timeout)
+    public StepSamplingActor(int token, long step, ImmutableArray<SampleJob> jobs, IActorRef target, bool viaGateway, TimeSpan timeout)
     {
-        _epoch = epoch;
+        _token = token;
         _step = step;
         _replies = new SampleReply?[jobs.Length];
         _remaining = jobs.Length;
@@ -66,13 +66,13 @@ internal sealed class StepSamplingActor : ReceiveActor, IWithTimers
             samples[i] = r.Samples;
             prov = prov.Add(Provenance.ForExample(r.ServedBy, r.FallbackReason, r.Samples.Info));
         }
-        Context.Parent.Tell(new StepSamplesCollected(_epoch, _step, samples, prov));
+        Context.Parent.Tell(new StepSamplesCollected(_token, _step, samples, prov));
         Context.Stop(Self);
     }
 
     private void End(string reason, bool refused)
     {
-        Context.Parent.Tell(new StepSamplingFailed(_epoch, _step, reason, refused));
+        Context.Parent.Tell(new StepSamplingFailed(_token, _step, reason, refused));
         Context.Stop(Self);
     }
 }

@@ -41,16 +41,24 @@ public sealed class ExperimentMessageExtractor() : HashCodeMessageExtractor(30)
 /// the trainer stays responsive; every ask has a timeout. When the aggregator dies (e.g. a journal
 /// write failed) or a step's work fails, the trainer recreates the aggregator, which recovers the last
 /// persisted step, and redoes the step: deterministic seeds make the redo identical.
+/// <para>
+/// Each phase is a behaviour (docs/architecture.md, "Trainer"): Idle → Initializing → Building → Sampling →
+/// Applying → (next step: Building, a retry: RetryPending or Initializing) … → Finishing → Idle, or Failed → Idle.
+/// A phase accepts only the messages of its own attempt (each attempt has a fresh token, carried by what it
+/// sends itself): whatever an abandoned attempt still delivers matches no handler of the current phase and
+/// is dropped by <see cref="IgnoreStale"/>.
+/// </para>
 /// </summary>
 public sealed class TrainerActor : ReceiveActor, IWithTimers
 {
-    private sealed record Initialized(int Epoch, AggregatorState State);
-    private sealed record InitFailed(int Epoch, Exception Error);
-    private sealed record SamplesReady(int Epoch, long Step, int[] Indices, IReadOnlyList<SampleSet>? Samples, Provenance Provenance);
-    private sealed record ProblemsReady(int Epoch, long Step, int[] Indices, Bqm[] Problems);
-    private sealed record StepWorkFailed(int Epoch, long Step, Exception Error);
-    private sealed record ApplyTimeout(int Epoch);
-    private sealed record RetryStep(int Epoch);
+    private sealed record Initialized(int Token, AggregatorState State);
+    private sealed record InitFailed(int Token, Exception Error);
+    private sealed record SamplesReady(int Token, long Step, int[] Indices, IReadOnlyList<SampleSet>? Samples, Provenance Provenance);
+    private sealed record ProblemsReady(int Token, long Step, int[] Indices, Bqm[] Problems);
+    private sealed record StepWorkFailed(int Token, long Step, Exception Error);
+    private sealed record ApplyTimeout(int Token);
+    private sealed record RetryStep(int Token);
+    private sealed record FinishTimeout(int Token);
     private sealed record PassivateIfIdle;
 
     private sealed class RefusedException(string reason) : Exception(reason);
@@ -59,27 +67,32 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private readonly TrainerServices _services;
     private readonly TrainerSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private ITrainingProcedure? _procedureMemo;
 
     private IActorRef? _aggregator;
     private int _incarnation;
+    // The token of the current attempt; every phase entered takes a new one.
+    private int _token;
+
+    // The run in progress (meaningful outside Idle).
     private ExperimentSpec? _startSpec;
+    private IActorRef? _reportTo;
+    private int _attempts;
+    private long _pauseAfter = long.MaxValue;
+    private long _resumedFrom = -1;
+    private IActorRef? _sampling;
+
+    // The experiment as of its last persisted step, as the aggregator reported it.
     private ExperimentSpec? _spec;
     private ITrainingProcedure? _proc;
     private object? _state;
     private long _last;
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
-    private IActorRef? _reportTo;
-    private int _epoch;
-    private int _attempts;
-    private bool _running;
-    private long _pauseAfter = long.MaxValue;
-    private long _resumedFrom = -1;
-    private IActorRef? _sampling;
-    private int[]? _pendingIndices;
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    // The behaviour the trainer is in, for its log lines.
+    private string _phase = "Idle";
 
     public static Props Props(string experimentId, TrainerServices services) =>
         Akka.Actor.Props.Create(() => new TrainerActor(experimentId, services));
@@ -89,93 +102,105 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         _id = experimentId;
         _services = services;
         _settings = services.Settings;
+        Idle();
+    }
 
+    private int NewToken() => ++_token;
+
+    private void Enter(string phase, Action behaviour)
+    {
+        _phase = phase;
+        Become(behaviour);
+    }
+
+    // ---- behaviours ----
+
+    /// <summary>No run: starts one, answers summaries from the journal, passivates when asked.</summary>
+    private void Idle()
+    {
         Receive<StartExperiment>(m => Begin(m.Spec, m.ReportTo));
         Receive<ResumeExperiment>(m => Begin(null, m.ReportTo));
+        Receive<PauseExperiment>(_ => { }); // nothing runs; a later run starts unpaused
+        Receive<GetExperimentSummary>(_ =>
+        {
+            EnsureAggregator().Forward(new GetAggregatorSummary());
+            // Not at once: the aggregator must answer first, and a `list` may ask again.
+            if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), _settings.IdleAfterSummary);
+        });
+        Receive<PassivateIfIdle>(_ => Passivate());
+        Receive<Terminated>(t => { if (t.ActorRef.Equals(_aggregator)) _aggregator = null; });
+        IgnoreStale();
+    }
+
+    /// <summary>What every phase of a run answers besides its own messages (registered after them).</summary>
+    private void WhileRunning()
+    {
+        Receive<StartExperiment>(m => m.ReportTo.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running")));
+        Receive<ResumeExperiment>(m => m.ReportTo.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running")));
         Receive<PauseExperiment>(m => _pauseAfter = m.AfterStep ?? 0);
         Receive<GetExperimentSummary>(_ =>
         {
-            if (_running && _spec is not null) Sender.Tell(new ExperimentSummary(_spec, _last, _history, _totals, Running: true));
-            else
-            {
-                EnsureAggregator().Forward(new GetAggregatorSummary());
-                // Not at once: the aggregator must answer first, and a `list` may ask again.
-                if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), _settings.IdleAfterSummary);
-            }
+            if (_spec is not null) Sender.Tell(new ExperimentSummary(_spec, _last, _history, _totals, Running: true));
+            else EnsureAggregator().Forward(new GetAggregatorSummary());
         });
-        Receive<PassivateIfIdle>(_ => { if (!_running) Passivate(); });
-        Receive<Initialized>(m => { if (m.Epoch == _epoch) OnInitialized(m.State); });
-        Receive<InitFailed>(m => { if (m.Epoch == _epoch) Fail($"cannot load experiment: {Unwrap(m.Error).Message}"); });
-        Receive<SamplesReady>(m => { if (m.Epoch == _epoch) OnSamplesReady(m); });
-        Receive<ProblemsReady>(m => { if (m.Epoch == _epoch) OnProblemsReady(m); });
-        Receive<StepSamplesCollected>(m => { if (m.Epoch == _epoch) OnSamplesCollected(m); });
-        Receive<StepSamplingFailed>(m =>
-        {
-            if (m.Epoch != _epoch) return;
-            _sampling = null;
-            if (m.Refused) Fail(m.Reason);
-            else Retry($"step {m.Step}: sampling failed: {m.Reason}", reinit: false);
-        });
-        Receive<StepWorkFailed>(m => { if (m.Epoch == _epoch) OnStepWorkFailed(m); });
-        Receive<StepApplied>(OnStepApplied);
-        Receive<StepAlreadyApplied>(m =>
-        {
-            _log.Info("step {0} of {1} was already applied (last {2}); resynchronising", m.Step, _id, m.LastStep);
-            Init();
-        });
-        Receive<Status.Failure>(f => Retry($"applying the step failed: {Unwrap(f.Cause).Message}", reinit: true));
-        Receive<ApplyTimeout>(m =>
-        {
-            if (m.Epoch != _epoch || _aggregator is null) return;
-            _log.Warning("step of {0} not applied within {1}; restarting its aggregator", _id, _settings.ApplyTimeout);
-            Context.Stop(_aggregator); // Terminated brings it back from the journal
-        });
-        Receive<RetryStep>(m => { if (m.Epoch == _epoch) NextStep(); });
+        Receive<PassivateIfIdle>(_ => { });
         Receive<Terminated>(t =>
         {
             if (!t.ActorRef.Equals(_aggregator)) return;
             _aggregator = null;
             Timers.Cancel("apply");
-            if (_running) Retry("the aggregator stopped (journal write failed or timed out)", reinit: true);
+            Retry("the aggregator stopped (journal write failed or timed out)", reinit: true);
         });
+        IgnoreStale();
     }
 
-    private IActorRef EnsureAggregator()
+    /// <summary>Messages of an abandoned attempt (or of an aggregator incarnation that is gone): dropped.</summary>
+    private void IgnoreStale()
     {
-        if (_aggregator is not null) return _aggregator;
-        Func<ExperimentSpec, ITrainingProcedure> memo = spec => _procedureMemo ??= _services.ProcedureFor(spec);
-        _aggregator = Context.ActorOf(AggregatorActor.Props(_id, memo, _settings.SnapshotEvery), $"aggregator-{++_incarnation}");
-        Context.Watch(_aggregator);
-        return _aggregator;
+        Receive<Initialized>(_ => { });
+        Receive<InitFailed>(_ => { });
+        Receive<SamplesReady>(_ => { });
+        Receive<ProblemsReady>(_ => { });
+        Receive<StepWorkFailed>(_ => { });
+        Receive<ApplyTimeout>(_ => { });
+        Receive<RetryStep>(_ => { });
+        Receive<FinishTimeout>(_ => { });
+        Receive<StepSamplesCollected>(_ => { });
+        Receive<StepSamplingFailed>(_ => { });
+        Receive<StepApplied>(_ => { });
+        Receive<StepAlreadyApplied>(_ => { });
+        Receive<ExperimentFinished>(_ => { });
+        Receive<Status.Failure>(_ => { });
     }
 
     private void Begin(ExperimentSpec? spec, IActorRef reportTo)
     {
-        if (_running)
-        {
-            reportTo.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running"));
-            return;
-        }
         Timers.Cancel("passivate");
         _startSpec = spec;
         _reportTo = reportTo;
-        _running = true;
         _pauseAfter = long.MaxValue;
         _attempts = 0;
         _resumedFrom = -1;
         Init();
     }
 
+    /// <summary>Initializing: the aggregator creates or recovers the experiment and reports its last persisted step.</summary>
     private void Init()
     {
-        var epoch = ++_epoch;
+        StopSampling();
+        int token = NewToken();
         EnsureAggregator().Ask<AggregatorState>(new InitAggregator(_startSpec), _settings.ApplyTimeout)
-            .PipeTo(Self, success: s => new Initialized(epoch, s), failure: e => new InitFailed(epoch, e));
+            .PipeTo(Self, success: s => new Initialized(token, s), failure: e => new InitFailed(token, e));
+        Enter("Initializing", () =>
+        {
+            Receive<Initialized>(m => m.Token == token, m => OnInitialized(m.State));
+            Receive<InitFailed>(m => m.Token == token, m => Fail($"cannot load experiment: {Unwrap(m.Error).Message}"));
+            WhileRunning();
+        });
     }
 
     private void OnInitialized(AggregatorState s)
     {
-        if (!_running) return;
         _spec = s.Spec;
         _startSpec ??= s.Spec;
         _proc = s.Procedure;
@@ -184,16 +209,31 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         _history = s.History;
         _totals = s.Totals;
         if (_resumedFrom < 0) _resumedFrom = _last;
-        if (_last >= _spec.TotalSteps) Complete();
+        Continue();
+    }
+
+    /// <summary>After a persisted step: finish, stop for a pause, or build the next step.</summary>
+    private void Continue()
+    {
+        if (_last >= _spec!.TotalSteps) Finish();
         else if (_last >= _pauseAfter) Fail("paused");
         else NextStep();
     }
 
+    /// <summary>Building: the step's batch and, when the method samples, its problems (on the BQM workers).</summary>
     private void NextStep()
     {
-        var epoch = ++_epoch;
-        var ctx = new StepContext(epoch, _last + 1, _spec!, _proc!, _state!, _services, Target());
-        StepWork(ctx).PipeTo(Self, failure: e => new StepWorkFailed(epoch, ctx.Step, e));
+        int token = NewToken();
+        long step = _last + 1;
+        var ctx = new StepContext(token, step, _spec!, _proc!, _state!, _services, Target());
+        StepWork(ctx).PipeTo(Self, failure: e => new StepWorkFailed(token, step, e));
+        Enter("Building", () =>
+        {
+            Receive<ProblemsReady>(m => m.Token == token, StartSampling);
+            Receive<SamplesReady>(m => m.Token == token, Apply);
+            Receive<StepWorkFailed>(m => m.Token == token, OnStepWorkFailed);
+            WhileRunning();
+        });
     }
 
     private IActorRef? Target()
@@ -202,14 +242,14 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         return _services.SamplerPools.TryGetValue(_spec.Method, out var pool) ? pool : null;
     }
 
-    private sealed record StepContext(int Epoch, long Step, ExperimentSpec Spec, ITrainingProcedure Proc, object State,
+    private sealed record StepContext(int Token, long Step, ExperimentSpec Spec, ITrainingProcedure Proc, object State,
         TrainerServices Services, IActorRef? Target);
 
     /// <summary>The step's batch and, when the method samples, its problems (built by the BQM workers).</summary>
     private static async Task<object> StepWork(StepContext c)
     {
         var indices = c.Proc.BatchIndices(c.Step);
-        if (!c.Proc.NeedsSampling) return new SamplesReady(c.Epoch, c.Step, indices, null, Provenance.Empty);
+        if (!c.Proc.NeedsSampling) return new SamplesReady(c.Token, c.Step, indices, null, Provenance.Empty);
         if (c.Target is null)
             throw new RefusedException(c.Spec.Method == "qpu"
                 ? $"no QPU gateway runs for solver '{c.Spec.Solver}'"
@@ -226,11 +266,13 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         var problems = new Bqm[n];
         foreach (var b in await Task.WhenAll(builds).ConfigureAwait(false))
             Array.Copy(b.Problems, 0, problems, b.Offset, b.Problems.Length);
-        return new ProblemsReady(c.Epoch, c.Step, indices, problems);
+        return new ProblemsReady(c.Token, c.Step, indices, problems);
     }
 
-    /// <summary>Hands the step's problems to a <see cref="StepSamplingActor"/>, which answers with every example's samples.</summary>
-    private void OnProblemsReady(ProblemsReady m)
+    /// <summary>
+    /// Sampling: a <see cref="StepSamplingActor"/> (a child per attempt) collects every example's samples.
+    /// </summary>
+    private void StartSampling(ProblemsReady m)
     {
         var target = Target()!;
         var deadline = DateTimeOffset.UtcNow + _settings.SampleTimeout / 2;
@@ -238,23 +280,53 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         var jobs = ImmutableArray.CreateBuilder<SampleJob>(m.Problems.Length);
         for (int i = 0; i < m.Problems.Length; i++)
             jobs.Add(new SampleJob(SampleJob.NextId(), _spec!.User, _id, m.Problems[i], _proc.SampleRequestFor(m.Step, i), _spec.Fallback, deadline, qpu, _proc.ClassicalSettings));
-        if (_sampling is not null) Context.Stop(_sampling);
-        _sampling = Context.ActorOf(StepSamplingActor.Props(m.Epoch, m.Step, jobs.MoveToImmutable(), target, _spec!.Method == "qpu", _settings.SampleTimeout),
-            $"sampling-{m.Epoch}");
-        _pendingIndices = m.Indices;
+        StopSampling();
+        _sampling = Context.ActorOf(StepSamplingActor.Props(m.Token, m.Step, jobs.MoveToImmutable(), target, _spec!.Method == "qpu", _settings.SampleTimeout),
+            $"sampling-{m.Token}");
+        Enter("Sampling", () =>
+        {
+            Receive<StepSamplesCollected>(c => c.Token == m.Token, c =>
+            {
+                _sampling = null;
+                Apply(new SamplesReady(c.Token, c.Step, m.Indices, c.Samples, c.Provenance));
+            });
+            Receive<StepSamplingFailed>(f => f.Token == m.Token, f =>
+            {
+                _sampling = null;
+                if (f.Refused) Fail(f.Reason);
+                else Retry($"step {f.Step}: sampling failed: {f.Reason}", reinit: false);
+            });
+            WhileRunning();
+        });
     }
 
-    private void OnSamplesCollected(StepSamplesCollected m)
+    /// <summary>Applying: the aggregator computes, persists and confirms the step (or the apply timer restarts it).</summary>
+    private void Apply(SamplesReady m)
     {
-        _sampling = null;
-        OnSamplesReady(new SamplesReady(m.Epoch, m.Step, _pendingIndices!, m.Samples, m.Provenance));
-    }
-
-    private void OnSamplesReady(SamplesReady m)
-    {
-        var agg = EnsureAggregator();
-        agg.Tell(new ApplyStep(m.Step, m.Indices, m.Samples, m.Provenance));
-        Timers.StartSingleTimer("apply", new ApplyTimeout(_epoch), _settings.ApplyTimeout);
+        int token = m.Token;
+        EnsureAggregator().Tell(new ApplyStep(m.Step, m.Indices, m.Samples, m.Provenance));
+        Timers.StartSingleTimer("apply", new ApplyTimeout(token), _settings.ApplyTimeout);
+        Enter("Applying", () =>
+        {
+            Receive<StepApplied>(a => a.Step == m.Step, OnStepApplied);
+            Receive<StepAlreadyApplied>(a =>
+            {
+                Timers.Cancel("apply");
+                _log.Info("step {0} of {1} was already applied (last {2}); resynchronising", a.Step, _id, a.LastStep);
+                Init();
+            });
+            Receive<Status.Failure>(f =>
+            {
+                Timers.Cancel("apply");
+                Retry($"applying the step failed: {Unwrap(f.Cause).Message}", reinit: true);
+            });
+            Receive<ApplyTimeout>(t => t.Token == token && _aggregator is not null, _ =>
+            {
+                _log.Warning("step of {0} not applied within {1}; restarting its aggregator", _id, _settings.ApplyTimeout);
+                Context.Stop(_aggregator!); // Terminated brings it back from the journal
+            });
+            WhileRunning();
+        });
     }
 
     private void OnStepWorkFailed(StepWorkFailed m)
@@ -267,45 +339,105 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private void OnStepApplied(StepApplied m)
     {
         Timers.Cancel("apply");
-        if (!_running || m.Step != _last + 1) return;
         _last = m.Step;
         _state = m.State;
         _totals = m.Totals;
         _history = _history.Add(m.Metrics);
         _attempts = 0;
         _reportTo?.Tell(new StepReport(_id, m.Step, _spec!.TotalSteps, m.Metrics, m.StepProvenance, m.Totals));
-        if (_last >= _spec!.TotalSteps) Complete();
-        else if (_last >= _pauseAfter) Fail("paused");
-        else NextStep();
+        Continue();
     }
 
+    /// <summary>Another attempt at the step: at once after re-initializing, or (RetryPending) after a growing pause.</summary>
     private void Retry(string why, bool reinit)
     {
-        if (!_running) return;
         _attempts++;
         if (_attempts > _settings.MaxStepAttempts)
         {
             Fail($"{why} (gave up after {_settings.MaxStepAttempts} attempts)");
             return;
         }
-        _log.Warning("experiment {0}: {1}; attempt {2} of {3}", _id, why, _attempts, _settings.MaxStepAttempts);
-        if (reinit) Init();
-        else
+        _log.Warning("experiment {0} ({1}): {2}; attempt {3} of {4}", _id, _phase, why, _attempts, _settings.MaxStepAttempts);
+        if (reinit)
         {
-            var epoch = ++_epoch;
-            Timers.StartSingleTimer("retry", new RetryStep(epoch), TimeSpan.FromMilliseconds(200 * _attempts));
+            Init();
+            return;
         }
+        StopSampling();
+        int token = NewToken();
+        Timers.StartSingleTimer("retry", new RetryStep(token), TimeSpan.FromMilliseconds(200 * _attempts));
+        Enter("RetryPending", () =>
+        {
+            Receive<RetryStep>(r => r.Token == token, _ => NextStep());
+            WhileRunning();
+        });
     }
 
-    private void Complete()
+    /// <summary>
+    /// Finishing: every step is persisted; the aggregator makes sure a snapshot of the final state is stored, so whoever
+    /// needs the model reads it from the journal at once (the completion message carries only the summary). Should it
+    /// not confirm in time, the run is complete all the same: the journal's events give the same state.
+    /// </summary>
+    private void Finish()
     {
-        _running = false;
-        var summary = new ExperimentSummary(_spec!, _last, _history, _totals, Running: false);
-        // The state itself, not its encoding: the caller writes the model file from the state, so encoding its
-        // megabytes here would only add to every run's time.
-        _reportTo?.Tell(new ExperimentCompleted(summary, _state!, _resumedFrom));
+        int token = NewToken();
+        EnsureAggregator().Tell(new FinishExperiment(_last));
+        Timers.StartSingleTimer("finish", new FinishTimeout(token), _settings.ApplyTimeout);
+        Enter("Finishing", () =>
+        {
+            Receive<ExperimentFinished>(f => f.Step == _last, _ => Completed());
+            Receive<FinishTimeout>(t => t.Token == token, _ =>
+            {
+                _log.Warning("experiment {0}: the final snapshot was not confirmed within {1}; the model is read from its events", _id, _settings.ApplyTimeout);
+                Completed();
+            });
+            Receive<Terminated>(t => t.ActorRef.Equals(_aggregator), _ =>
+            {
+                _aggregator = null;
+                Completed();
+            });
+            WhileRunning();
+        });
+    }
+
+    private void Completed()
+    {
+        Timers.Cancel("finish");
+        NewToken();
+        _reportTo?.Tell(new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom));
         _reportTo = null;
+        Enter("Idle", Idle);
         Passivate();
+    }
+
+    /// <summary>Failed: the run ends (what is persisted stays); whatever is still in flight is ignored.</summary>
+    private void Fail(string reason)
+    {
+        NewToken();
+        Timers.CancelAll();
+        StopSampling();
+        _reportTo?.Tell(new ExperimentFailed(_id, reason));
+        _reportTo = null;
+        Enter("Idle", Idle);
+        Passivate();
+    }
+
+    private void StopSampling()
+    {
+        if (_sampling is not null) Context.Stop(_sampling);
+        _sampling = null;
+    }
+
+    private IActorRef EnsureAggregator()
+    {
+        if (_aggregator is not null) return _aggregator;
+        // A later incarnation gets the procedure its predecessor built (the data are loaded once per trainer) as a value
+        // captured here: the aggregator calls the factory on its own thread, so it must not write this actor's fields.
+        var known = _proc;
+        Func<ExperimentSpec, ITrainingProcedure> procedureFor = known is null ? _services.ProcedureFor : _ => known;
+        _aggregator = Context.ActorOf(AggregatorActor.Props(_id, procedureFor, _settings.SnapshotEvery), $"aggregator-{++_incarnation}");
+        Context.Watch(_aggregator);
+        return _aggregator;
     }
 
     /// <summary>
@@ -316,18 +448,6 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     {
         if (!_services.PassivateWhenIdle) return;
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
-    }
-
-    private void Fail(string reason)
-    {
-        _running = false;
-        ++_epoch; // ignore whatever is still in flight
-        Timers.CancelAll();
-        if (_sampling is not null) Context.Stop(_sampling);
-        _sampling = null;
-        _reportTo?.Tell(new ExperimentFailed(_id, reason));
-        _reportTo = null;
-        Passivate();
     }
 
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerException: { } i } ? Unwrap(i) : e;
