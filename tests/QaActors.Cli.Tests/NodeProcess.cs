@@ -34,9 +34,11 @@ public sealed class NodeProcess : IDisposable
         return root;
     }
 
-    public static NodeProcess Start(string dataDir, params string[] args)
+    public static NodeProcess Start(string dataDir, params string[] args) => Start(dataDir, null, args);
+
+    public static NodeProcess Start(string dataDir, IDictionary<string, string>? env, params string[] args)
     {
-        var p = Process.Start(QaProcess.StartInfo(["node", "--data-dir", dataDir, "--api", "127.0.0.1:0", .. args]))
+        var p = Process.Start(QaProcess.StartInfo(["node", "--data-dir", dataDir, "--api", "127.0.0.1:0", .. args], env))
             ?? throw new InvalidOperationException("could not start dotnet");
         var seen = new StringBuilder();
         var until = DateTime.UtcNow.AddSeconds(90);

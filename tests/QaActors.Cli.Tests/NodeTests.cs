@@ -144,4 +144,62 @@ public class NodeTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    /// <summary>
+    /// One node, one simulated QPU, two users running three Quantum-1 experiments each at once: every run completes (alice's
+    /// on the fallback once her 2 s are spent), alice is never charged more than her quota, and what she is charged is
+    /// exactly the QPU access time her experiments report.
+    /// </summary>
+    [Fact]
+    public async Task Two_users_share_one_qpu_and_a_quota_is_never_exceeded()
+    {
+        using var sim = SapiSimProcess.Start(0, "--dead-fraction", "0");
+        string dir = NodeProcess.NewDataDir(Temp("quota"));
+        try
+        {
+            using var node = NodeProcess.Start(dir, new Dictionary<string, string>
+            {
+                ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
+            });
+            var admin = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = node.AdminToken };
+            string Token(string user) => JsonNode.Parse(QaProcess.Run(["user", "add", user, "--json"], admin).Stdout)!["token"]!.GetValue<string>();
+            var tokens = new Dictionary<string, string> { ["alice"] = Token("alice"), ["bob"] = Token("bob") };
+            var set = QaProcess.Run(["quota", "set", "alice", "2"], admin);
+            Assert.True(set.ExitCode == 0, set.Stderr);
+
+            var runs = new List<(string User, Task<QaProcess.Result> Run)>();
+            foreach (var user in new[] { "alice", "bob" })
+                for (int k = 0; k < 3; k++)
+                {
+                    string outDir = Path.Combine(dir, $"{user}-{k}");
+                    var env = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = tokens[user] };
+                    runs.Add((user, Task.Run(() => QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "16",
+                        "--steps", "4", "--reads", "2000", "--tiles", "5", "--seed", (k + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        "--fallback", "gibbs", "--sweeps", "20", "--out", outDir, "--json"], env, TimeSpan.FromMinutes(8)))));
+                }
+            await Task.WhenAll(runs.Select(r => r.Run));
+            var reported = new Dictionary<string, double> { ["alice"] = 0, ["bob"] = 0 };
+            var fallbacks = new Dictionary<string, long> { ["alice"] = 0, ["bob"] = 0 };
+            foreach (var (user, run) in runs)
+            {
+                var r = run.Result;
+                Assert.True(r.ExitCode == 0, r.Stderr + node.Stderr);
+                var report = JsonNode.Parse(r.Stdout)!;
+                reported[user] += report["provenance"]!["qpu_access_time"]!.GetValue<double>();
+                fallbacks[user] += report["provenance"]!["samplers"]!["gibbs"]?.GetValue<long>() ?? 0;
+            }
+            using var asAdmin = node.Client(node.AdminToken);
+            var quotas = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/quotas"))!.AsArray().ToDictionary(q => q!["user"]!.GetValue<string>(), q => q!);
+            double aliceCharged = quotas["alice"]["charged_seconds"]!.GetValue<double>();
+            Assert.True(aliceCharged <= 2.0 + 1e-9, $"alice charged {aliceCharged} s with a 2 s quota");
+            Assert.Equal(reported["alice"], aliceCharged, 6);
+            Assert.Equal(0, quotas["alice"]["reserved_seconds"]!.GetValue<double>(), 9);
+            Assert.True(fallbacks["alice"] > 0, "alice's demand exceeds her quota, so some of her problems fell back");
+            Assert.Equal(0, fallbacks["bob"]);
+            Assert.Equal(reported["bob"], quotas["bob"]["charged_seconds"]!.GetValue<double>(), 6);
+            // The simulator charged the token exactly what the node's ledger charged its users.
+            Assert.Equal(sim.Usage().AccessMicros / 1e6, reported["alice"] + reported["bob"], 6);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }
