@@ -177,12 +177,11 @@ public class NodeTests
                         "--steps", "4", "--reads", "2000", "--tiles", "5", "--seed", (k + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                         "--fallback", "gibbs", "--sweeps", "20", "--out", outDir, "--json"], env, TimeSpan.FromMinutes(8)))));
                 }
-            await Task.WhenAll(runs.Select(r => r.Run));
+            var results = await Task.WhenAll(runs.Select(r => r.Run));
             var reported = new Dictionary<string, double> { ["alice"] = 0, ["bob"] = 0 };
             var fallbacks = new Dictionary<string, long> { ["alice"] = 0, ["bob"] = 0 };
-            foreach (var (user, run) in runs)
+            foreach (var ((user, _), r) in runs.Zip(results))
             {
-                var r = run.Result;
                 Assert.True(r.ExitCode == 0, r.Stderr + node.Stderr);
                 var report = JsonNode.Parse(r.Stdout)!;
                 reported[user] += report["provenance"]!["qpu_access_time"]!.GetValue<double>();
