@@ -13,6 +13,10 @@ db="Host=127.0.0.1;Port=${PGPORT:-5432};Database=qa_cluster;Username=qa;Password
 start() {
   mkdir -p "$dir"
   [ -f "$qa_dll" ] || { echo "cluster: building qa (dotnet build, about a minute)"; dotnet build src/QaActors.Cli -c Release -nologo -v q; }
+  # PostgreSQL from Debian's packages, on loopback: installed and started if needed.
+  command -v pg_ctlcluster >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+  pgver=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  pg_lsclusters -h | grep -q online || pg_ctlcluster "$pgver" main start
   if ! su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='qa'\"" | grep -q 1; then
     su postgres -c "psql -q -c \"CREATE ROLE qa LOGIN PASSWORD 'qa'\""
   fi

@@ -218,7 +218,8 @@ public static class NodeApi
     public static ExperimentView View(ExperimentSummary s, NodeExperiments experiments)
     {
         var state = experiments.StateOf(s.Spec.ExperimentId);
-        string st = s.Running ? "running" : s.Completed ? "completed" : state?.State ?? "stopped";
+        // While this node drives the run it is running until its artefacts are written, even once the last step is in.
+        string st = state?.State ?? (s.Running ? "running" : s.Completed ? "completed" : "stopped");
         var dir = experiments.ArtifactDir(s.Spec.ExperimentId);
         var artifacts = ArtifactNames.Where(n => File.Exists(Path.Combine(dir, n))).ToArray();
         var p = s.Totals;
