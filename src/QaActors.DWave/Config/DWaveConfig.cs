@@ -241,7 +241,7 @@ public sealed class DWaveConfig
     }
 
     public SecretToken RequireToken() => Token ?? throw new DWaveConfigException(
-        "no SAPI token configured: set DWAVE_API_TOKEN, pass --token, or add 'token = ...' to dwave.conf");
+        "no SAPI token configured: set DWAVE_API_TOKEN, or add 'token = ...' to the profile in dwave.conf (there is no token flag: it would show in ps and shell history)");
 
     public override string ToString() =>
         $"DWaveConfig(endpoint={(NeedsMetadataLookup ? $"region {Region ?? DefaultRegion} via {MetadataApiEndpoint}" : ResolvedEndpoint.AbsoluteUri)}, solver={Solver ?? "(any QPU)"}, profile={Profile ?? "(none)"}, token={(Token is null ? "(none)" : Token.Masked)}{(Proxy is null ? "" : $", proxy={Proxy.Scheme}://{Proxy.Authority.Split('@')[^1]}")})";

@@ -706,7 +706,7 @@ public sealed class SapiClient : IDisposable
         var kind = KindFor(code);
         string hint = kind switch
         {
-            SapiErrorKind.Authentication => " (check the token: DWAVE_API_TOKEN, --token or dwave.conf)",
+            SapiErrorKind.Authentication => " (check the token: DWAVE_API_TOKEN or the token of the dwave.conf profile)",
             SapiErrorKind.RateLimited => retryAfter is { } r ? $" (Retry-After {r.TotalSeconds:F0} s)" : "",
             _ => "",
         };
