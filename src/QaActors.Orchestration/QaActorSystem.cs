@@ -87,7 +87,7 @@ public sealed class QaActorSystem : IAsyncDisposable
                     : $"the node did not join the cluster of {string.Join(", ", settings.SeedNodes)} within {settings.JoinTimeout} (qa.node.join-timeout); check --seed-nodes and that a seed node runs");
             }
             if (JournalLocation(settings) is var (journalName, marker))
-                await JournalIdentity.EnsureAsync(system, Path.Combine(settings.DataDir, marker), journalName, settings.JoinTimeout).ConfigureAwait(false);
+                await JournalIdentity.EnsureAsync(system, marker, journalName, settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
             return qa;
         }
@@ -100,9 +100,10 @@ public sealed class QaActorSystem : IAsyncDisposable
 
     /// <summary>
     /// How a refusal names the journal (the SQLite file, or a server's host, port and database, never its connection
-    /// string, which may hold a password) and the data dir's marker file for it: "journal-id" for the data dir's own
-    /// qa.db, "journal-id-HASH" for a journal given with --db, so that several journals can share one data dir and each
-    /// is still held to its own identity. Null for an in-memory SQLite journal, which nothing can swap.
+    /// string, which may hold a password) and the path of its marker file: "journal-id" in the data dir for the data
+    /// dir's own qa.db; "FILE.journal-id" beside a SQLite file given with --db (the marker travels with its journal and
+    /// leaves nothing in the data dir); "journal-id-HASH" in the data dir for a PostgreSQL journal. Null for an
+    /// in-memory SQLite journal, which nothing can swap.
     /// </summary>
     private static (string Name, string Marker)? JournalLocation(QaSettings settings)
     {
@@ -113,11 +114,11 @@ public sealed class QaActorSystem : IAsyncDisposable
             if (b.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory || b.DataSource is "" or ":memory:") return null;
             string file = Path.GetFullPath(b.DataSource);
             bool own = file == Path.GetFullPath(Path.Combine(settings.DataDir, "qa.db"));
-            return ("the journal " + file, own ? JournalIdentity.MarkerFileName : JournalIdentity.MarkerFileName + "-" + ShortHash(file));
+            return ("the journal " + file, own ? Path.Combine(settings.DataDir, JournalIdentity.MarkerFileName) : file + "." + JournalIdentity.MarkerFileName);
         }
         var pg = new Npgsql.NpgsqlConnectionStringBuilder(cs);
         string where = $"{pg.Host}:{pg.Port}/{pg.Database}";
-        return ("the PostgreSQL journal " + where, JournalIdentity.MarkerFileName + "-" + ShortHash(where));
+        return ("the PostgreSQL journal " + where, Path.Combine(settings.DataDir, JournalIdentity.MarkerFileName + "-" + ShortHash(where)));
     }
 
     private static string ShortHash(string s) =>
