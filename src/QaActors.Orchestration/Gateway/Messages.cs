@@ -44,7 +44,9 @@ public sealed record QpuJobSettings(double TEff, bool AutoTemperature, int MaxTi
 /// use when the QPU cannot serve (or "none": wait and retry); the fallback samples the same problem with the same
 /// request, so it draws from the same distribution. <paramref name="Deadline"/>: when the answer is needed by; a
 /// request whose deadline is near is served by the fallback instead of waiting for the QPU. <paramref name="Qpu"/>:
-/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>).
+/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>). <paramref name="KeepLabels"/>: the
+/// variables the requester reads; the reply carries only those columns, identical rows merged (null: all), so a
+/// reply of thousands of reads of hundreds of variables stays far below the remote frame size.
 /// </summary>
 public sealed record SampleJob(
     long JobId,
@@ -54,10 +56,14 @@ public sealed record SampleJob(
     SampleRequest Request,
     string Fallback,
     DateTimeOffset? Deadline,
-    QpuJobSettings? Qpu = null) : IQaMessage
+    QpuJobSettings? Qpu = null,
+    ImmutableArray<int>? KeepLabels = null) : IQaMessage
 {
     private static long _next;
     public static long NextId() => Interlocked.Increment(ref _next);
+
+    /// <summary>The samples as the reply carries them: reduced to <see cref="KeepLabels"/> at the source.</summary>
+    public SampleSet ForReply(SampleSet samples) => KeepLabels is { } keep ? samples.KeepColumns(keep.AsSpan()) : samples;
 }
 
 /// <summary>

@@ -31,7 +31,7 @@ public sealed class SamplerWorker : ReceiveActor
             var info = set.Info;
             if (reason is not null) set = set.WithInfo(info.WithNote("fallback_reason", reason));
             double qat = info.Timing.TryGetValue("qpu_access_time", out var t) ? t : 0;
-            replyTo.Tell(new SampleReply(job.JobId, set, sampler.Name, reason, qat));
+            replyTo.Tell(new SampleReply(job.JobId, job.ForReply(set), sampler.Name, reason, qat));
         }
         catch (Exception e)
         {
