@@ -6,7 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build src/QaActors.Cli -c Release -nologo -v q
+# A first build restores the NuGet packages and compiles seven projects (about a minute on two cores): one line per
+# step shows where it is instead of a silent minute.
+echo "demo: building qa (Release; the first build restores packages and takes about a minute)"
+dotnet build src/QaActors.Cli -c Release -nologo -v minimal -clp:NoSummary
+echo "demo: build done"
 qa_dll=src/QaActors.Cli/bin/Release/net10.0/qa.dll
 qa() { dotnet "$qa_dll" "$@"; }
 qa data fetch

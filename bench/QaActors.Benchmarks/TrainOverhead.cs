@@ -43,7 +43,7 @@ public static class TrainOverhead
         QaActorSystem.StartAsync(QaTraining.Settings(new RunOptions { DataDir = dir, ExtraHocon = "akka.loglevel = ERROR\n" + extraHocon }), new QaServices
         {
             ProcedureFor = LearningProcedure.Factory(taskRef, task),
-            ClassicalSamplers = QaTraining.DefaultSamplers(config),
+            ClassicalSamplers = QaTraining.DefaultSamplers(),
         });
 
     public static async Task<string> Run(int runs, int steps, int warmup)

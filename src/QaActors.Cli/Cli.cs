@@ -44,9 +44,21 @@ public static class Cli
         }
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        // SIGTERM (kill, a service manager, a script's cleanup trap) stops a command the way Ctrl-C does: a training
+        // keeps its persisted steps, a server closes its port. Without this, `qa sapi-sim` ignored SIGTERM.
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            cts.Cancel();
+        });
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
+        }
+        catch (Exception e) when (CommandCatalog.UsageLine(e) is string line)
+        {
+            Console.Error.WriteLine($"qa: {line}");
+            return ExitUsage;
         }
         catch (Exception e) when (IsUsage(e))
         {
@@ -83,11 +95,11 @@ public static class Cli
 
     /// <summary>System.CommandLine names .NET types ("expected type 'System.Int32'"); users need the word for it.</summary>
     internal static string Friendly(string message) =>
-        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '(System\.[A-Za-z0-9]+)(\?)?'\.?",
+        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '(?:System\.Nullable`1\[)?(System\.[A-Za-z0-9]+)\]?'\.?",
             m => "as " + (TypeWords.TryGetValue(m.Groups[1].Value, out var w) ? w : "the expected kind of value") + ".");
 
     /// <summary>Failures caused by what the user gave us (files, flags, data), as opposed to bugs or outages.</summary>
-    private static bool IsUsage(Exception e) => e is UsageException || CommandCatalog.IsUsageError(e);
+    private static bool IsUsage(Exception e) => e is UsageException or Client.ServerRefusedException || CommandCatalog.IsUsageError(e);
 
     public static void WriteJson(JsonNode node)
     {

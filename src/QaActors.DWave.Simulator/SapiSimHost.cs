@@ -15,7 +15,7 @@ public sealed record SapiSimFlags
 
 /// <summary>
 /// The whole of <c>qa sapi-sim</c> for the CLI: build options from flags and HOCON, start, print the endpoint, apply the
-/// configured faults, run until cancelled (Ctrl+C), print each token's charged access time.
+/// configured faults, run until cancelled (Ctrl+C, or SIGTERM through the CLI), print each token's charged access time.
 /// </summary>
 public static class SapiSimHost
 {
@@ -49,6 +49,7 @@ public static class SapiSimHost
             output.WriteLine($"  solver {s.Name}: {s.Graph.TopologyType} [{string.Join(",", s.Graph.Shape)}], {s.Graph.Qubits.Length} qubits, {s.Graph.Couplers.Length} couplers");
         output.WriteLine($"  beta_hw {options.BetaHw}, control errors sigma_h {options.SigmaH}, sigma_j {options.SigmaJ}; {options.Tokens.Count} token(s) accepted");
         output.WriteLine("  use: DWAVE_API_ENDPOINT=" + sim.SapiEndpoint + " DWAVE_API_TOKEN=<one of the configured tokens>");
+        output.WriteLine($"  or:  DWAVE_METADATA_API_ENDPOINT={sim.MetadataEndpoint} DWAVE_API_REGION={SapiSimulator.RegionCode} (a Metadata API listing this endpoint)");
         await sim.WaitUntilCancelledAsync(ct).ConfigureAwait(false);
         for (int i = 0; i < options.Tokens.Count; i++)
         {

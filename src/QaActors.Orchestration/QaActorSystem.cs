@@ -19,13 +19,8 @@ public sealed class QaServices
     /// <summary>Builds the science of an experiment from its spec (loads the data, parses the config).</summary>
     public required Func<ExperimentSpec, ITrainingProcedure> ProcedureFor { get; init; }
 
-    /// <summary>Classical samplers by name; each pool routee gets its own instance. Defaults: gibbs, anneal, exact.</summary>
-    public IReadOnlyDictionary<string, Func<ISampler>> ClassicalSamplers { get; init; } = new Dictionary<string, Func<ISampler>>
-    {
-        ["gibbs"] = () => new GibbsSampler(),
-        ["anneal"] = () => new AnnealSampler(),
-        ["exact"] = () => new ExactSampler(),
-    };
+    /// <summary>Classical samplers by name, built per job settings; each pool routee gets its own instances. Default: <see cref="QaTraining.DefaultSamplers"/>.</summary>
+    public IReadOnlyDictionary<string, Func<ClassicalSettings, ISampler>> ClassicalSamplers { get; init; } = QaTraining.DefaultSamplers();
 
     /// <summary>QPU backends by solver name; a gateway singleton is started for each.</summary>
     public IReadOnlyDictionary<string, IQpuBackend> QpuBackends { get; init; } = new Dictionary<string, IQpuBackend>();
@@ -47,6 +42,8 @@ public sealed class QaActorSystem : IAsyncDisposable
     public IActorRef Trainers { get; private set; } = ActorRefs.Nobody;
     public IActorRef QuotaLedger { get; private set; } = ActorRefs.Nobody;
     public IActorRef Registry { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The user registry (users, hashed tokens, admin flags, fair-share weights): a singleton like the ledger.</summary>
+    public IActorRef Users { get; private set; } = ActorRefs.Nobody;
     public IActorRef BqmWorkers { get; private set; } = ActorRefs.Nobody;
     public IReadOnlyDictionary<string, IActorRef> SamplerPools { get; private set; } = new Dictionary<string, IActorRef>();
     private readonly Dictionary<string, IActorRef> _gateways = new(StringComparer.Ordinal);
@@ -78,14 +75,19 @@ public sealed class QaActorSystem : IAsyncDisposable
             var cluster = Cluster.Get(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            cluster.Join(cluster.SelfAddress);
+            // No seeds: this node is the cluster (or its first node, which the others name as their seed).
+            if (settings.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+            else cluster.JoinSeedNodes(settings.SeedNodes.Select(Address.Parse));
             var done = await Task.WhenAny(up.Task, Task.Delay(settings.JoinTimeout, cancellationToken)).ConfigureAwait(false);
             if (done != up.Task)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new TimeoutException($"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port");
+                throw new TimeoutException(settings.SeedNodes.Count == 0
+                    ? $"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port"
+                    : $"the node did not join the cluster of {string.Join(", ", settings.SeedNodes)} within {settings.JoinTimeout} (qa.node.join-timeout); check --seed-nodes and that a seed node runs");
             }
-            await JournalIdentity.EnsureAsync(system, settings.DataDir, JournalName(settings), settings.JoinTimeout).ConfigureAwait(false);
+            if (JournalLocation(settings) is var (journalName, marker))
+                await JournalIdentity.EnsureAsync(system, Path.Combine(settings.DataDir, marker), journalName, settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
             return qa;
         }
@@ -96,10 +98,30 @@ public sealed class QaActorSystem : IAsyncDisposable
         }
     }
 
-    /// <summary>How a refusal names the journal: the SQLite file, or the setting of a server's (never its connection string, which may hold a password).</summary>
-    private static string JournalName(QaSettings settings) => settings.Provider == "sqlite"
-        ? "the journal " + new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(settings.Akka.GetString("akka.persistence.journal.sql.connection-string")).DataSource
-        : "the PostgreSQL journal of qa.persistence.connection-string";
+    /// <summary>
+    /// How a refusal names the journal (the SQLite file, or a server's host, port and database, never its connection
+    /// string, which may hold a password) and the data dir's marker file for it: "journal-id" for the data dir's own
+    /// qa.db, "journal-id-HASH" for a journal given with --db, so that several journals can share one data dir and each
+    /// is still held to its own identity. Null for an in-memory SQLite journal, which nothing can swap.
+    /// </summary>
+    private static (string Name, string Marker)? JournalLocation(QaSettings settings)
+    {
+        string cs = settings.Akka.GetString("akka.persistence.journal.sql.connection-string");
+        if (settings.Provider == "sqlite")
+        {
+            var b = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(cs);
+            if (b.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory || b.DataSource is "" or ":memory:") return null;
+            string file = Path.GetFullPath(b.DataSource);
+            bool own = file == Path.GetFullPath(Path.Combine(settings.DataDir, "qa.db"));
+            return ("the journal " + file, own ? JournalIdentity.MarkerFileName : JournalIdentity.MarkerFileName + "-" + ShortHash(file));
+        }
+        var pg = new Npgsql.NpgsqlConnectionStringBuilder(cs);
+        string where = $"{pg.Host}:{pg.Port}/{pg.Database}";
+        return ("the PostgreSQL journal " + where, JournalIdentity.MarkerFileName + "-" + ShortHash(where));
+    }
+
+    private static string ShortHash(string s) =>
+        Convert.ToHexStringLower(global::System.Security.Cryptography.SHA256.HashData(global::System.Text.Encoding.UTF8.GetBytes(s)))[..12];
 
     /// <summary>
     /// Puts the SQLite journal file into write-ahead-log mode (a property of the file, so once is enough): a commit is
@@ -160,6 +182,7 @@ public sealed class QaActorSystem : IAsyncDisposable
         // Under a backoff supervisor: a failed journal write stops them (Akka.Persistence), and they come back recovered.
         QuotaLedger = Singleton(QuotaLedgerActor.SupervisedProps(Settings.Quotas), "quota-ledger");
         Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
+        Users = Singleton(QaActors.Orchestration.Users.UserRegistryActor.SupervisedProps(), "users");
         foreach (var (solver, backend) in Services.QpuBackends)
             _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
                 "qpu-gateway-" + Sanitize(solver));
@@ -174,14 +197,18 @@ public sealed class QaActorSystem : IAsyncDisposable
             Settings = Settings.Trainer,
             PassivateWhenIdle = true,
         };
-        Trainers = ClusterSharding.Get(System).Start("trainer", id => TrainerActor.Props(id, trainerServices),
-            ClusterShardingSettings.Create(System), new ExperimentMessageExtractor());
+        // Trainer entities live on nodes with the trainer role; other nodes reach them through a proxy region.
+        var sharding = ClusterSharding.Get(System);
+        Trainers = Settings.HasRole("trainer")
+            ? sharding.Start("trainer", id => TrainerActor.Props(id, trainerServices), ClusterShardingSettings.Create(System).WithRole("trainer"), new ExperimentMessageExtractor())
+            : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor());
     }
 
     private IActorRef Singleton(Props props, string name)
     {
-        System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System)), name);
-        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System)), name + "-proxy");
+        if (Settings.HasRole("gateway"))
+            System.ActorOf(ClusterSingletonManager.Props(props, StopSingleton.Instance, ClusterSingletonManagerSettings.Create(System).WithRole("gateway")), name);
+        return System.ActorOf(ClusterSingletonProxy.Props("/user/" + name, ClusterSingletonProxySettings.Create(System).WithRole("gateway")), name + "-proxy");
     }
 
     private static string Sanitize(string s) => new(s.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());

@@ -28,7 +28,7 @@ public sealed record RunOptions
     /// <summary>QPU backends by solver name (the CLI builds them from the SAPI client and QPU sampler).</summary>
     public IReadOnlyDictionary<string, IQpuBackend> QpuBackends { get; init; } = new Dictionary<string, IQpuBackend>();
     /// <summary>Classical samplers for the pools (null: <see cref="QaTraining.DefaultSamplers"/> of the config).</summary>
-    public IReadOnlyDictionary<string, Func<ISampler>>? Samplers { get; init; }
+    public IReadOnlyDictionary<string, Func<ClassicalSettings, ISampler>>? Samplers { get; init; }
     /// <summary>Extra HOCON, highest priority after --db (tests, CLI flags such as a port).</summary>
     public string? ExtraHocon { get; init; }
     /// <summary>HOCON of the host that a --config file may override (the CLI's log level).</summary>
@@ -134,11 +134,12 @@ public static class QaTraining
     }
 
     /// <summary>`qa experiment resume ID`: continues from the last persisted step, with the experiment's own settings.</summary>
+    /// <param name="known">The experiment's summary when the caller has just read it (saves one start of the system).</param>
     public static async Task<TrainingRun> ResumeAsync(string experimentId, RunOptions options,
-        IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default, ExperimentSummary? known = null)
     {
         // The sampler pools must sample as the experiment was configured, so its spec is read first.
-        var summary = await ShowAsync(experimentId, options, cancellationToken).ConfigureAwait(false);
+        var summary = known ?? await ShowAsync(experimentId, options, cancellationToken).ConfigureAwait(false);
         var config = LearningProcedure.ParseConfig(summary.Spec.ConfigJson);
         await using var qa = await Start(options, LearningProcedure.Factory(), config, cancellationToken).ConfigureAwait(false);
         var r = await new ExperimentRunner(qa).ResumeAsync(experimentId, progress, cancellationToken).ConfigureAwait(false);
@@ -164,9 +165,9 @@ public static class QaTraining
     public static Task<QuotaReport> QuotaSetAsync(string user, double seconds, RunOptions options, CancellationToken cancellationToken = default) =>
         With(options, r => r.QuotaSetAsync(user, seconds, cancellationToken), cancellationToken);
 
-    /// <summary>The classical samplers a training config implies (the same construction as the CLI's direct path).</summary>
-    public static IReadOnlyDictionary<string, Func<ISampler>> DefaultSamplers(TrainingConfig? c) =>
-        new[] { "gibbs", "anneal", "exact" }.ToDictionary(n => n, n => (Func<ISampler>)(() => TrainingSamplers.Create(n, c?.Sweeps, c?.Beta ?? 1.0)));
+    /// <summary>The classical samplers, built for each job's settings as the direct path builds them (<see cref="TrainingSamplers.Create"/>).</summary>
+    public static IReadOnlyDictionary<string, Func<ClassicalSettings, ISampler>> DefaultSamplers() =>
+        new[] { "gibbs", "anneal", "exact" }.ToDictionary(n => n, n => (Func<ClassicalSettings, ISampler>)(s => TrainingSamplers.Create(n, s.Sweeps, s.Beta)));
 
     public static QaSettings Settings(RunOptions options) =>
         QaConfig.Load(options.ConfigFile, options.DataDir, options.Db, options.ExtraHocon, options.HostDefaultsHocon);
@@ -178,7 +179,7 @@ public static class QaTraining
         return QaActorSystem.StartAsync(settings, new QaServices
         {
             ProcedureFor = factory,
-            ClassicalSamplers = options.Samplers ?? DefaultSamplers(config),
+            ClassicalSamplers = options.Samplers ?? DefaultSamplers(),
             QpuBackends = options.QpuBackends,
         }, ct);
     }

@@ -10,7 +10,7 @@ public static class QaProcess
     /// <summary>qa.dll is copied next to this test assembly by the project reference.</summary>
     public static string QaDll => Path.Combine(AppContext.BaseDirectory, "qa.dll");
 
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string>? env = null)
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string>? env = null, string? workingDirectory = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -18,15 +18,16 @@ public static class QaProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         psi.ArgumentList.Add(QaDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
         return psi;
     }
 
-    public static Result Run(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    public static Result Run(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
-        var psi = StartInfo(args, env);
+        var psi = StartInfo(args, env, workingDirectory);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

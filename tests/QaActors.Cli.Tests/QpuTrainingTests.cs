@@ -28,7 +28,7 @@ public class QpuTrainingTests
         "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--train-size", "20", "--test-size", "20",
         "--batch", "5", "--lr", "0.1", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--t-eff", "16", "--tiles", tiles.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", "7",
-        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), "--json",
+        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), "--data-dir", DataDir(root, name), "--json",
     ];
 
     /// <summary>
@@ -41,7 +41,7 @@ public class QpuTrainingTests
         "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "16", "--train-size", "20", "--test-size", "20",
         "--batch", "5", "--lr", "0.1", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture), "--reads", "50",
         "--sweeps", "20000", "--tiles", "5", "--seed", "7", "--fallback", fallback,
-        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), .. config is null ? Array.Empty<string>() : ["--config", config],
+        "--out", Path.Combine(root, name), "--db", Path.Combine(root, name + ".db"), "--data-dir", DataDir(root, name), .. config is null ? Array.Empty<string>() : ["--config", config],
     ];
 
     /// <summary>
@@ -53,6 +53,23 @@ public class QpuTrainingTests
         string path = Path.Combine(root, "quick-breaker.conf");
         File.WriteAllText(path, "qa.gateway.breaker { max-failures = 3, reset-timeout = 500ms, max-reset-timeout = 1s }\n");
         return path;
+    }
+
+    /// <summary>
+    /// A data dir of the run's own (the node's files, such as the marker naming its journal, stay in the test's folder
+    /// and never touch the user's cache; one per journal, since a data dir belongs to one), holding links to the cached
+    /// datasets so nothing is downloaded.
+    /// </summary>
+    private static string DataDir(string root, string name)
+    {
+        string dir = Path.Combine(root, name + "-data");
+        if (Directory.Exists(dir)) return dir;
+        Directory.CreateDirectory(dir);
+        string cache = QaActors.Data.DataStore.DefaultDirectory();
+        var datasets = Directory.Exists(cache) ? Directory.GetFiles(cache, "*.qads") : [];
+        Assert.True(datasets.Length > 0, $"no cached datasets in {cache}; run deploy/test.sh once (it fetches them)");
+        foreach (string f in datasets) File.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(f)), f);
+        return dir;
     }
 
     private static long Count(JsonNode report, string sampler) => (long?)report["provenance"]!["samplers"]![sampler] ?? 0;
@@ -110,11 +127,11 @@ public class QpuTrainingTests
             const int steps = 24;
             using var train = TrainProcess.Start(Small(root, "run", steps, "gibbs", QuickBreaker(root)), Env(sim.Endpoint));
             Assert.True(train.WaitForStep(3, TimeSpan.FromSeconds(120)), $"training did not get through 3 steps during the outage:\n{train.Stderr}");
-            sim.SetFaults("outage { mode = none }");
+            sim.SetFaults("""{"outage": {"mode": "none"}}""");
             var (code, report, stdout) = train.WaitForExit(RunTimeout);
             Assert.True(code == 0, $"exit {code}\n{stdout}\n{train.Stderr}");
             Assert.NotNull(report);
-            AssertFellBackThenQpu(report, steps, train.Stderr);
+            AssertFellBackThenQpu(report, Path.Combine(root, "run"), steps, train.Stderr);
             Assert.True(sim.Usage().Problems > 0);
         }
         finally
@@ -138,7 +155,7 @@ public class QpuTrainingTests
             var (code, report, stdout) = train.WaitForExit(RunTimeout);
             Assert.True(code == 0, $"exit {code}\n{stdout}\n{train.Stderr}");
             Assert.NotNull(report);
-            AssertFellBackThenQpu(report, steps, train.Stderr);
+            AssertFellBackThenQpu(report, Path.Combine(root, "run"), steps, train.Stderr);
             Assert.True(sim.Usage().Problems > 0);
         }
         finally
@@ -151,8 +168,11 @@ public class QpuTrainingTests
     /// Steps 1-3 ran before the QPU was back, so at least their 15 examples fell back; some later steps were served by
     /// the QPU; nothing else served any; the reason of the fallback is recorded.
     /// </summary>
-    private static void AssertFellBackThenQpu(JsonNode report, int steps, string log)
+    private static void AssertFellBackThenQpu(JsonNode report, string outDir, int steps, string log)
     {
+        // The report printed is the one written beside the model.
+        var written = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")))!;
+        Assert.Equal(report["provenance"]!.ToJsonString(), written["provenance"]!.ToJsonString());
         long gibbs = Count(report, "gibbs"), qpu = Count(report, "qpu");
         string provenance = report["provenance"]!.ToJsonString() + "\n" + log;
         Assert.True(gibbs >= 15, $"only {gibbs} examples fell back: {provenance}");

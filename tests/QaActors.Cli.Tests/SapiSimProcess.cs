@@ -88,10 +88,10 @@ public sealed class SapiSimProcess : IDisposable
         return ((double)u["qpu_access_time"]!, (long)u["problems_completed"]!);
     }
 
-    /// <summary>Switches faults at runtime (HOCON of the sapi-sim.faults block).</summary>
-    public void SetFaults(string hocon)
+    /// <summary>Switches faults at runtime: the keys of the sapi-sim.faults block, as JSON (e.g. {"outage": {"mode": "none"}}).</summary>
+    public void SetFaults(string json)
     {
-        using var body = new StringContent(hocon, Encoding.UTF8, "text/plain");
+        using var body = new StringContent(json, Encoding.UTF8, "application/json");
         using var r = _http.PostAsync(Endpoint + "_sim/faults", body).GetAwaiter().GetResult();
         if (!r.IsSuccessStatusCode)
             throw new InvalidOperationException($"_sim/faults answered {(int)r.StatusCode}: {r.Content.ReadAsStringAsync().GetAwaiter().GetResult()}");

@@ -409,9 +409,16 @@ public sealed class ClientConformanceTests : IDisposable
         var p = new QpuProblem("ising", new Dictionary<int, double> { [30] = 1 }, new Dictionary<(int, int), double>());
         var e = await Assert.ThrowsAsync<SapiException>(() => c.SampleAsync(info, p, new QpuParameters(), TimeSpan.FromSeconds(10)));
         Assert.Equal(SapiErrorKind.Protocol, e.Kind);
-        // Only a problem that really does not fit is BadProblem.
+        Assert.False(e.DoesNotFitSolver);
+        // Only a problem that really does not fit is BadProblem and "does not fit".
         var off = new QpuProblem("ising", new Dictionary<int, double> { [999] = 1 }, new Dictionary<(int, int), double>());
-        Assert.Equal(SapiErrorKind.BadProblem, (await Assert.ThrowsAsync<SapiValidationException>(() => c.SampleAsync(info, off, new QpuParameters(), TimeSpan.FromSeconds(10)))).Kind);
+        var v = await Assert.ThrowsAsync<SapiValidationException>(() => c.SampleAsync(info, off, new QpuParameters(), TimeSpan.FromSeconds(10)));
+        Assert.Equal(SapiErrorKind.BadProblem, v.Kind);
+        Assert.True(v.DoesNotFitSolver);
+        // A quota cap refuses the call for another reason.
+        var cap = await Assert.ThrowsAsync<SapiException>(() => c.SampleAsync(info, p, new QpuParameters(), TimeSpan.FromSeconds(10), maxAccessTimeMicroseconds: 1));
+        Assert.Contains("quota", cap.Message);
+        Assert.False(cap.DoesNotFitSolver);
         // Malformed solver data is the server's fault too.
         var broken = new StubHandler(_ => StubHandler.Json("""[{"identity":{"name":"S"},"properties":{"qubits":[0],"couplers":[],"h_range":"wide","j_range":[-1,1]}}]""", $"{SapiClient.SolverListType}; version=3.0.0"));
         using var c3 = StubClient(broken);

@@ -33,17 +33,19 @@ public class ClusterEndToEndTests(ITestOutputHelper output)
         return (Make(trainCount, 1), Make(testCount, 2));
     }
 
+    // Steps of a few ms: the pause below is sent when step 1 is reported, and must reach the trainer before step 3 ends
+    // (with microsecond steps the run was past step 3 first, now and then).
     private static readonly TrainingConfig Config = new()
     {
-        Method = TrainingMethod.Gibbs, Hidden = 8, Batch = 5, LearningRate = 0.05, Steps = 8, Reads = 12, Sweeps = 10, Seed = 5,
+        Method = TrainingMethod.Gibbs, Hidden = 64, Batch = 5, LearningRate = 0.05, Steps = 8, Reads = 100, Sweeps = 2000, Seed = 5,
     };
 
     [Fact]
     public async Task Stopped_and_continued_run_equals_the_direct_trainer_bit_for_bit()
     {
         var (train, test) = Synthetic(12, 20, 10);
-        var samplers = QaTraining.DefaultSamplers(Config);
-        var direct = await DirectTrainer.RunAsync(Config, train, test, samplers["gibbs"]());
+        var samplers = QaTraining.DefaultSamplers();
+        var direct = await DirectTrainer.RunAsync(Config, train, test, TrainingSamplers.For(Config));
 
         using var dir = new TempDir();
         var settings = QaConfig.Load(dataDir: dir.Path, extraHocon: "qa.samplers.pool-size = 2\nqa.persistence.snapshot-every = 3");

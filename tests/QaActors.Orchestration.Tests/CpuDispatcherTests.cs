@@ -50,7 +50,7 @@ public class CpuDispatcherTests
             var sampler = new GatedSampler(gate, seen, () => Interlocked.Increment(ref started));
             // More jobs than the dispatcher has threads: every CPU thread ends up held by a sampler.
             int jobs = threads + 3;
-            var pool = sys.ActorOf(SamplerWorker.Pool(() => sampler, jobs), "sampler-gated");
+            var pool = sys.ActorOf(SamplerWorker.Pool(_ => sampler, jobs), "sampler-gated");
             var probe = sys.ActorOf(Props.Create(() => new Echo()), "echo"); // default dispatcher
             var inbox = Inbox.Create(sys);
             for (int i = 0; i < jobs; i++)

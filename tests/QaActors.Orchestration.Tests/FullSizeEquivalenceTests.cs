@@ -33,10 +33,10 @@ public class FullSizeEquivalenceTests(ITestOutputHelper output)
         var train = Make(trainCount, 11);
         var test = Make(testCount, 12);
         var config = new TrainingConfig { Method = TrainingMethod.Gibbs, Hidden = 548, Batch = 5, Steps = int.TryParse(Environment.GetEnvironmentVariable("QA_FULLSIZE_STEPS"), out var st) ? st : 3, Reads = 10, Sweeps = 20, Seed = 9 };
-        var samplers = QaTraining.DefaultSamplers(config);
+        var samplers = QaTraining.DefaultSamplers();
 
         var sw = Stopwatch.StartNew();
-        var direct = await DirectTrainer.RunAsync(config, train, test, samplers["gibbs"]());
+        var direct = await DirectTrainer.RunAsync(config, train, test, TrainingSamplers.For(config));
         output.WriteLine($"direct: {sw.ElapsedMilliseconds} ms");
 
         using var dir = new TempDir();

@@ -18,8 +18,8 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
     {
         var fallbacks = new Dictionary<string, IActorRef>
         {
-            [Fallbacks.Gibbs] = Sys.ActorOf(SamplerWorker.Pool(() => new SeededRandomSampler("gibbs"), 2)),
-            [Fallbacks.Anneal] = Sys.ActorOf(SamplerWorker.Pool(() => new SeededRandomSampler("anneal"), 2)),
+            [Fallbacks.Gibbs] = Sys.ActorOf(SamplerWorker.Pool(_ => new SeededRandomSampler("gibbs"), 2)),
+            [Fallbacks.Anneal] = Sys.ActorOf(SamplerWorker.Pool(_ => new SeededRandomSampler("anneal"), 2)),
         };
         return Sys.ActorOf(QpuGatewayActor.Props(qpu, ledger, fallbacks, gs, qs, clock));
     }

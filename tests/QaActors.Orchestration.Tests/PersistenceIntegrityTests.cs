@@ -18,7 +18,7 @@ public class PersistenceIntegrityTests(ITestOutputHelper output)
     private static QaServices Toy() => new()
     {
         ProcedureFor = s => new ToyProcedure(s.Seed, s.TotalSteps),
-        ClassicalSamplers = new Dictionary<string, Func<ISampler>> { ["gibbs"] = () => new SeededRandomSampler("gibbs") },
+        ClassicalSamplers = new Dictionary<string, Func<QaActors.Orchestration.Gateway.ClassicalSettings, ISampler>> { ["gibbs"] = _ => new SeededRandomSampler("gibbs") },
     };
 
     private static QaSettings Settings(string dir) =>
@@ -157,6 +157,68 @@ public class PersistenceIntegrityTests(ITestOutputHelper output)
         Assert.Equal(last, (await new ExperimentRunner(qa).ShowAsync("kept")).LastStep);
     }
 
+    /// <summary>A journal given with --db keeps its own marker, so one data dir can hold several journals, each checked.</summary>
+    [Fact]
+    public async Task A_journal_given_with_db_has_its_own_marker()
+    {
+        using var dir = new TempDir();
+        await (await QaActorSystem.StartAsync(Settings(dir.Path), Toy())).DisposeAsync();
+        string own = JournalIdentity.ReadMarker(Path.Combine(dir.Path, JournalIdentity.MarkerFileName))!;
+        var other = QaConfig.Load(dataDir: dir.Path, db: Path.Combine(dir.Path, "other.db"), extraHocon: "qa.samplers.pool-size = 2");
+        await (await QaActorSystem.StartAsync(other, Toy())).DisposeAsync();
+        var markers = Directory.GetFiles(dir.Path, JournalIdentity.MarkerFileName + "*").Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(2, markers.Length);
+        Assert.Equal(own, JournalIdentity.ReadMarker(Path.Combine(dir.Path, JournalIdentity.MarkerFileName)));
+        // and both start again
+        await (await QaActorSystem.StartAsync(Settings(dir.Path), Toy())).DisposeAsync();
+        await (await QaActorSystem.StartAsync(other, Toy())).DisposeAsync();
+    }
+
+    [Fact]
+    public void The_identity_rule()
+    {
+        static JournalIdentity.Decision D(string? journal, string? marker) => JournalIdentity.Decide(journal, marker, "the journal J", "M", () => "new");
+        Assert.Equal(new JournalIdentity.Decision.Use("a"), D("a", "a"));
+        Assert.Equal(new JournalIdentity.Decision.Adopt("a"), D("a", null));
+        Assert.Equal(new JournalIdentity.Decision.Create("new"), D(null, null));
+        var swapped = Assert.IsType<JournalIdentity.Decision.Refuse>(D("a", "b"));
+        Assert.Contains("the journal J is journal a", swapped.Reason);
+        Assert.Contains("belongs to journal b (M)", swapped.Reason);
+        var emptied = Assert.IsType<JournalIdentity.Decision.Refuse>(D(null, "b"));
+        Assert.Contains("emptied or replaced", emptied.Reason);
+        Assert.Contains("delete M", emptied.Reason);
+    }
+
+    [Fact]
+    public async Task The_registry_snapshots_and_prunes()
+    {
+        using var dir = new TempDir();
+        var settings = QaConfig.Load(dataDir: dir.Path);
+        const string pid = "registry-prune";
+        var sys1 = ActorSystem.Create("registry", settings.Akka);
+        try
+        {
+            var registry = sys1.ActorOf(ExperimentRegistryActor.Props(pid, snapshotEvery: 10));
+            for (int k = 0; k < 35; k++)
+                await registry.Ask<Status.Success>(new RegisterExperiment(new ExperimentRegistered($"e{k}", "gibbs", "u", DateTimeOffset.UnixEpoch)), TimeSpan.FromSeconds(20));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (Rows(dir.Path, "journal", pid) > 10 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        }
+        finally { await sys1.Terminate(); }
+        output.WriteLine($"35 events written, {Rows(dir.Path, "journal", pid)} kept, {Rows(dir.Path, "snapshot", pid)} snapshot(s)");
+        Assert.InRange(Rows(dir.Path, "journal", pid), 0, 10);
+        Assert.InRange(Rows(dir.Path, "snapshot", pid), 1, 2);
+        SqliteConnection.ClearAllPools();
+        var sys2 = ActorSystem.Create("registry", settings.Akka);
+        try
+        {
+            var registry = sys2.ActorOf(ExperimentRegistryActor.Props(pid, snapshotEvery: 10));
+            var list = await registry.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), TimeSpan.FromSeconds(20));
+            Assert.Equal(Enumerable.Range(0, 35).Select(k => $"e{k}"), list.Entries.Select(e => e.ExperimentId));
+        }
+        finally { await sys2.Terminate(); }
+    }
+
     [Fact]
     public async Task The_ledger_snapshots_and_prunes_and_a_damaged_ledger_grants_nothing()
     {
@@ -221,13 +283,28 @@ public class PersistenceIntegrityTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>The ledger under its supervisor, on the fault-injecting test journal.</summary>
+/// <summary>The ledger under its supervisor, and the journal identity's write, on the fault-injecting test journal.</summary>
 public class LedgerSupervisionTests : Akka.TestKit.Xunit2.TestKit
 {
     public LedgerSupervisionTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output) { }
 
     private Akka.Persistence.TestKit.ITestJournal Journal() =>
         Akka.Persistence.TestKit.TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
+
+    /// <summary>Two starts racing on a new journal: the loser's identity write fails, and it reads the journal again.</summary>
+    [Fact]
+    public async Task A_failed_identity_write_is_followed_by_a_second_look()
+    {
+        using var dir = new TempDir();
+        string marker = Path.Combine(dir.Path, JournalIdentity.MarkerFileName);
+        int failed = 0;
+        await Journal().OnWrite.FailIf(p => p.Payload is JournalIdentityCreated && Interlocked.Exchange(ref failed, 1) == 0);
+        string id = await JournalIdentity.EnsureAsync(Sys, marker, "the test journal", TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Volatile.Read(ref failed));
+        Assert.Equal(id, JournalIdentity.ReadMarker(marker));
+        await Journal().OnWrite.Pass();
+        Assert.Equal(id, await JournalIdentity.EnsureAsync(Sys, marker, "the test journal", TimeSpan.FromSeconds(10)));
+    }
 
     [Fact]
     public async Task A_failed_journal_write_restarts_the_ledger()

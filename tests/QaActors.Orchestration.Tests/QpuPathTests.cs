@@ -26,7 +26,7 @@ public class QpuPathTests : Akka.TestKit.Xunit2.TestKit
         var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-" + Guid.NewGuid().ToString("N")));
         var fallbacks = new Dictionary<string, IActorRef>
         {
-            [Fallbacks.Gibbs] = Sys.ActorOf(SamplerWorker.Pool(gibbs ?? (() => new SeededRandomSampler("gibbs")), 2)),
+            [Fallbacks.Gibbs] = Sys.ActorOf(SamplerWorker.Pool(gibbs is null ? _ => new SeededRandomSampler("gibbs") : _ => gibbs(), 2)),
         };
         return (Sys.ActorOf(QpuGatewayActor.Props(qpu, ledger, fallbacks, TestConfig.Gateway(maxInFlight: maxInFlight), qs)), ledger);
     }
@@ -180,7 +180,7 @@ public class AllFallbackEqualsClassicalTests(ITestOutputHelper output)
         var services = new QaServices
         {
             ProcedureFor = s => new LearningProcedure(LearningProcedure.ParseConfig(s.ConfigJson), train, test),
-            ClassicalSamplers = QaTraining.DefaultSamplers(gibbs),
+            ClassicalSamplers = QaTraining.DefaultSamplers(),
             QpuBackends = new Dictionary<string, IQpuBackend> { [unreachable.Solver] = unreachable },
         };
         await using var qa = await QaActorSystem.StartAsync(settings, services);

@@ -43,7 +43,7 @@ public class QuantumOutageTests : Akka.TestKit.Xunit2.TestKit
         var qs = TestConfig.Quotas(defaultSeconds: 100);
         var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-outage"));
         // A fallback that takes a little time, so the run is still going when the breaker's probe is due.
-        var pools = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(() => new SlowSampler(new GibbsSampler(new GibbsOptions(Sweeps: 20))), 2)) };
+        var pools = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(_ => new SlowSampler(new GibbsSampler(new GibbsOptions(Sweeps: 20))), 2)) };
         var gw = Sys.ActorOf(QpuGatewayActor.Props(backend, ledger, pools, TestConfig.Gateway(maxFailures: 2, resetMs: 300), qs));
         var services = new TrainerServices
         {

@@ -38,7 +38,7 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
 
     private static SampleJob Job(long id, ImmutableArray<int>? keep = null) =>
         new(id, "alice", "exp-1", Problem, new SampleRequest(3, 1.5, 99), Fallbacks.Anneal, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero),
-            new QpuJobSettings(16, false, 5), keep);
+            new QpuJobSettings(16, false, 5), new ClassicalSettings(20, 0.5), KeepLabels: keep);
 
     /// <summary>A representative instance of every cross-node type; <paramref name="someone"/> stands for a reply address.</summary>
     private static IReadOnlyList<IQaMessage> Representatives(IActorRef someone)
@@ -49,6 +49,7 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
         [
             StopSingleton.Instance,
             new QpuJobSettings(16, true, 5),
+            new ClassicalSettings(null, 1.0),
             Job(7),
             Job(8, ImmutableArray.Create(20, 30)),
             new SampleReply(7, set, "qpu", null, 1234.5),
@@ -221,7 +222,7 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
         var settings = QaConfig.Load(dataDir: dir.Path);
         long frame = settings.Akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
         var (problem, samples, label) = Sec52Sample(2000);
-        var job = new SampleJob(1, "alice", "exp-1", problem, new SampleRequest(2000, 1, 7), Fallbacks.Gibbs, null, null, ImmutableArray.Create(label));
+        var job = new SampleJob(1, "alice", "exp-1", problem, new SampleRequest(2000, 1, 7), Fallbacks.Gibbs, null, KeepLabels: ImmutableArray.Create(label));
         var full = new SampleReply(1, samples, "qpu", null, 20_000);
         var reduced = new SampleReply(1, job.ForReply(samples), "qpu", null, 20_000);
 

@@ -63,7 +63,7 @@ public class SimulatorBreakerTests : Akka.TestKit.Xunit2.TestKit
 
         var qs = TestConfig.Quotas(defaultSeconds: 100);
         var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-sim"));
-        var fallbacks = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(() => new GibbsSampler(new GibbsOptions(Sweeps: 20)), 1)) };
+        var fallbacks = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(_ => new GibbsSampler(new GibbsOptions(Sweeps: 20)), 1)) };
         var events = CreateTestProbe();
         Sys.EventStream.Subscribe(events, typeof(BreakerStateChanged));
         var gw = Sys.ActorOf(QpuGatewayActor.Props(backend, ledger, fallbacks, TestConfig.Gateway(maxFailures: 2, resetMs: 400), qs));

@@ -19,8 +19,8 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
     {
         var pools = new Dictionary<string, IActorRef>
         {
-            ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(() => new GibbsSampler(new GibbsOptions(Sweeps: 20)), 2)),
-            ["anneal"] = Sys.ActorOf(SamplerWorker.Pool(() => new AnnealSampler(new AnnealOptions(Sweeps: 20)), 2)),
+            ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(_ => new GibbsSampler(new GibbsOptions(Sweeps: 20)), 2)),
+            ["anneal"] = Sys.ActorOf(SamplerWorker.Pool(_ => new AnnealSampler(new AnnealOptions(Sweeps: 20)), 2)),
         };
         return new TrainerServices
         {

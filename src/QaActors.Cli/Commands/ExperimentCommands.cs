@@ -23,9 +23,14 @@ public static class ExperimentCommands
         public readonly Option<string?> DataDir = CommonOptions.DataDir();
         public readonly Option<bool> Json = CommonOptions.Json();
 
-        public void AddTo(Command c) { c.Add(Db); c.Add(Config); c.Add(DataDir); c.Add(Json); }
+        public readonly Client.ServerOptions Server = new();
+
+        public void AddTo(Command c) { c.Add(Db); c.Add(Config); c.Add(DataDir); c.Add(Json); Server.AddTo(c); }
 
         public RunOptions Options(ParseResult pr) => CommonOptions.Store(pr, Db, Config, DataDir);
+
+        /// <summary>The node to ask (null: run embedded on the data dir's journal).</summary>
+        public Client.QaClient? Client(ParseResult pr) => Server.Resolve(pr, new DataStore(pr.GetValue(DataDir)).Root);
     }
 
     /// <summary>Bad configuration and unknown experiment ids are the user's input (exit 2).</summary>
@@ -39,6 +44,7 @@ public static class ExperimentCommands
         lo.AddTo(list);
         list.SetAction(async (pr, ct) =>
         {
+            using (var client = lo.Client(pr)) if (client is not null) return await QaActors.Cli.Client.ServerExperiments.ListAsync(client, pr.GetValue(lo.Json), ct);
             var all = await QaTraining.ListAsync(lo.Options(pr), ct);
             if (pr.GetValue(lo.Json)) { Cli.WriteJson(new JsonArray(all.Select(s => (JsonNode)Summary(s)).ToArray())); return Cli.ExitOk; }
             // Ids are what users copy into `show` and `resume`: that column never wraps, whatever the width.
@@ -62,6 +68,7 @@ public static class ExperimentCommands
         so.AddTo(show);
         show.SetAction(async (pr, ct) =>
         {
+            using (var client = so.Client(pr)) if (client is not null) return await QaActors.Cli.Client.ServerExperiments.ShowAsync(client, pr.GetValue(showId)!, pr.GetValue(so.Json), ct);
             var s = await QaTraining.ShowAsync(pr.GetValue(showId)!, so.Options(pr), ct);
             var j = Summary(s);
             j["history"] = new JsonArray(s.History.Select(h => (JsonNode)new JsonObject(
@@ -81,6 +88,7 @@ public static class ExperimentCommands
         {
             string id = pr.GetValue(resumeId)!;
             bool json = pr.GetValue(ro.Json);
+            using (var client = ro.Client(pr)) if (client is not null) return await QaActors.Cli.Client.ServerExperiments.ResumeAsync(client, id, pr.GetValue(outDir), json, ct);
             var options = ro.Options(pr);
             var before = await QaTraining.ShowAsync(id, options, ct);
             string? recorded = QaTraining.OutputFolderOf(before.Spec);
@@ -104,7 +112,7 @@ public static class ExperimentCommands
                     persisted = r.Step;
                     if (bar is null) Console.Error.WriteLine($"qa: step {r.Step}/{r.TotalSteps} persisted");
                     else { bar.Value = r.Step; bar.Description = $"step {r.Step}: {TrainCommand.Describe(r)}"; }
-                }), ct);
+                }), ct, known: before);
             });
             var report = TrainCommand.WriteAll(dir, run.Result.Config, run.Result, run);
             if (json) { Cli.WriteJson(report); return Cli.ExitOk; }
@@ -114,7 +122,28 @@ public static class ExperimentCommands
         cmd.Add(list);
         cmd.Add(show);
         cmd.Add(resume);
+        cmd.Add(ServerOnly("watch", "Follow a running experiment's steps live (on a node).", (c, id, _, json, ct) => QaActors.Cli.Client.ServerExperiments.WatchAsync(c, id, json, ct)));
+        cmd.Add(ServerOnly("cancel", "Stop an experiment after the step in progress (on a node; persisted steps stay).", (c, id, _, json, ct) => QaActors.Cli.Client.ServerExperiments.CancelAsync(c, id, json, ct)));
+        cmd.Add(ServerOnly("download", "Fetch an experiment's artefacts (model, metrics, curves, report) from the node into --out.", (c, id, o, json, ct) =>
+            QaActors.Cli.Client.ServerExperiments.DownloadAsync(c, id, o ?? throw new UsageException("--out DIR is required: where to put the artefacts."), json, ct), withOut: true));
         return cmd;
+    }
+
+    private static Command ServerOnly(string name, string description, Func<QaActors.Cli.Client.QaClient, string, string?, bool, CancellationToken, Task<int>> run, bool withOut = false)
+    {
+        var c = new Command(name, description);
+        var id = new Argument<string>("id");
+        c.Add(id);
+        var outDir = new Option<string?>("--out") { Description = "Folder for the artefacts." };
+        if (withOut) c.Add(outDir);
+        var o = new StoreOptions();
+        o.AddTo(c);
+        c.SetAction(async (pr, ct) =>
+        {
+            using var client = o.Client(pr) ?? throw new UsageException($"`qa experiment {name}` talks to a node: give --server URL (or QA_SERVER), or run it on the data dir of a running `qa node`.");
+            return await run(client, pr.GetValue(id)!, withOut ? pr.GetValue(outDir) : null, pr.GetValue(o.Json), ct);
+        });
+        return c;
     }
 
     private static string State(ExperimentSummary s) => s.Completed ? "completed" : s.Running ? "running" : "stopped";
@@ -206,7 +235,11 @@ public static class ExperimentCommands
         show.Add(user);
         var so = new StoreOptions();
         so.AddTo(show);
-        show.SetAction(async (pr, ct) => Render(await QaTraining.QuotaShowAsync(pr.GetValue(user), so.Options(pr), ct), pr.GetValue(so.Json)));
+        show.SetAction(async (pr, ct) =>
+        {
+            using (var client = so.Client(pr)) if (client is not null) return await QaActors.Cli.Client.ServerExperiments.QuotaAsync(client, pr.GetValue(user), null, pr.GetValue(so.Json), ct);
+            return Render(await QaTraining.QuotaShowAsync(pr.GetValue(user), so.Options(pr), ct), pr.GetValue(so.Json));
+        });
         var set = new Command("set", "Set a user's QPU-time quota in seconds.");
         var setUser = new Argument<string>("user");
         var seconds = new Argument<double>("seconds");
@@ -219,6 +252,7 @@ public static class ExperimentCommands
             if (string.IsNullOrWhiteSpace(pr.GetValue(setUser)))
                 throw new UsageException("USER is empty; name the user whose QPU-time quota to set, for example `qa quota set alice 2.5`.");
             CommonOptions.RequireRange(pr.GetValue(seconds), "SECONDS", 0, 1e9);
+            using (var client = sto.Client(pr)) if (client is not null) return await QaActors.Cli.Client.ServerExperiments.QuotaAsync(client, pr.GetValue(setUser), pr.GetValue(seconds), pr.GetValue(sto.Json), ct);
             return Render(await QaTraining.QuotaSetAsync(pr.GetValue(setUser)!, pr.GetValue(seconds), sto.Options(pr), ct), pr.GetValue(sto.Json));
         });
         cmd.Add(show);

@@ -48,6 +48,8 @@ public static class TrainCommand
         public readonly Option<bool> Json = CommonOptions.Json();
 
         public readonly QpuOptions Qpu = new();
+        public readonly Client.ServerOptions Server = new();
+        public readonly Option<bool> Detach = new("--detach") { Description = "With a node: print the experiment id once it is submitted and return (follow it later with `qa experiment watch ID`)." };
         public readonly Option<string> Fallback = new("--fallback") { Description = "Sampler used when the QPU is down, over quota or too slow: gibbs | anneal | none (wait and retry).", DefaultValueFactory = _ => "gibbs" };
         public readonly Option<string?> User = new("--user") { Description = "Whose QPU-time quota is charged (default $QA_USER, else the OS user)." };
         public readonly Option<string?> Db = CommonOptions.Db();
@@ -59,12 +61,14 @@ public static class TrainCommand
             Qpu.AddTo(cmd);
             Fallback.AcceptOnlyFromAmong("gibbs", "anneal", "none");
             Engine.AcceptOnlyFromAmong("actors", "direct");
-            foreach (Option o in new Option[] { Fallback, User, Db, ConfigFile, Engine }) cmd.Add(o);
+            foreach (Option o in new Option[] { Fallback, User, Db, ConfigFile, Engine, Detach }) cmd.Add(o);
+            Server.AddTo(cmd);
             foreach (Option o in new Option[] { Dataset, Classes, Method, Hidden, TrainSize, TestSize, Batch, Lr, Steps, TEff, Beta, Reads, Sweeps, Seed, EvalEvery, Out, DataDir, Json })
                 cmd.Add(o);
         }
 
-        public TrainingConfig Config(ParseResult pr, DatasetSpec spec, int a, int b, PairTask task)
+        /// <param name="task">The loaded data, or null when a node loads it (it then checks the batch against its training set).</param>
+        public TrainingConfig Config(ParseResult pr, DatasetSpec spec, int a, int b, PairTask? task)
         {
             TrainingMethod method;
             try { method = TrainingMethodNames.Parse(pr.GetValue(Method)!); }
@@ -86,7 +90,7 @@ public static class TrainCommand
             var temperature = qpu ? QpuOptions.ParseTEff(pr.GetValue(TEff)) : new QpuTemperature(1);
             // A batch is drawn without repeats within a pass, so a batch beyond the training set only repeats images
             // (each step then samples batch / train-size times the work for no new information).
-            if (pr.GetValue(Batch) > task.Train.Count)
+            if (task is not null && pr.GetValue(Batch) > task.Train.Count)
                 throw new UsageException($"--batch {pr.GetValue(Batch)} is larger than the training set ({task.Train.Count} images from --train-size {pr.GetValue(TrainSize)}); use --batch {task.Train.Count} or less, or a larger --train-size.");
             return new TrainingConfig
             {
@@ -106,8 +110,8 @@ public static class TrainCommand
                 Dataset = spec.Name,
                 ClassA = a,
                 ClassB = b,
-                TrainSize = task.Train.Count,
-                TestSize = task.Test.Count,
+                TrainSize = task?.Train.Count ?? 0,
+                TestSize = task?.Test.Count ?? 0,
             };
         }
 
@@ -157,6 +161,9 @@ public static class TrainCommand
         o.AddTo(cmd);
         cmd.SetAction(async (pr, ct) =>
         {
+            using var client = o.Server.Resolve(pr, new DataStore(pr.GetValue(o.DataDir)).Root);
+            if (client is not null) return await Client.ServerTrain.RunAsync(client, o, pr, ct);
+            if (pr.GetValue(o.Detach)) throw new UsageException("--detach needs a node to run the experiment (--server / QA_SERVER, or a `qa node` that owns the data dir).");
             var (spec, a, b, task) = o.LoadTask(pr);
             var config = o.Config(pr, spec, a, b, task);
             string outDir = o.OutputDirectory(pr, config);
@@ -222,7 +229,7 @@ public static class TrainCommand
         {
             string recover = run is null
                 ? "--engine direct persists nothing: free the space or fix the folder and train again"
-                : $"every step is persisted; once the folder is writable, `qa experiment resume {run.ExperimentId} --out DIR` writes the files";
+                : $"every step is persisted; once the folder is writable again, `qa experiment resume {run.ExperimentId}` writes the files there (or --out DIR elsewhere)";
             throw new OutputWriteException($"training finished but writing its files to {outDir} failed ({e.Message}); {recover}", e);
         }
     }

@@ -73,8 +73,8 @@ public sealed class QpuSampler : IBatchSampler, IDisposable
 
     /// <summary>
     /// From Ocean-style configuration (<see cref="Config.DWaveConfig.Load"/>), without contacting SAPI: on first use the
-    /// configured solver is fetched, or else the online QPU solver with the most qubits (Ocean's DWaveSampler orders by
-    /// -num_active_qubits). The sampler owns the client it creates.
+    /// solver the setting selects is fetched (a name, or the best match of a JSON feature filter; none: the online QPU
+    /// solver with the most qubits, as Ocean's DWaveSampler). The sampler owns the client it creates.
     /// </summary>
     public static QpuSampler FromConfig(Config.DWaveConfig config, QpuSamplerOptions? options = null, Func<SapiClientOptions, SapiClientOptions>? adjustClient = null)
     {
@@ -82,16 +82,9 @@ public sealed class QpuSampler : IBatchSampler, IDisposable
         var o = options ?? new QpuSamplerOptions();
         return new QpuSampler(async ct =>
         {
-            SolverInfo solver;
-            if (config.Solver is { } name) solver = await client.GetSolverAsync(name, ct).ConfigureAwait(false);
-            else
-            {
-                var all = await client.ListSolversAsync(ct).ConfigureAwait(false);
-                solver = all.Where(s => s.Category == "qpu" && s.IsOnline).OrderByDescending(s => s.Qubits.Length).FirstOrDefault()
-                    ?? throw new SapiException(SapiErrorKind.NotFound, $"no online QPU solver at {config.ResolvedEndpoint}; set DWAVE_API_SOLVER or --solver");
-            }
+            var solver = await client.SelectSolverAsync(config.SolverSelector, ct).ConfigureAwait(false);
             return new SapiStructuredSampler(client, solver, o.Call);
-        }, config.Solver ?? "default", o, client);
+        }, config.SolverSelector?.Name ?? config.Solver ?? "default", o, client);
     }
 
     /// <summary>Fetches the named solver now (tests and tools that want the solver at hand).</summary>

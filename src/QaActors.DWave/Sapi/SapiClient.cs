@@ -305,8 +305,8 @@ public sealed class SapiClient : IDisposable
             ?? throw new SapiException(SapiErrorKind.Protocol, "POST problems/: expected a list with one status");
         if (first["error_code"] is JsonValue code)
         {
-            int c = code.GetValue<int>();
-            string msg = first["error_msg"]?.GetValue<string>() ?? "(no message)";
+            int c = JsonNumbers.Int(code);
+            string msg = first["error_msg"] is JsonValue mv && mv.TryGetValue(out string? m) ? m : "(no message)";
             throw new SapiException(KindFor(c), $"POST problems/: the problem was rejected ({c}): {msg}", c, c);
         }
         var status = ProblemStatus.Parse(first);

@@ -49,6 +49,13 @@ public class SapiException : Exception
     }
 
     public bool IsRetryable => Kind is SapiErrorKind.Transient or SapiErrorKind.RateLimited;
+
+    /// <summary>
+    /// True only when the problem itself does not fit the solver: our pre-submit check refused it (graph, ranges,
+    /// parameters), or SAPI rejected the submission with 400/413. A quota cap, a conflict or a malformed answer is
+    /// BadProblem or Protocol for other reasons, and a "does not fit" hint would send the user the wrong way.
+    /// </summary>
+    public bool DoesNotFitSolver => this is SapiValidationException || Kind == SapiErrorKind.BadProblem && StatusCode is 400 or 413;
 }
 
 /// <summary>A problem failed validation against the solver before anything was sent.</summary>

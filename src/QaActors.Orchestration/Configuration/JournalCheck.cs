@@ -11,8 +11,12 @@ namespace QaActors.Orchestration.Configuration;
 /// </summary>
 public static class JournalCheck
 {
-    /// <summary>Seconds one PostgreSQL connection attempt may take unless the connection string sets Timeout itself.</summary>
-    public const int ConnectTimeoutSeconds = 5;
+    /// <summary>
+    /// Seconds one PostgreSQL connection attempt may take unless the connection string sets Timeout itself. A refused
+    /// port fails at once; this bounds a host that does not answer. 5 s proved too short for a loaded two-core machine
+    /// whose server had just started.
+    /// </summary>
+    public const int ConnectTimeoutSeconds = 10;
 
     private static readonly byte[] SqliteHeader = "SQLite format 3\0"u8.ToArray();
 

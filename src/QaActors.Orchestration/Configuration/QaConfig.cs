@@ -49,6 +49,18 @@ public static class QaConfig
     /// </summary>
     /// <param name="hostDefaults">HOCON of the host program that ranks below the overlay file but above hocon/ (the
     /// CLI's quieter log level: a --config file that sets akka.loglevel must win over it).</param>
+    /// <summary>The roles a node may have (docs/architecture.md, "Roles and nodes").</summary>
+    public static readonly string[] KnownRoles = ["api", "trainer", "sampler", "gateway"];
+
+    private static IReadOnlyList<string> NodeRoles(Config c)
+    {
+        var roles = (c.GetStringList("qa.node.roles") ?? []).Select(r => r.Trim().ToLowerInvariant()).Distinct().ToList();
+        if (roles.Count == 0) throw new QaConfigException("qa.node.roles", "a node needs at least one role: any of api, trainer, sampler, gateway");
+        foreach (var r in roles)
+            if (!KnownRoles.Contains(r)) throw new QaConfigException("qa.node.roles", $"'{r}' is not a role; use any of api, trainer, sampler, gateway");
+        return roles;
+    }
+
     public static QaSettings Load(string? overlayFile = null, string? dataDir = null, string? db = null, string? extraHocon = null, string? hostDefaults = null)
     {
         Config file = Config.Empty, overlay = Config.Empty;
@@ -107,6 +119,13 @@ public static class QaConfig
             node.Append(path).Append(".connection-string = ").Append(Quote(conn)).Append('\n');
         node.Append("akka.remote.dot-netty.tcp.hostname = ").Append(Quote(GetString(merged, "qa.node.hostname"))).Append('\n');
         node.Append("akka.remote.dot-netty.tcp.port = ").Append(GetInt(merged, "qa.node.port", 0, 65535)).Append('\n');
+        var roles = NodeRoles(merged);
+        node.Append("akka.cluster.roles = [").Append(string.Join(", ", roles.Select(Quote))).Append("]\n");
+        var seeds = merged.GetStringList("qa.node.seed-nodes") ?? [];
+        foreach (var seed in seeds)
+            if (!Uri.TryCreate(seed, UriKind.Absolute, out var u) || u.Scheme != "akka.tcp" || u.Port <= 0 || u.UserInfo.Length == 0)
+                throw new QaConfigException("qa.node.seed-nodes", $"'{seed}' is not an Akka address; use akka.tcp://qa@HOST:PORT");
+        node.Append("akka.cluster.seed-nodes = [").Append(string.Join(", ", seeds.Select(Quote))).Append("]\n");
         node.Append("qa.data-dir = ").Append(Quote(Path.GetFullPath(dir))).Append('\n');
         node.Append("qa.persistence.resolved-provider = ").Append(Quote(providerFile == "sqlite.conf" ? "sqlite" : "postgres")).Append('\n');
 

@@ -88,6 +88,16 @@ public sealed record QaSettings(
     QuotaSettings Quotas,
     TrainerSettings Trainer)
 {
+    /// <summary>This node's roles (qa.node.roles).</summary>
+    public IReadOnlyList<string> Roles { get; init; } = QaConfig.KnownRoles;
+    /// <summary>Seed nodes (empty: the node joins itself).</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+    /// <summary>HOST:PORT of the HTTP API (qa.api.listen).</summary>
+    public string ApiListen { get; init; } = "127.0.0.1:4180";
+    public long ApiMaxRequestBody { get; init; } = 1 << 20;
+
+    public bool HasRole(string role) => Roles.Contains(role);
+
     private static string SqliteSynchronousOf(Config c)
     {
         string v = QaConfig.GetString(c, "qa.persistence.sqlite-synchronous").ToLowerInvariant();
@@ -115,6 +125,12 @@ public sealed record QaSettings(
             pool == 0 ? 4 * Environment.ProcessorCount : pool,
             g,
             QuotaSettings.From(c),
-            TrainerSettings.From(c));
+            TrainerSettings.From(c))
+        {
+            Roles = c.GetStringList("akka.cluster.roles")?.ToArray() ?? QaConfig.KnownRoles,
+            SeedNodes = c.GetStringList("akka.cluster.seed-nodes")?.ToArray() ?? [],
+            ApiListen = QaConfig.GetString(c, "qa.api.listen"),
+            ApiMaxRequestBody = QaConfig.GetInt(c, "qa.api.max-request-body", 1024, 1 << 30),
+        };
     }
 }

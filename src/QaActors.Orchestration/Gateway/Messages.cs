@@ -40,11 +40,22 @@ public sealed record QpuJobSettings(double TEff, bool AutoTemperature, int MaxTi
 }
 
 /// <summary>
+/// How a classical sampler (gibbs, anneal) samples an experiment's problems: its sweeps (null: the sampler's default)
+/// and the β its schedule ends at. Carried by every job, so one node's pools serve experiments with different settings,
+/// and a QPU job that falls back is sampled exactly as the classical experiment would be.
+/// </summary>
+public sealed record ClassicalSettings(int? Sweeps, double Beta) : IQaMessage
+{
+    public static readonly ClassicalSettings Default = new(null, 1.0);
+}
+
+/// <summary>
 /// One problem to sample, at the model's own temperature. <paramref name="Fallback"/> names the classical sampler to
 /// use when the QPU cannot serve (or "none": wait and retry); the fallback samples the same problem with the same
 /// request, so it draws from the same distribution. <paramref name="Deadline"/>: when the answer is needed by; a
 /// request whose deadline is near is served by the fallback instead of waiting for the QPU. <paramref name="Qpu"/>:
-/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>). <paramref name="KeepLabels"/>: the
+/// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>); <paramref name="Classical"/>: how a
+/// classical pool samples it (null: <see cref="ClassicalSettings.Default"/>). <paramref name="KeepLabels"/>: the
 /// variables the requester reads; the reply carries only those columns, identical rows merged (null: all), so a
 /// reply of thousands of reads of hundreds of variables stays far below the remote frame size.
 /// </summary>
@@ -57,6 +68,7 @@ public sealed record SampleJob(
     string Fallback,
     DateTimeOffset? Deadline,
     QpuJobSettings? Qpu = null,
+    ClassicalSettings? Classical = null,
     ImmutableArray<int>? KeepLabels = null) : IQaMessage
 {
     private static long _next;

@@ -16,11 +16,22 @@ public sealed record ClassicalJob(SampleJob Job, string? FallbackReason, IActorR
 /// </summary>
 public sealed class SamplerWorker : ReceiveActor
 {
-    public SamplerWorker(Func<ISampler> factory)
+    private readonly Func<ClassicalSettings, ISampler> _factory;
+    private readonly Dictionary<ClassicalSettings, ISampler> _samplers = new();
+
+    public SamplerWorker(Func<ClassicalSettings, ISampler> factory)
     {
-        var sampler = factory();
-        ReceiveAsync<SampleJob>(job => Run(sampler, job, null, Sender));
-        ReceiveAsync<ClassicalJob>(c => Run(sampler, c.Job, c.FallbackReason, c.ReplyTo));
+        _factory = factory;
+        ReceiveAsync<SampleJob>(job => Run(SamplerFor(job), job, null, Sender));
+        ReceiveAsync<ClassicalJob>(c => Run(SamplerFor(c.Job), c.Job, c.FallbackReason, c.ReplyTo));
+    }
+
+    /// <summary>One sampler per distinct settings, built once: experiments with other sweeps share the pool.</summary>
+    private ISampler SamplerFor(SampleJob job)
+    {
+        var settings = job.Classical ?? ClassicalSettings.Default;
+        if (!_samplers.TryGetValue(settings, out var s)) _samplers[settings] = s = _factory(settings);
+        return s;
     }
 
     private static async Task Run(ISampler sampler, SampleJob job, string? reason, IActorRef replyTo)
@@ -40,6 +51,6 @@ public sealed class SamplerWorker : ReceiveActor
     }
 
     /// <summary>A pool of <paramref name="size"/> workers, each with its own sampler instance.</summary>
-    public static Props Pool(Func<ISampler> factory, int size) =>
+    public static Props Pool(Func<ClassicalSettings, ISampler> factory, int size) =>
         Props.Create(() => new SamplerWorker(factory)).WithDispatcher(CpuDispatcher.Id).WithRouter(new SmallestMailboxPool(size));
 }

@@ -5,8 +5,8 @@ namespace QaActors.Orchestration.Persistence;
 
 /// <summary>
 /// Which journal a data dir belongs to. The first node to use an empty journal writes a journal-identity record
-/// into it (a random id) and the same id into the marker file <see cref="MarkerFileName"/> in its data dir; at every
-/// later start the two must agree. Without this an emptied or replaced qa.db would silently start a new, empty
+/// into it (a random id) and the same id into a marker file in its data dir (<see cref="MarkerFileName"/> for the data
+/// dir's own qa.db); at every later start the two must agree. Without this an emptied or replaced qa.db would silently start a new, empty
 /// journal and every experiment would seem to have vanished (or another journal's experiments would appear).
 /// </summary>
 public static class JournalIdentity
@@ -70,13 +70,25 @@ public static class JournalIdentity
     }
 
     /// <summary>
-    /// Checks the journal against the data dir's marker through <paramref name="system"/> (whose persistence is the
+    /// Checks the journal against the data dir's marker <paramref name="markerPath"/> through <paramref name="system"/> (whose persistence is the
     /// node's journal) and writes what is missing; throws <see cref="JournalRefusedException"/> when they disagree.
     /// </summary>
-    public static async Task<string> EnsureAsync(ActorSystem system, string dataDir, string journalName, TimeSpan timeout)
+    public static async Task<string> EnsureAsync(ActorSystem system, string markerPath, string journalName, TimeSpan timeout)
     {
-        string markerPath = Path.Combine(dataDir, MarkerFileName);
-        var actor = system.ActorOf(Props.Create(() => new JournalIdentityActor()), "journal-identity");
+        try
+        {
+            return await EnsureOnceAsync(system, markerPath, journalName, timeout).ConfigureAwait(false);
+        }
+        catch (IdentityWriteFailedException)
+        {
+            // Another node (or `qa` process) on the same new journal wrote its identity first: read that one.
+            return await EnsureOnceAsync(system, markerPath, journalName, timeout).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<string> EnsureOnceAsync(ActorSystem system, string markerPath, string journalName, TimeSpan timeout)
+    {
+        var actor = system.ActorOf(Props.Create(() => new JournalIdentityActor())); // unnamed: a stopped one may still hold its name
         try
         {
             var state = await actor.Ask<JournalIdentityActor.Current>(JournalIdentityActor.Get.Instance, timeout).ConfigureAwait(false);
@@ -91,7 +103,14 @@ public static class JournalIdentity
                     WriteMarker(markerPath, a.JournalId);
                     return a.JournalId;
                 case Decision.Create c:
-                    await actor.Ask<JournalIdentityActor.Current>(new JournalIdentityActor.Create(c.JournalId), timeout).ConfigureAwait(false);
+                    try
+                    {
+                        await actor.Ask<JournalIdentityActor.Current>(new JournalIdentityActor.Create(c.JournalId), timeout).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not AskTimeoutException)
+                    {
+                        throw new IdentityWriteFailedException(e); // the actor's Status.Failure: the write failed
+                    }
                     WriteMarker(markerPath, c.JournalId);
                     return c.JournalId;
                 case Decision.Refuse r:
@@ -110,6 +129,8 @@ public static class JournalIdentity
 /// <summary>The journal is not the one this data dir's node created; the message says which files and what to do.</summary>
 public sealed class JournalRefusedException(string message) : Exception(message);
 
+internal sealed class IdentityWriteFailedException(Exception cause) : Exception($"writing the journal identity failed: {cause.Message}", cause);
+
 /// <summary>Holds the journal-identity record: tells what it is, writes it once.</summary>
 internal sealed class JournalIdentityActor : ReceivePersistentActor
 {
@@ -125,6 +146,7 @@ internal sealed class JournalIdentityActor : ReceivePersistentActor
 
     private string? _id;
     private string? _damage;
+    private IActorRef? _creator;
 
     public override string PersistenceId => JournalIdentity.PersistenceId;
 
@@ -137,11 +159,27 @@ internal sealed class JournalIdentityActor : ReceivePersistentActor
         {
             var sender = Sender;
             if (_id is not null) { sender.Tell(new Current(_id, _damage)); return; }
+            _creator = sender;
             Persist(new JournalIdentityCreated(c.JournalId, DateTimeOffset.UtcNow), e =>
             {
                 _id = e.JournalId;
+                _creator = null;
                 sender.Tell(new Current(_id, _damage));
             });
         });
+    }
+
+    /// <summary>Tells the waiting start why (two writers raced for a new journal), instead of letting its ask time out.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _creator?.Tell(new Status.Failure(cause));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _creator?.Tell(new Status.Failure(cause));
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        Context.Stop(Self);
     }
 }

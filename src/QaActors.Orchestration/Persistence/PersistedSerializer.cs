@@ -5,6 +5,7 @@ using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
+using QaActors.Orchestration.Users;
 
 namespace QaActors.Orchestration.Persistence;
 
@@ -50,6 +51,10 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     public const string StepReplayV2 = "step-replay.v2";
     /// <summary>New with the checksums, so it has no version 1.</summary>
     public const string JournalIdentityV2 = "journal-identity.v2";
+    /// <summary>The user registry's records, also new with the checksums (docs/architecture.md, "Users and tokens").</summary>
+    public const string UserCreatedV2 = "user-created.v2";
+    public const string UserRevokedV2 = "user-revoked.v2";
+    public const string UserRegistrySnapshotV2 = "user-registry-snapshot.v2";
 
     private const int ChecksumBytes = 4;
 
@@ -74,6 +79,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         RegistrySnapshot => RegistrySnapshotV2,
         StepReplay => StepReplayV2,
         JournalIdentityCreated => JournalIdentityV2,
+        UserCreated => UserCreatedV2,
+        UserRevoked => UserRevokedV2,
+        UserRegistrySnapshot => UserRegistrySnapshotV2,
         _ => throw new SerializationException($"{o.GetType().FullName} has no persisted format; add a manifest to {nameof(PersistedSerializer)}"),
     };
 
@@ -112,6 +120,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         RegistrySnapshotV1 or RegistrySnapshotV2 => RegistrySnapshotV1,
         StepReplayV1 or StepReplayV2 => StepReplayV1,
         JournalIdentityV2 => JournalIdentityV2,
+        UserCreatedV2 => UserCreatedV2,
+        UserRevokedV2 => UserRevokedV2,
+        UserRegistrySnapshotV2 => UserRegistrySnapshotV2,
         _ => null,
     };
 
@@ -174,6 +185,19 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                     foreach (var r in s.Experiments) WriteRegistered(w, r);
                     break;
                 case JournalIdentityCreated j: w.Write(j.JournalId); w.Write(j.At.UtcTicks); break;
+                case UserCreated u:
+                    w.Write(u.Name); w.Write(u.Admin); w.Write(u.Weight); w.Write(u.TokenHash.Bytes); w.Write(u.At.UtcTicks);
+                    break;
+                case UserRevoked u: w.Write(u.Name); w.Write(u.At.UtcTicks); break;
+                case UserRegistrySnapshot s:
+                    w.Write(s.Users.Length);
+                    foreach (var u in s.Users)
+                    {
+                        w.Write(u.Name); w.Write(u.Admin); w.Write(u.Weight); w.Write(u.TokenHash.Bytes); w.Write(u.Created.UtcTicks);
+                        w.Write(u.Revoked.HasValue);
+                        w.Write(u.Revoked?.UtcTicks ?? 0);
+                    }
+                    break;
                 default:
                     throw new SerializationException($"{obj.GetType().FullName} has no persisted format");
             }
@@ -216,6 +240,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             RegistrySnapshotV1 => ReadRegistry(r),
             StepReplayV1 => ReadReplay(r),
             JournalIdentityV2 => new JournalIdentityCreated(r.ReadString(), new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero)),
+            UserCreatedV2 => new UserCreated(r.ReadString(), r.ReadBoolean(), r.ReadDouble(), ReadTokenHash(r), ReadTime(r)),
+            UserRevokedV2 => new UserRevoked(r.ReadString(), ReadTime(r)),
+            UserRegistrySnapshotV2 => ReadUserRegistry(r),
             _ => throw new SerializationException($"unknown persisted manifest '{manifest}': written by a newer version, or not QaActors data"),
         };
         if (r.BaseStream.Position != bytes.Length)
@@ -382,5 +409,32 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         var b = ImmutableArray.CreateBuilder<ExperimentRegistered>(n);
         for (int i = 0; i < n; i++) b.Add(ReadRegistered(r));
         return new RegistrySnapshot(b.MoveToImmutable());
+    }
+
+    private static DateTimeOffset ReadTime(BinaryReader r) => new(r.ReadInt64(), TimeSpan.Zero);
+
+    private static TokenHash ReadTokenHash(BinaryReader r)
+    {
+        var bytes = r.ReadBytes(TokenHash.Length);
+        if (bytes.Length != TokenHash.Length) throw new SerializationException("token hash is truncated");
+        return TokenHash.FromBytes(bytes);
+    }
+
+    private static UserRegistrySnapshot ReadUserRegistry(BinaryReader r)
+    {
+        int n = Count(r, "users");
+        var b = ImmutableArray.CreateBuilder<UserState>(n);
+        for (int i = 0; i < n; i++)
+        {
+            string name = r.ReadString();
+            bool admin = r.ReadBoolean();
+            double weight = r.ReadDouble();
+            var hash = ReadTokenHash(r);
+            var created = ReadTime(r);
+            bool revoked = r.ReadBoolean();
+            long revokedTicks = r.ReadInt64();
+            b.Add(new UserState(name, admin, weight, hash, created, revoked ? new DateTimeOffset(revokedTicks, TimeSpan.Zero) : null));
+        }
+        return new UserRegistrySnapshot(b.MoveToImmutable());
     }
 }

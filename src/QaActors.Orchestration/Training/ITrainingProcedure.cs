@@ -40,6 +40,9 @@ public interface ITrainingProcedure
     /// </summary>
     Bqm[] BuildProblems(object state, long step, int[] batchIndices, int offset, int count);
 
+    /// <summary>How classical pools sample this experiment's problems (sweeps, β).</summary>
+    Gateway.ClassicalSettings ClassicalSettings => Gateway.ClassicalSettings.Default;
+
     /// <summary>How the experiment uses the QPU (temperature factor, tiles per call); null when it does not.</summary>
     Gateway.QpuJobSettings? QpuSettings => null;
 

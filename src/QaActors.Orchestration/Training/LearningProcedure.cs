@@ -96,6 +96,8 @@ public sealed class LearningProcedure : ITrainingProcedure
         return EbmProblemBuilder.Build(p, rows.X, rows.Count);
     }
 
+    public Gateway.ClassicalSettings ClassicalSettings => new(_config.Sweeps, _config.Beta);
+
     public Gateway.QpuJobSettings? QpuSettings => _config.Method == TrainingMethod.Qpu
         ? new Gateway.QpuJobSettings(_config.TEff, _config.AutoTemperature, _config.Tiles)
         : null;

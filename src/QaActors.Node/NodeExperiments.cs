@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Akka.Actor;
+using QaActors.Learning;
+using QaActors.Orchestration;
+using QaActors.Orchestration.Gateway;
+using QaActors.Orchestration.Training;
+
+namespace QaActors.Node;
+
+/// <summary>A submission the node refuses: the message names the field and the fix (HTTP 400).</summary>
+public sealed class SubmitException(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
+}
+
+/// <summary>
+/// The experiments this node drives for its API clients: a submitted experiment runs through the actor system
+/// (<see cref="ExperimentRunner"/>) in the background, its steps are fanned out to every live-event subscriber, and its
+/// artefacts (model, metrics, curves, report) are written into the node's data dir when it ends, for clients to
+/// download. Ownership is the submitting user's; the trainer, not this class, decides what is computed.
+/// </summary>
+public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<ExperimentResult, string, Task> writeArtifacts, string dataDir)
+{
+    private sealed class Run
+    {
+        public required string User { get; init; }
+        public string State = "running";
+        public string? Reason;
+        public readonly List<Channel<object>> Subscribers = [];
+    }
+
+    private readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
+    private readonly ExperimentRunner _runner = new(qa);
+
+    public ExperimentRunner Runner => _runner;
+
+    /// <summary>The experiment id of a submission: the client's, or one derived from the user and the idempotency key, or a fresh one.</summary>
+    public static string IdFor(string user, string? requested, string? idempotencyKey)
+    {
+        if (requested is { Length: > 0 })
+        {
+            if (requested.Length > 64 || !requested.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                throw new SubmitException("experiment_id", $"'{requested}' is not an experiment id: use 1-64 letters, digits, - or _");
+            return requested;
+        }
+        if (idempotencyKey is { Length: > 0 })
+            return "exp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\n" + idempotencyKey)))[..16];
+        return ExperimentRunner.NewExperimentId();
+    }
+
+    /// <summary>Validates and starts (or, for an existing id with the same settings, continues) an experiment.</summary>
+    public async Task<(string Id, bool Created)> SubmitAsync(string user, SubmitRequest request, string? idempotencyKey, CancellationToken ct)
+    {
+        TrainingConfig config;
+        try
+        {
+            config = LearningProcedure.ParseConfig(request.Config.ToJsonString());
+            config.Validate();
+        }
+        catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException or InvalidDataException)
+        {
+            throw new SubmitException("config", $"the training configuration is not valid: {e.Message}");
+        }
+        string fallback;
+        try { fallback = Fallbacks.Parse(request.Fallback ?? Fallbacks.Gibbs, "fallback"); }
+        catch (ArgumentException e) { throw new SubmitException("fallback", e.Message); }
+        var t = request.Task ?? throw new SubmitException("task", "the data task is missing: give dataset, class_a, class_b, train_size, test_size");
+        var taskRef = new PairTaskRef(t.Dataset, t.ClassA, t.ClassB, t.TrainSize, t.TestSize, config.Seed, dataDir);
+        QaActors.Data.PairTask task;
+        try { task = await Task.Run(taskRef.Load, ct); }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException or QaActors.Data.DataException)
+        {
+            throw new SubmitException("task", $"the node cannot load the data: {e.Message}");
+        }
+        if (config.Batch > task.Train.Count)
+            throw new SubmitException("config.Batch", $"batch {config.Batch} is larger than the training set ({task.Train.Count} images); use {task.Train.Count} or less, or a larger train_size");
+        // The node's data decides the sizes recorded with the model.
+        config = config with { TrainSize = task.Train.Count, TestSize = task.Test.Count };
+        string id = IdFor(user, request.ExperimentId, idempotencyKey);
+        string solver = config.Method == TrainingMethod.Qpu ? qa.Services.QpuBackends.Keys.FirstOrDefault() ?? "" : "";
+        if (config.Method == TrainingMethod.Qpu && solver.Length == 0)
+            throw new SubmitException("config.Method", "this node has no QPU configured (DWAVE_API_TOKEN / dwave.conf of the node); use a classical method or a node with a QPU");
+        var spec = LearningProcedure.Spec(id, config, taskRef, fallback, user, solver);
+        var run = new Run { User = user };
+        if (!_runs.TryAdd(id, run))
+        {
+            var existing = _runs[id];
+            if (existing.User != user) throw new SubmitException("experiment_id", $"experiment '{id}' belongs to another user; choose another id");
+            if (existing.State == "running") return (id, false);
+            _runs[id] = run;
+        }
+        _ = Drive(id, run, progress => _runner.RunAsync(spec, progress));
+        return (id, true);
+    }
+
+    /// <summary>Continues an experiment from its last persisted step.</summary>
+    public bool Resume(string id, string user)
+    {
+        var run = new Run { User = user };
+        var existing = _runs.GetOrAdd(id, run);
+        if (!ReferenceEquals(existing, run))
+        {
+            if (existing.State == "running") return false;
+            _runs[id] = run;
+        }
+        _ = Drive(id, run, progress => _runner.ResumeAsync(id, progress));
+        return true;
+    }
+
+    public void Cancel(string id) => qa.Trainers.Tell(new PauseExperiment(id), ActorRefs.NoSender);
+
+    /// <summary>"running", "completed", "failed: ..." or null when this node has not driven it since it started.</summary>
+    public (string State, string? Reason)? StateOf(string id) => _runs.TryGetValue(id, out var r) ? (r.State, r.Reason) : null;
+
+    public string ArtifactDir(string id) => Path.Combine(artifactRoot, id);
+
+    /// <summary>A channel of live events for the experiment: StepEvent, then a final ExperimentView-like state string.</summary>
+    public ChannelReader<object>? Subscribe(string id)
+    {
+        if (!_runs.TryGetValue(id, out var run)) return null;
+        var ch = Channel.CreateUnbounded<object>();
+        lock (run.Subscribers)
+        {
+            if (run.State != "running") { ch.Writer.TryWrite(run.State); ch.Writer.TryComplete(); }
+            else run.Subscribers.Add(ch);
+        }
+        return ch.Reader;
+    }
+
+    private async Task Drive(string id, Run run, Func<IProgress<StepReport>, Task<ExperimentResult>> start)
+    {
+        var progress = new Inline(r => Publish(run, ToEvent(r)));
+        try
+        {
+            var result = await start(progress).ConfigureAwait(false);
+            string dir = ArtifactDir(id);
+            Directory.CreateDirectory(dir);
+            await writeArtifacts(result, dir).ConfigureAwait(false);
+            Finish(run, "completed", null);
+        }
+        catch (ExperimentFailedException e)
+        {
+            Finish(run, e.Reason == "paused" ? "cancelled" : "failed", e.Reason);
+        }
+        catch (Exception e)
+        {
+            Finish(run, "failed", e.Message);
+        }
+    }
+
+    private static void Publish(Run run, object ev)
+    {
+        lock (run.Subscribers) foreach (var s in run.Subscribers) s.Writer.TryWrite(ev);
+    }
+
+    private static void Finish(Run run, string state, string? reason)
+    {
+        lock (run.Subscribers)
+        {
+            run.State = state;
+            run.Reason = reason;
+            foreach (var s in run.Subscribers)
+            {
+                s.Writer.TryWrite(state);
+                s.Writer.TryComplete();
+            }
+            run.Subscribers.Clear();
+        }
+    }
+
+    public static StepEvent ToEvent(StepReport r) => new(r.Step, r.TotalSteps,
+        r.Metrics.Values.ToDictionary(kv => kv.Key, kv => kv.Value),
+        r.Totals.SamplerCounts.ToDictionary(kv => kv.Key, kv => kv.Value),
+        r.Totals.QpuAccessMicros / 1e6);
+
+    private sealed class Inline(Action<StepReport> a) : IProgress<StepReport>
+    {
+        public void Report(StepReport value) => a(value);
+    }
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace QaActors.Cli.Tests;
+
+/// <summary>A real `qa node` process on loopback and `qa` commands as its clients.</summary>
+public class NodeTests
+{
+    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), "qa-node-test-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public void A_node_serves_qa_train_for_its_data_dir_and_the_model_equals_an_embedded_run_bit_for_bit()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("train"));
+        string embeddedDir = NodeProcess.NewDataDir(Temp("embedded"));
+        string outNode = Path.Combine(dir, "out-node"), outEmbedded = Path.Combine(embeddedDir, "out-embedded");
+        string[] train = ["train", "--dataset", "mnist", "--classes", "0,1", "--method", "gibbs", "--hidden", "32", "--steps", "3", "--reads", "20", "--sweeps", "50", "--json"];
+        try
+        {
+            var embedded = QaProcess.Run([.. train, "--data-dir", embeddedDir, "--out", outEmbedded]);
+            Assert.True(embedded.ExitCode == 0, embedded.Stderr);
+            using var node = NodeProcess.Start(dir);
+            Assert.Contains("cluster akka.tcp://qa@127.0.0.1:", node.ReadyLine);
+            Assert.Contains("roles api,trainer,sampler,gateway", node.ReadyLine);
+            // No --server: the command finds the node that owns the data dir and uses it.
+            var viaNode = QaProcess.Run([.. train, "--data-dir", dir, "--out", outNode]);
+            Assert.True(viaNode.ExitCode == 0, viaNode.Stderr + node.Stderr);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(outEmbedded, "model.safetensors")), File.ReadAllBytes(Path.Combine(outNode, "model.safetensors")));
+            Assert.Equal(3, JsonNode.Parse(viaNode.Stdout)!["steps"]!.GetValue<int>());
+            var list = QaProcess.Run(["experiment", "list", "--data-dir", dir, "--json"]);
+            Assert.True(list.ExitCode == 0, list.Stderr);
+            var entry = Assert.Single(JsonNode.Parse(list.Stdout)!.AsArray());
+            Assert.Equal("completed", entry!["state"]!.GetValue<string>());
+            Assert.Equal("admin", entry["user"]!.GetValue<string>());
+            // The journal has one writer: a second node on the same data dir refuses, naming the first.
+            var second = QaProcess.Run(["node", "--data-dir", dir, "--api", "127.0.0.1:0"]);
+            Assert.Equal(2, second.ExitCode);
+            Assert.Contains($"pid {node.Pid}", second.Stderr);
+            Assert.Contains(node.Api.ToString(), second.Stderr);
+            // SIGTERM leaves the cluster and exits within 10 s.
+            var took = node.Terminate(TimeSpan.FromSeconds(10));
+            Assert.Equal(0, node.ExitCode);
+            Assert.True(took < TimeSpan.FromSeconds(10), $"took {took}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            Directory.Delete(embeddedDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_api_authenticates_every_call_and_answers_json_errors()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("auth"));
+        try
+        {
+            using var node = NodeProcess.Start(dir);
+            using var anonymous = node.Client(null);
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("healthz")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("api/v1/experiments")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("api/v1/cluster")).StatusCode);
+            using var wrong = node.Client("qa_not-a-token");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("api/v1/quotas")).StatusCode);
+            using var admin = node.Client(node.AdminToken);
+            var cluster = JsonNode.Parse(await admin.GetStringAsync("api/v1/cluster"))!;
+            Assert.Equal("Up", cluster["members"]![0]!["status"]!.GetValue<string>());
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("api/v1/experiments/nobody")).StatusCode);
+            var bad = await admin.PostAsync("api/v1/experiments", new StringContent("""{"config":{"Method":"Gibbs","Batch":0},"task":{"dataset":"mnist","class_a":0,"class_b":1,"train_size":"20","test_size":"all"}}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            var error = JsonNode.Parse(await bad.Content.ReadAsStringAsync())!;
+            Assert.Equal("config", error["field"]!.GetValue<string>());
+            Assert.Contains("batch", error["error"]!.GetValue<string>());
+            var openapi = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!;
+            Assert.NotNull(openapi["paths"]!["/api/v1/experiments"]);
+            // The token never appears in what the node prints or in its journal.
+            string token = node.AdminToken;
+            node.Terminate(TimeSpan.FromSeconds(10));
+            Assert.DoesNotContain(token, node.Stderr);
+            foreach (var f in Directory.GetFiles(dir, "qa.db*"))
+                Assert.DoesNotContain(token, System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f)));
+            if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "admin-token")));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Users_see_only_their_own_experiments_admins_see_all_and_bad_tokens_are_rate_limited()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("users"));
+        try
+        {
+            using var node = NodeProcess.Start(dir);
+            var env = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = node.AdminToken };
+            var alice = QaProcess.Run(["user", "add", "alice", "--json"], env);
+            Assert.True(alice.ExitCode == 0, alice.Stderr);
+            string aliceToken = JsonNode.Parse(alice.Stdout)!["token"]!.GetValue<string>();
+            var bob = QaProcess.Run(["user", "add", "bob", "--weight", "2"], env);
+            Assert.True(bob.ExitCode == 0, bob.Stderr);
+            string bobToken = bob.Stdout.Trim();
+            Assert.StartsWith("qa_", bobToken);
+
+            string outDir = Path.Combine(dir, "alice-run");
+            var train = QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "gibbs", "--hidden", "16", "--steps", "2",
+                "--reads", "10", "--sweeps", "20", "--out", outDir, "--json"], new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = aliceToken });
+            Assert.True(train.ExitCode == 0, train.Stderr + node.Stderr);
+            string id = JsonNode.Parse(train.Stdout)!["experiment_id"]!.GetValue<string>();
+            Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
+
+            using var asAlice = node.Client(aliceToken);
+            using var asBob = node.Client(bobToken);
+            using var asAdmin = node.Client(node.AdminToken);
+            var mine = JsonNode.Parse(await asAlice.GetStringAsync("api/v1/experiments"))!.AsArray();
+            Assert.Equal(id, Assert.Single(mine)!["experiment_id"]!.GetValue<string>());
+            Assert.Equal("alice", mine[0]!["user"]!.GetValue<string>());
+            Assert.Empty(JsonNode.Parse(await asBob.GetStringAsync("api/v1/experiments"))!.AsArray());
+            Assert.Equal(HttpStatusCode.NotFound, (await asBob.GetAsync($"api/v1/experiments/{id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await asBob.PostAsync($"api/v1/experiments/{id}/cancel", null)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await asBob.GetAsync($"api/v1/experiments/{id}/artifacts/model.safetensors")).StatusCode);
+            Assert.Single(JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/experiments"))!.AsArray());
+            // Admin endpoints: 403 for users.
+            Assert.Equal(HttpStatusCode.Forbidden, (await asBob.GetAsync("api/v1/users")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await asAlice.PutAsync("api/v1/quotas/alice", new StringContent("{\"seconds\": 100}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+            var users = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/users"))!.AsArray();
+            Assert.Equal(["admin", "alice", "bob"], users.Select(u => u!["user"]!.GetValue<string>()).Order());
+            // A revoked token stops working at once.
+            Assert.Equal(0, QaProcess.Run(["user", "revoke", "bob"], env).ExitCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await asBob.GetAsync("api/v1/experiments")).StatusCode);
+            // Repeated bad tokens from one address are refused for a while (429 with Retry-After), even with a good one.
+            using var guesser = node.Client("qa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            var codes = new List<HttpStatusCode>();
+            for (int i = 0; i < 8; i++) codes.Add((await guesser.GetAsync("api/v1/experiments")).StatusCode);
+            Assert.Contains(HttpStatusCode.TooManyRequests, codes);
+            var limited = await asAlice.GetAsync("api/v1/experiments");
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.True(limited.Headers.RetryAfter is not null);
+            // No token in the node's output or its journal.
+            node.Terminate(TimeSpan.FromSeconds(10));
+            foreach (var t in new[] { aliceToken, bobToken, node.AdminToken })
+            {
+                Assert.DoesNotContain(t, node.Stderr);
+                foreach (var f in Directory.GetFiles(dir, "qa.db*")) Assert.DoesNotContain(t, System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f)));
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>
+    /// One node, one simulated QPU, two users running three Quantum-1 experiments each at once: every run completes (alice's
+    /// on the fallback once her 2 s are spent), alice is never charged more than her quota, and what she is charged is
+    /// exactly the QPU access time her experiments report.
+    /// </summary>
+    [Fact]
+    public async Task Two_users_share_one_qpu_and_a_quota_is_never_exceeded()
+    {
+        using var sim = SapiSimProcess.Start(0, "--dead-fraction", "0");
+        string dir = NodeProcess.NewDataDir(Temp("quota"));
+        try
+        {
+            using var node = NodeProcess.Start(dir, new Dictionary<string, string>
+            {
+                ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
+            });
+            var admin = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = node.AdminToken };
+            string Token(string user) => JsonNode.Parse(QaProcess.Run(["user", "add", user, "--json"], admin).Stdout)!["token"]!.GetValue<string>();
+            var tokens = new Dictionary<string, string> { ["alice"] = Token("alice"), ["bob"] = Token("bob") };
+            var set = QaProcess.Run(["quota", "set", "alice", "2"], admin);
+            Assert.True(set.ExitCode == 0, set.Stderr);
+
+            var runs = new List<(string User, Task<QaProcess.Result> Run)>();
+            foreach (var user in new[] { "alice", "bob" })
+                for (int k = 0; k < 3; k++)
+                {
+                    string outDir = Path.Combine(dir, $"{user}-{k}");
+                    var env = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = tokens[user] };
+                    runs.Add((user, Task.Run(() => QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "16",
+                        "--steps", "4", "--reads", "2000", "--tiles", "5", "--seed", (k + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        "--fallback", "gibbs", "--sweeps", "20", "--out", outDir, "--json"], env, TimeSpan.FromMinutes(8)))));
+                }
+            var results = await Task.WhenAll(runs.Select(r => r.Run));
+            var reported = new Dictionary<string, double> { ["alice"] = 0, ["bob"] = 0 };
+            var fallbacks = new Dictionary<string, long> { ["alice"] = 0, ["bob"] = 0 };
+            foreach (var ((user, _), r) in runs.Zip(results))
+            {
+                Assert.True(r.ExitCode == 0, r.Stderr + node.Stderr);
+                var report = JsonNode.Parse(r.Stdout)!;
+                reported[user] += report["provenance"]!["qpu_access_time"]!.GetValue<double>();
+                fallbacks[user] += report["provenance"]!["samplers"]!["gibbs"]?.GetValue<long>() ?? 0;
+            }
+            using var asAdmin = node.Client(node.AdminToken);
+            var quotas = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/quotas"))!.AsArray().ToDictionary(q => q!["user"]!.GetValue<string>(), q => q!);
+            double aliceCharged = quotas["alice"]["charged_seconds"]!.GetValue<double>();
+            Assert.True(aliceCharged <= 2.0 + 1e-9, $"alice charged {aliceCharged} s with a 2 s quota");
+            Assert.Equal(reported["alice"], aliceCharged, 6);
+            Assert.Equal(0, quotas["alice"]["reserved_seconds"]!.GetValue<double>(), 9);
+            Assert.True(fallbacks["alice"] > 0, "alice's demand exceeds her quota, so some of her problems fell back");
+            Assert.Equal(0, fallbacks["bob"]);
+            Assert.Equal(reported["bob"], quotas["bob"]["charged_seconds"]!.GetValue<double>(), 6);
+            // The simulator charged the token exactly what the node's ledger charged its users.
+            Assert.Equal(sim.Usage().AccessMicros / 1e6, reported["alice"] + reported["bob"], 6);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
