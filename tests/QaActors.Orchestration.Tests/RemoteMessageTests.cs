@@ -7,6 +7,7 @@ using QaActors.Orchestration.Configuration;
 using QaActors.Orchestration.Gateway;
 using QaActors.Orchestration.Persistence;
 using QaActors.Orchestration.Training;
+using QaActors.Orchestration.Users;
 using QaActors.Sampling;
 using Xunit.Abstractions;
 
@@ -33,6 +34,8 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
     private static Provenance SomeProvenance() => Provenance.ForExample("qpu", null,
         SampleInfo.For("qpu").WithTiming("qpu_access_time", 1500).WithProperty("chain_break_fraction", 0.25))
         .Add(Provenance.ForExample("gibbs", FallbackReasons.BreakerOpen, SampleInfo.For("gibbs")));
+
+    private static UserInfo User() => new("alice", false, 2, new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero), null, "0a1b2c3d");
 
     private static StepStats Stats(long step) => new(step, [new("train_loss", 0.5 + step), new("test_accuracy", 0.75)]);
 
@@ -85,6 +88,19 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
             new StepReport("exp-1", 3, 20, Stats(3), SomeProvenance(), SomeProvenance()),
             new ExperimentCompleted(summary with { Running = false }, 1),
             new ExperimentFailed("exp-1", "paused"),
+            new AddUser("alice", false, 2, TokenHash.Of("qa_not-a-real-token-1")),
+            new UserAdded(User()),
+            new ListUsers(),
+            new UserList([User(), User() with { Name = "bob", Revoked = new DateTimeOffset(2026, 12, 1, 11, 0, 0, TimeSpan.Zero) }]),
+            new RevokeUser("bob"),
+            new UserRevokedReply(User()),
+            new Authenticate(TokenHash.Of("qa_not-a-real-token-2")),
+            new AuthenticatedUser("alice", false, 2),
+            new AuthenticationFailed(AuthenticationFailure.Revoked, "token revoked"),
+            new EnsureAdmin(TokenHash.Of("qa_not-a-real-token-3")),
+            new AdminEnsured(true),
+            User(),
+            new UserRequestRejected(UserRejection.LastAdmin, "the last admin cannot be revoked"),
         ];
     }
 
