@@ -131,6 +131,25 @@ public sealed class SampleSet
         return new SampleSet(Vartype, _variables, s, e, counts.ToArray(), Info);
     }
 
+    /// <summary>
+    /// Only the columns of <paramref name="labels"/> (in that order), with identical rows then merged (counts added,
+    /// order of first appearance kept); the info is kept. Energies belong to whole rows, so the reduced rows carry NaN.
+    /// Whoever reads only these columns, weighted by occurrence, gets the same sums from the reduced set: the counts
+    /// are integers, so merging rows changes no floating-point result.
+    /// </summary>
+    public SampleSet KeepColumns(ReadOnlySpan<int> labels)
+    {
+        int m = labels.Length, n = _variables.Length;
+        var cols = new int[m];
+        for (int o = 0; o < m; o++) cols[o] = ColumnOf(labels[o]);
+        var values = new sbyte[NumRows * m];
+        for (int r = 0; r < NumRows; r++)
+            for (int o = 0; o < m; o++) values[r * m + o] = _samples[r * n + cols[o]];
+        var energies = new double[NumRows];
+        Array.Fill(energies, double.NaN);
+        return new SampleSet(Vartype, labels.ToArray(), values, energies, _occurrences.ToArray(), Info).Aggregate();
+    }
+
     /// <summary>Occurrence-weighted mean of each variable (in this set's vartype).</summary>
     public double[] Means()
     {

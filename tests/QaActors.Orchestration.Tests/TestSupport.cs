@@ -18,7 +18,7 @@ public static class TestConfig
             akka.actor.serialization-bindings {
               "QaActors.Orchestration.Persistence.IPersisted, QaActors.Orchestration" = qa-persisted
             }
-            """).WithFallback(ConfigurationFactory.FromResource<TestJournal>("Akka.Persistence.TestKit.config.conf"));
+            """).WithFallback(CpuDispatcher.Definition()).WithFallback(ConfigurationFactory.FromResource<TestJournal>("Akka.Persistence.TestKit.config.conf"));
 
     public static GatewaySettings Gateway(int maxInFlight = 1, double rate = 1e5, int burst = 1000, int maxFailures = 3,
         double resetMs = 200, double retryMinMs = 20, double retryMaxMs = 100, double deadlineMarginMs = 0) =>

@@ -108,6 +108,40 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Messages_of_an_earlier_attempt_or_step_are_ignored_in_every_phase()
+    {
+        var reference = Uninterrupted("ref-stale", 8);
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var trainer = Sys.ActorOf(TrainerActor.Props("stale", services));
+        trainer.Tell(new StartExperiment(ToyProcedure.Spec("stale", 8), TestActor));
+        var bogus = new ToyProcedure(1, 1).InitialState();
+        var steps = new List<long>();
+        ExperimentCompleted? done = null;
+        while (done is null)
+        {
+            switch (ExpectMsg<object>(TimeSpan.FromSeconds(30)))
+            {
+                case StepReport r:
+                    steps.Add(r.Step);
+                    // Whatever phase the trainer is in now, these belong to no attempt of it: a repeated confirmation
+                    // of the step just applied (with another state), and a sampling outcome of an attempt that never was.
+                    // Taken for current, they would corrupt the model, skip a step or fail the run.
+                    trainer.Tell(new StepApplied(r.Step, r.Metrics, r.StepProvenance, r.Totals, bogus));
+                    trainer.Tell(new StepApplied(r.Step - 1, r.Metrics, r.StepProvenance, r.Totals, bogus));
+                    trainer.Tell(new StepSamplesCollected(-1, r.Step + 1, [], Provenance.Empty));
+                    trainer.Tell(new StepSamplingFailed(-1, r.Step + 1, "stale refusal", Refused: true));
+                    trainer.Tell(new ExperimentFinished(r.Step - 1));
+                    break;
+                case ExperimentCompleted c: done = c; break;
+                case ExperimentFailed f: throw new Xunit.Sdk.XunitException($"experiment failed: {f.Reason}");
+            }
+        }
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), steps);
+        Assert.Equal(Bytes(reference), Bytes(done));
+        Assert.Equal(reference.Summary.History.Select(h => h.Values[0].Value), done.Summary.History.Select(h => h.Values[0].Value));
+    }
+
+    [Fact]
     public async Task Journal_rejection_is_retried_without_losing_the_step()
     {
         var reference = Uninterrupted("ref-reject", 6);

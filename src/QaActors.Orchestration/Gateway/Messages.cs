@@ -55,7 +55,9 @@ public sealed record ClassicalSettings(int? Sweeps, double Beta) : IQaMessage
 /// request, so it draws from the same distribution. <paramref name="Deadline"/>: when the answer is needed by; a
 /// request whose deadline is near is served by the fallback instead of waiting for the QPU. <paramref name="Qpu"/>:
 /// the experiment's QPU settings (null: <see cref="QpuJobSettings.AsGiven"/>); <paramref name="Classical"/>: how a
-/// classical pool samples it (null: <see cref="ClassicalSettings.Default"/>).
+/// classical pool samples it (null: <see cref="ClassicalSettings.Default"/>). <paramref name="KeepLabels"/>: the
+/// variables the requester reads; the reply carries only those columns, identical rows merged (null: all), so a
+/// reply of thousands of reads of hundreds of variables stays far below the remote frame size.
 /// </summary>
 public sealed record SampleJob(
     long JobId,
@@ -66,10 +68,14 @@ public sealed record SampleJob(
     string Fallback,
     DateTimeOffset? Deadline,
     QpuJobSettings? Qpu = null,
-    ClassicalSettings? Classical = null) : IQaMessage
+    ClassicalSettings? Classical = null,
+    ImmutableArray<int>? KeepLabels = null) : IQaMessage
 {
     private static long _next;
     public static long NextId() => Interlocked.Increment(ref _next);
+
+    /// <summary>The samples as the reply carries them: reduced to <see cref="KeepLabels"/> at the source.</summary>
+    public SampleSet ForReply(SampleSet samples) => KeepLabels is { } keep ? samples.KeepColumns(keep.AsSpan()) : samples;
 }
 
 /// <summary>

@@ -349,7 +349,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _qpuMicrosByUser[u.User] = _qpuMicrosByUser.GetValueOrDefault(u.User) + actual;
         _servedByQpu += u.Jobs.Length;
         for (int i = 0; i < u.Jobs.Length; i++)
-            u.ReplyTo.Tell(new SampleReply(u.Jobs[i].JobId, d.Samples[i], _backend.SamplerName, null, double.IsNaN(shares[i]) ? actual / u.Jobs.Length : shares[i]));
+            u.ReplyTo.Tell(new SampleReply(u.Jobs[i].JobId, u.Jobs[i].ForReply(d.Samples[i]), _backend.SamplerName, null, double.IsNaN(shares[i]) ? actual / u.Jobs.Length : shares[i]));
         Run();
     }
 

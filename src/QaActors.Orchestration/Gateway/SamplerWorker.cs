@@ -8,10 +8,11 @@ namespace QaActors.Orchestration.Gateway;
 public sealed record ClassicalJob(SampleJob Job, string? FallbackReason, IActorRef ReplyTo) : IQaMessage;
 
 /// <summary>
-/// One routee of a classical sampler pool (gibbs, anneal, exact). Sampling runs on the thread pool;
-/// the worker awaits it with ReceiveAsync, which suspends only this routee's mailbox, so a pool of n
-/// routees samples at most n problems at once and no thread is blocked. Failures go back to the
-/// requester as <see cref="SampleFailed"/> with the job's id.
+/// One routee of a classical sampler pool (gibbs, anneal, exact). The routees run on the
+/// <see cref="CpuDispatcher"/>'s dedicated threads and sample right there (a classical sampler computes
+/// before its task returns), so sampling never occupies the thread pool that heartbeats need; ReceiveAsync
+/// suspends only this routee's mailbox while a sampler that does await, so a pool of n routees samples at
+/// most n problems at once. Failures go back to the requester as <see cref="SampleFailed"/> with the job's id.
 /// </summary>
 public sealed class SamplerWorker : ReceiveActor
 {
@@ -37,11 +38,11 @@ public sealed class SamplerWorker : ReceiveActor
     {
         try
         {
-            var set = await Task.Run(() => sampler.SampleAsync(job.Problem, job.Request, CancellationToken.None)).ConfigureAwait(false);
+            var set = await sampler.SampleAsync(job.Problem, job.Request, CancellationToken.None).ConfigureAwait(false);
             var info = set.Info;
             if (reason is not null) set = set.WithInfo(info.WithNote("fallback_reason", reason));
             double qat = info.Timing.TryGetValue("qpu_access_time", out var t) ? t : 0;
-            replyTo.Tell(new SampleReply(job.JobId, set, sampler.Name, reason, qat));
+            replyTo.Tell(new SampleReply(job.JobId, job.ForReply(set), sampler.Name, reason, qat));
         }
         catch (Exception e)
         {
@@ -51,5 +52,5 @@ public sealed class SamplerWorker : ReceiveActor
 
     /// <summary>A pool of <paramref name="size"/> workers, each with its own sampler instance.</summary>
     public static Props Pool(Func<ClassicalSettings, ISampler> factory, int size) =>
-        Props.Create(() => new SamplerWorker(factory)).WithRouter(new SmallestMailboxPool(size));
+        Props.Create(() => new SamplerWorker(factory)).WithDispatcher(CpuDispatcher.Id).WithRouter(new SmallestMailboxPool(size));
 }

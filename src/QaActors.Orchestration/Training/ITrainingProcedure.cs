@@ -64,6 +64,12 @@ public interface ITrainingProcedure
     /// instead of persisting the whole state after it. The default keeps everything.
     /// </summary>
     IReadOnlyList<SampleSet>? ReduceForReplay(IReadOnlyList<SampleSet>? samples) => samples;
+
+    /// <summary>
+    /// The variables of a sample set that <see cref="Apply"/> reads; samplers reply with only these columns (identical
+    /// rows merged), so a reply stays kilobytes wherever it comes from. Null: every variable (the default).
+    /// </summary>
+    IReadOnlyList<int>? ReplyLabels => null;
 }
 
 public sealed record StepApplication(object State, IReadOnlyList<KeyValuePair<string, double>> Metrics);

@@ -109,26 +109,16 @@ public sealed class LearningProcedure : ITrainingProcedure
     /// The EBM's negative phase reads only the output variables' occurrence-weighted states (labels K..K+M−1), so
     /// those columns, with identical rows merged, reproduce the gradient bit for bit (counts are integers).
     /// </summary>
+    public IReadOnlyList<int> ReplyLabels => _replyLabels ??= Enumerable.Range(0, _config.Outputs).Select(o => EbmProblemBuilder.OutputLabel(_config.Hidden, o)).ToArray();
+
+    private int[]? _replyLabels;
+
+    /// <summary>The same columns as the replies carry (a reply already reduced comes out unchanged).</summary>
     public IReadOnlyList<SampleSet>? ReduceForReplay(IReadOnlyList<SampleSet>? samples)
     {
         if (samples is null) return null;
-        int k = _config.Hidden, m = _config.Outputs;
-        var result = new SampleSet[samples.Count];
-        for (int i = 0; i < samples.Count; i++)
-        {
-            var set = samples[i];
-            var cols = new int[m];
-            for (int o = 0; o < m; o++) cols[o] = set.ColumnOf(EbmProblemBuilder.OutputLabel(k, o));
-            var values = new sbyte[set.NumRows * m];
-            for (int r = 0; r < set.NumRows; r++)
-            {
-                var row = set.Row(r);
-                for (int o = 0; o < m; o++) values[r * m + o] = row[cols[o]];
-            }
-            var vars = Enumerable.Range(0, m).Select(o => EbmProblemBuilder.OutputLabel(k, o)).ToArray();
-            result[i] = new SampleSet(set.Vartype, vars, values, new double[set.NumRows], set.NumOccurrences.ToArray(), SampleInfo.For("replay")).Aggregate();
-        }
-        return result;
+        var labels = ReplyLabels.ToArray();
+        return samples.Select(s => s.KeepColumns(labels)).ToArray();
     }
 
     public StepApplication Apply(object state, long step, int[] batchIndices, IReadOnlyList<SampleSet>? samples)

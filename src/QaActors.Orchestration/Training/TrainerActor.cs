@@ -277,9 +277,11 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         var target = Target()!;
         var deadline = DateTimeOffset.UtcNow + _settings.SampleTimeout / 2;
         var qpu = _proc!.QpuSettings;
+        // The variables the step reads: the samplers reply with only those columns (remote-safe sizes).
+        ImmutableArray<int>? keep = _proc.ReplyLabels is { } labels ? labels.ToImmutableArray() : null;
         var jobs = ImmutableArray.CreateBuilder<SampleJob>(m.Problems.Length);
         for (int i = 0; i < m.Problems.Length; i++)
-            jobs.Add(new SampleJob(SampleJob.NextId(), _spec!.User, _id, m.Problems[i], _proc.SampleRequestFor(m.Step, i), _spec.Fallback, deadline, qpu, _proc.ClassicalSettings));
+            jobs.Add(new SampleJob(SampleJob.NextId(), _spec!.User, _id, m.Problems[i], _proc.SampleRequestFor(m.Step, i), _spec.Fallback, deadline, qpu, _proc.ClassicalSettings, keep));
         StopSampling();
         _sampling = Context.ActorOf(StepSamplingActor.Props(m.Token, m.Step, jobs.MoveToImmutable(), target, _spec!.Method == "qpu", _settings.SampleTimeout),
             $"sampling-{m.Token}");
