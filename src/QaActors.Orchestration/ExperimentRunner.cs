@@ -57,7 +57,7 @@ public sealed class ExperimentRunner(QaActorSystem qa)
         // journal's first use, and the run must not pay for it twice. A failed registration stops the run.
         var registration = qa.Registry.Ask<Status.Success>(new RegisterExperiment(new ExperimentRegistered(spec.ExperimentId, spec.Method, spec.User, spec.CreatedAt)),
             qa.Settings.Trainer.AskTimeout, cancellationToken);
-        var run = Drive(spec.ExperimentId, listener => new StartExperiment(spec, listener), progress, cancellationToken);
+        var run = Drive(spec.ExperimentId, listener => new StartExperiment(spec, listener, StateHere: true), progress, cancellationToken);
         try { await registration.ConfigureAwait(false); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -69,7 +69,7 @@ public sealed class ExperimentRunner(QaActorSystem qa)
     }
 
     public Task<ExperimentResult> ResumeAsync(string experimentId, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default) =>
-        Drive(experimentId, listener => new ResumeExperiment(experimentId, listener), progress, cancellationToken);
+        Drive(experimentId, listener => new ResumeExperiment(experimentId, listener, StateHere: true), progress, cancellationToken);
 
     public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -98,15 +98,16 @@ public sealed class ExperimentRunner(QaActorSystem qa)
 
     private async Task<ExperimentResult> Drive(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
     {
-        var c = await Follow(id, start, progress, ct).ConfigureAwait(false);
-        // The completion carries no model; it is read from the journal here, on this node.
-        var state = await FinalStateReader.ReadAsync(qa.System, id, qa.Services.ProcedureFor, qa.Settings.Trainer.ApplyTimeout, ct).ConfigureAwait(false);
+        var (c, here) = await Follow(id, start, progress, ct).ConfigureAwait(false);
+        // A trainer in this process hands over its state; one on another node sends no model, so it is read from the
+        // journal here, on this node.
+        var state = here ?? await FinalStateReader.ReadAsync(qa.System, id, qa.Services.ProcedureFor, qa.Settings.Trainer.ApplyTimeout, ct).ConfigureAwait(false);
         return new ExperimentResult(c.Summary.Spec.ExperimentId, c.Summary.Spec, c.Summary.History, c.Summary.Totals, state, c.ResumedFromStep);
     }
 
-    private async Task<ExperimentCompleted> Follow(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
+    private async Task<(ExperimentCompleted, object?)> Follow(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
     {
-        var tcs = new TaskCompletionSource<ExperimentCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = new TaskCompletionSource<(ExperimentCompleted, object?)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var listener = qa.System.ActorOf(Props.Create(() => new RunListener(tcs, progress)));
         try
         {
@@ -124,10 +125,11 @@ public sealed class ExperimentRunner(QaActorSystem qa)
 
     private sealed class RunListener : ReceiveActor
     {
-        public RunListener(TaskCompletionSource<ExperimentCompleted> tcs, IProgress<StepReport>? progress)
+        public RunListener(TaskCompletionSource<(ExperimentCompleted, object?)> tcs, IProgress<StepReport>? progress)
         {
             Receive<StepReport>(r => progress?.Report(r));
-            Receive<ExperimentCompleted>(c => tcs.TrySetResult(c));
+            Receive<ExperimentCompleted>(c => tcs.TrySetResult((c, null)));
+            Receive<ExperimentCompletedHere>(c => tcs.TrySetResult((c.Completed, c.State)));
             Receive<ExperimentFailed>(f => tcs.TrySetException(new ExperimentFailedException(f.ExperimentId, f.Reason)));
         }
     }

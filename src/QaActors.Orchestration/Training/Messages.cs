@@ -12,13 +12,16 @@ public interface IWithExperimentId
 }
 
 /// <summary>Starts (or continues, if it exists with the same settings) an experiment; progress goes to <paramref name="ReportTo"/>.</summary>
-public sealed record StartExperiment(ExperimentSpec Spec, IActorRef ReportTo) : IWithExperimentId, IQaMessage
+public sealed record StartExperiment(ExperimentSpec Spec, IActorRef ReportTo, bool StateHere = false) : IWithExperimentId, IQaMessage
 {
     public string ExperimentId => Spec.ExperimentId;
 }
 
 /// <summary>Continues an existing experiment from its last persisted step.</summary>
-public sealed record ResumeExperiment(string ExperimentId, IActorRef ReportTo) : IWithExperimentId, IQaMessage;
+/// <summary>Continues an existing experiment from its last persisted step.</summary>
+/// <remarks><c>StateHere</c> (also on <see cref="StartExperiment"/>): a listener in the trainer's own process asks for
+/// <see cref="ExperimentCompletedHere"/>, the completion with the final state, instead of reading it from the journal.</remarks>
+public sealed record ResumeExperiment(string ExperimentId, IActorRef ReportTo, bool StateHere = false) : IWithExperimentId, IQaMessage;
 
 /// <summary>
 /// Stops stepping after the step in progress, or once step <paramref name="AfterStep"/> is persisted
@@ -47,6 +50,13 @@ public sealed record StepReport(string ExperimentId, long Step, long TotalSteps,
 /// (<see cref="FinalStateReader"/>).
 /// </summary>
 public sealed record ExperimentCompleted(ExperimentSummary Summary, long ResumedFromStep) : IQaMessage;
+
+/// <summary>
+/// The completion as a listener in the trainer's own actor system receives it: with the final state, which never
+/// leaves the process, so the listener need not read it back from the journal (a remote listener gets
+/// <see cref="ExperimentCompleted"/> and reads it with <see cref="FinalStateReader"/>).
+/// </summary>
+internal sealed record ExperimentCompletedHere(ExperimentCompleted Completed, object State) : ILocalMessage;
 
 public sealed record ExperimentFailed(string ExperimentId, string Reason) : IQaMessage;
 

@@ -85,6 +85,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private ExperimentSpec? _spec;
     private ITrainingProcedure? _proc;
     private object? _state;
+    private bool _stateHere;
     private long _last;
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
@@ -118,8 +119,8 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     /// <summary>No run: starts one, answers summaries from the journal, passivates when asked.</summary>
     private void Idle()
     {
-        Receive<StartExperiment>(m => Begin(m.Spec, m.ReportTo));
-        Receive<ResumeExperiment>(m => Begin(null, m.ReportTo));
+        Receive<StartExperiment>(m => Begin(m.Spec, m.ReportTo, m.StateHere));
+        Receive<ResumeExperiment>(m => Begin(null, m.ReportTo, m.StateHere));
         Receive<PauseExperiment>(_ => { }); // nothing runs; a later run starts unpaused
         Receive<GetExperimentSummary>(_ =>
         {
@@ -173,11 +174,12 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Receive<Status.Failure>(_ => { });
     }
 
-    private void Begin(ExperimentSpec? spec, IActorRef reportTo)
+    private void Begin(ExperimentSpec? spec, IActorRef reportTo, bool stateHere)
     {
         Timers.Cancel("passivate");
         _startSpec = spec;
         _reportTo = reportTo;
+        _stateHere = stateHere && reportTo.Path.Address.HasLocalScope;
         _pauseAfter = long.MaxValue;
         _attempts = 0;
         _resumedFrom = -1;
@@ -382,6 +384,14 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     /// </summary>
     private void Finish()
     {
+        if (_stateHere && _reportTo is not null)
+        {
+            // The listener shares this process: it gets the state itself, and the final snapshot is written meanwhile
+            // (for later readers; the journal's events give the same state should it not be).
+            EnsureAggregator().Tell(new FinishExperiment(_last));
+            CompletedHere();
+            return;
+        }
         int token = NewToken();
         EnsureAggregator().Tell(new FinishExperiment(_last));
         Timers.StartSingleTimer("finish", new FinishTimeout(token), _settings.ApplyTimeout);
@@ -400,6 +410,17 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
             });
             WhileRunning();
         });
+    }
+
+    private void CompletedHere()
+    {
+        Timers.Cancel("finish");
+        NewToken();
+        var done = new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom);
+        _reportTo?.Tell(new ExperimentCompletedHere(done, _state!));
+        _reportTo = null;
+        Enter("Idle", Idle);
+        Passivate();
     }
 
     private void Completed()
