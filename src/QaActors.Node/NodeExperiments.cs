@@ -84,30 +84,31 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
         if (config.Method == TrainingMethod.Qpu && solver.Length == 0)
             throw new SubmitException("config.Method", "this node has no QPU configured (DWAVE_API_TOKEN / dwave.conf of the node); use a classical method or a node with a QPU");
         var spec = LearningProcedure.Spec(id, config, taskRef, fallback, user, solver);
-        var run = new Run { User = user };
-        if (!_runs.TryAdd(id, run))
-        {
-            var existing = _runs[id];
-            if (existing.User != user) throw new SubmitException("experiment_id", $"experiment '{id}' belongs to another user; choose another id");
-            if (existing.State == "running") return (id, false);
-            _runs[id] = run;
-        }
+        if (TryBegin(id, user) is not { } run) return (id, false);
         _ = Drive(id, run, progress => _runner.RunAsync(spec, progress));
         return (id, true);
     }
 
-    /// <summary>Continues an experiment from its last persisted step.</summary>
+    /// <summary>Continues an experiment from its last persisted step (false: this node is already driving it).</summary>
     public bool Resume(string id, string user)
     {
-        var run = new Run { User = user };
-        var existing = _runs.GetOrAdd(id, run);
-        if (!ReferenceEquals(existing, run))
-        {
-            if (existing.State == "running") return false;
-            _runs[id] = run;
-        }
+        if (TryBegin(id, user) is not { } run) return false;
         _ = Drive(id, run, progress => _runner.ResumeAsync(id, progress));
         return true;
+    }
+
+    /// <summary>A new run of <paramref name="id"/> for <paramref name="user"/>, or null when this node is already driving one.</summary>
+    private Run? TryBegin(string id, string user)
+    {
+        lock (_runs)
+        {
+            if (_runs.TryGetValue(id, out var existing))
+            {
+                if (existing.User != user) throw new SubmitException("experiment_id", $"experiment '{id}' belongs to another user; choose another id");
+                if (existing.State == "running") return null;
+            }
+            return _runs[id] = new Run { User = user };
+        }
     }
 
     public void Cancel(string id) => qa.Trainers.Tell(new PauseExperiment(id), ActorRefs.NoSender);

@@ -83,14 +83,7 @@ public static class ServerExperiments
     {
         await client.PostAsync($"api/v1/experiments/{Uri.EscapeDataString(id)}/resume", null, ct);
         var v = await client.GetAsync($"api/v1/experiments/{Uri.EscapeDataString(id)}", ct);
-        var end = await ServerTrain.FollowAsync(client, id, json, v["total_steps"]?.GetValue<long>() ?? 1, ct);
-        if (end.State != "completed") throw new ServerRefusedException($"experiment {id} ended {end.State}{(end.Reason is { } r ? ": " + r : "")}");
-        string dir = outDir ?? Path.Combine("runs", id);
-        await ServerTrain.DownloadAllAsync(client, id, dir, ct);
-        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "report.json"), ct))!.AsObject();
-        if (json) Cli.WriteJson(report);
-        else ServerTrain.Render(report, dir);
-        return Cli.ExitOk;
+        return await ServerTrain.FollowAndFetchAsync(client, id, v["total_steps"]?.GetValue<long>() ?? 1, outDir ?? Path.Combine("runs", id), json, ct);
     }
 
     public static async Task<int> DownloadAsync(QaClient client, string id, string outDir, bool json, CancellationToken ct)

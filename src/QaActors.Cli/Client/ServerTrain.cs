@@ -50,7 +50,13 @@ public static class ServerTrain
         }
         Cli.InterruptNote = () => $"detached from experiment {id}; it keeps running on {client.Server}. `qa experiment watch {id}` follows it again, `qa experiment cancel {id}` stops it.";
         if (!json) AnsiConsole.MarkupLineInterpolated($"[bold]{config.Method.ToWire()}[/] on {config.Dataset} classes {a},{b}: experiment {id} on {client.Server}, {config.Steps} steps of batch {config.Batch}");
-        var end = await FollowAsync(client, id, json, config.Steps, ct);
+        return await FollowAndFetchAsync(client, id, config.Steps, outDir, json, ct);
+    }
+
+    /// <summary>Follows the run to its end; when it completed, downloads its artefacts into <paramref name="outDir"/> and prints its report.</summary>
+    public static async Task<int> FollowAndFetchAsync(QaClient client, string id, long steps, string outDir, bool json, CancellationToken ct)
+    {
+        var end = await FollowAsync(client, id, json, steps, ct);
         if (end.State != "completed")
             throw new ServerRefusedException($"experiment {id} ended {end.State}{(end.Reason is { } r ? ": " + r : "")}");
         await DownloadAllAsync(client, id, outDir, ct);

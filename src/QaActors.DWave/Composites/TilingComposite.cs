@@ -12,6 +12,10 @@ public sealed record TileLayout(IReadOnlyList<MinorEmbedding> Tiles)
 
     /// <summary>Qubits occupied by the first <paramref name="copies"/> copies (what a call with that many problems programs).</summary>
     public int QubitsFor(int copies) => Tiles.Take(copies).Sum(t => t.TotalQubits);
+
+    /// <summary>The solver's published timing model for a call carrying <paramref name="copies"/> problems of this layout (µs).</summary>
+    public double EstimateAccessMicros(SolverInfo solver, int copies, int reads, double? annealingTime) =>
+        AccessTimeEstimator.EstimateAccessTime(solver, Math.Max(1, QubitsFor(Math.Min(copies, Copies))), reads, annealingTime);
 }
 
 /// <summary>
@@ -46,7 +50,7 @@ public sealed class TilingComposite : IBatchSampler
 
     /// <summary>The solver's published timing model for a call carrying <paramref name="copies"/> problems of this layout (µs).</summary>
     public double EstimateAccessMicros(TileLayout layout, int copies, int reads) =>
-        AccessTimeEstimator.EstimateAccessTime(_child.Solver, Math.Max(1, layout.QubitsFor(Math.Min(copies, layout.Copies))), reads, _settings.AnnealingTime);
+        layout.EstimateAccessMicros(_child.Solver, copies, reads, _settings.AnnealingTime);
 
     public async Task<SampleSet> SampleAsync(Bqm problem, SampleRequest request, CancellationToken cancellationToken = default) =>
         (await SampleManyAsync([problem], [request], cancellationToken).ConfigureAwait(false))[0];

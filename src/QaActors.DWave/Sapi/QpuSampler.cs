@@ -122,11 +122,9 @@ public sealed class QpuSampler : IBatchSampler, IDisposable
         await (await StackAsync(Options.Temperature, maxTiles, ct).ConfigureAwait(false)).Tiling.LayoutAsync(problem).ConfigureAwait(false);
 
     /// <summary>The solver's timing model for one call of <paramref name="copies"/> problems of <paramref name="layout"/> (µs); the solver must be resolved.</summary>
-    public double EstimateAccessMicros(TileLayout layout, int copies, int reads)
-    {
-        var s = _structured ?? throw new InvalidOperationException("the solver is not resolved yet; call LayoutAsync first");
-        return AccessTimeEstimator.EstimateAccessTime(s.Solver, Math.Max(1, layout.QubitsFor(Math.Min(copies, layout.Copies))), reads, Options.AnnealingTime);
-    }
+    public double EstimateAccessMicros(TileLayout layout, int copies, int reads) =>
+        layout.EstimateAccessMicros((_structured ?? throw new InvalidOperationException("the solver is not resolved yet; call LayoutAsync first")).Solver,
+            copies, reads, Options.AnnealingTime);
 
     /// <summary>The temperature composite serving <paramref name="temperature"/> (for its running estimate).</summary>
     public async Task<TemperatureComposite> TemperatureAsync(QpuTemperature temperature, int maxTiles, CancellationToken ct = default) =>

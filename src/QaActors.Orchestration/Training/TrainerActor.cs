@@ -389,7 +389,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
             // The listener shares this process: it gets the state itself, and the final snapshot is written meanwhile
             // (for later readers; the journal's events give the same state should it not be).
             EnsureAggregator().Tell(new FinishExperiment(_last));
-            CompletedHere();
+            Completed();
             return;
         }
         int token = NewToken();
@@ -412,22 +412,13 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         });
     }
 
-    private void CompletedHere()
-    {
-        Timers.Cancel("finish");
-        NewToken();
-        var done = new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom);
-        _reportTo?.Tell(new ExperimentCompletedHere(done, _state!));
-        _reportTo = null;
-        Enter("Idle", Idle);
-        Passivate();
-    }
-
+    /// <summary>Reports the end; with the state when the listener asked for it and shares this process (<see cref="_stateHere"/>).</summary>
     private void Completed()
     {
         Timers.Cancel("finish");
         NewToken();
-        _reportTo?.Tell(new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom));
+        var done = new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom);
+        _reportTo?.Tell(_stateHere ? new ExperimentCompletedHere(done, _state!) : done);
         _reportTo = null;
         Enter("Idle", Idle);
         Passivate();
