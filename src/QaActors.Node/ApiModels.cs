@@ -43,4 +43,5 @@ public sealed record ExperimentView(
     [property: JsonPropertyName("task")] System.Text.Json.Nodes.JsonNode? Task,
     [property: JsonPropertyName("history")] IReadOnlyList<IReadOnlyDictionary<string, double>> History,
     [property: JsonPropertyName("provenance")] System.Text.Json.Nodes.JsonObject Provenance,
-    [property: JsonPropertyName("artifacts")] IReadOnlyList<string> Artifacts);
+    [property: JsonPropertyName("artifacts")] IReadOnlyList<string> Artifacts,
+    [property: JsonPropertyName("node")] string? Node);

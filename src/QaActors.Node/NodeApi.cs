@@ -234,6 +234,7 @@ public static class NodeApi
                 ["qpu_access_time"] = p.QpuAccessMicros / 1e6,
                 ["examples"] = p.Examples,
             },
-            artifacts);
+            artifacts,
+            s.RunningOn);
     }
 }

@@ -124,14 +124,21 @@ public sealed class ExperimentRunner(QaActorSystem qa)
         var listener = qa.System.ActorOf(Props.Create(() => new RunListener(id, tcs, progress, trainers, within)));
         try
         {
-            await using var reg = ct.Register(() =>
-            {
-                // Stop after the step in progress; what is persisted stays, and a later run continues from it.
-                if (pauseOnCancel) qa.Trainers.Tell(new PauseExperiment(id));
-                tcs.TrySetCanceled(ct);
-            });
+            await using var reg = ct.Register(() => tcs.TrySetCanceled(ct));
             qa.Trainers.Tell(start(listener));
-            return await tcs.Task.ConfigureAwait(false);
+            try { return await tcs.Task.ConfigureAwait(false); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested && pauseOnCancel)
+            {
+                // Stop after the step in progress; what is persisted stays, and a later run continues from it. The stop
+                // is recorded before this returns (and the process perhaps leaves), so no restart continues the run.
+                try { await qa.Trainers.Ask<ExperimentPaused>(new PauseExperiment(id), qa.Settings.Trainer.AskTimeout).ConfigureAwait(false); }
+                catch (AskTimeoutException)
+                {
+                    // The trainer has the pause and stops after its step; only the record of it did not confirm in
+                    // time, and the record is written again when the run ends paused. The user's interruption wins.
+                }
+                throw;
+            }
         }
         finally { qa.System.Stop(listener); }
     }

@@ -83,8 +83,13 @@ public sealed class NodeProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    private bool _disposed;
+
+    /// <summary>SIGKILL (kill -9) when still running; then the process is gone. Safe to call more than once.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

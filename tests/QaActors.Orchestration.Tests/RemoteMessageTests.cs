@@ -85,6 +85,7 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
             new ExperimentAttached("exp-1", 4),
             new PauseExperiment("exp-1", 7),
             new PauseExperiment("exp-1"),
+            new ExperimentPaused("exp-1"),
             new GetExperimentSummary("exp-1"),
             summary,
             new StepReport("exp-1", 3, 20, Stats(3), SomeProvenance(), SomeProvenance()),

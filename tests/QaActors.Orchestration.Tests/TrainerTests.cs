@@ -15,8 +15,8 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
 {
     public TrainerTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output)
     {
-        // Every run says it took the listener on first; the tests of listeners use probes of their own.
-        IgnoreMessages<ExperimentAttached>();
+        // Every run says it took the listener on first, and a pause that it is recorded; the tests of listeners use probes.
+        IgnoreMessages(m => m is ExperimentAttached or ExperimentPaused);
     }
 
     private TrainerServices Services(Func<ExperimentSpec, ITrainingProcedure> procedureFor, int snapshotEvery = 4, IActorRef? gateway = null, bool continueWhenRestored = false)
@@ -407,5 +407,39 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
         var again = Follow(probe);
         Assert.Equal(7, again.Summary.LastStep);
         Assert.Equal(Bytes(reference), Bytes(again));
+    }
+
+    [Fact]
+    public void A_pause_is_recorded_at_once_so_neither_a_restored_trainer_nor_an_attach_continues_the_run()
+    {
+        var probe = CreateTestProbe();
+        using var gate = new ManualResetEventSlim(false);
+        var lost = StartHeld("pause-now", 6, Held(gate, 4), 4);
+        lost.Tell(new PauseExperiment("pause-now"), probe.Ref);
+        probe.ExpectMsg<ExperimentPaused>(TimeSpan.FromSeconds(10));
+        // Its process goes before the step in progress ends: the pause is recorded already.
+        Watch(lost);
+        Sys.Stop(lost);
+        ExpectTerminated(lost, TimeSpan.FromSeconds(10));
+        gate.Set();
+        var restored = Sys.ActorOf(TrainerActor.Props("pause-now", Services(s => new ToyProcedure(s.Seed, s.TotalSteps), continueWhenRestored: true)));
+        restored.Tell(new AttachExperiment("pause-now", probe.Ref, ContinueInterrupted: true));
+        Assert.Equal("paused", probe.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+
+        // An interrupted run cancelled while nothing runs stays stopped too.
+        using var gate2 = new ManualResetEventSlim(false);
+        var lost2 = StartHeld("pause-idle", 6, Held(gate2, 4), 4);
+        Watch(lost2);
+        Sys.Stop(lost2);
+        ExpectTerminated(lost2, TimeSpan.FromSeconds(10));
+        gate2.Set();
+        var idle = Sys.ActorOf(TrainerActor.Props("pause-idle", Services(s => new ToyProcedure(s.Seed, s.TotalSteps))));
+        idle.Tell(new PauseExperiment("pause-idle"), probe.Ref);
+        probe.ExpectMsg<ExperimentPaused>(TimeSpan.FromSeconds(10));
+        idle.Tell(new AttachExperiment("pause-idle", probe.Ref, ContinueInterrupted: true));
+        Assert.Equal("paused", probe.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+        // A resume on purpose clears it and runs to the end.
+        idle.Tell(new ResumeExperiment("pause-idle", probe.Ref));
+        Assert.Equal(6, Follow(probe).Summary.LastStep);
     }
 }

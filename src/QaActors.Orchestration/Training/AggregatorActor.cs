@@ -311,7 +311,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
                 $"experiment '{_experimentId}' already exists with different settings ({why}); use another --out or resume it as it is")));
             return;
         }
-        if (_stopped is not null)
+        if (_stopped is not null && init.ClearStop)
         {
             // Started or resumed on purpose: from now on a restart after node loss continues it again.
             Persist(new RunResumed(DateTimeOffset.UtcNow), _ =>

@@ -33,6 +33,12 @@ public sealed record ResumeExperiment(string ExperimentId, IActorRef ReportTo, b
 public sealed record PauseExperiment(string ExperimentId, long? AfterStep = null) : IWithExperimentId, IQaMessage;
 
 /// <summary>
+/// The answer to <see cref="PauseExperiment"/> (without a step): the stop is recorded, so no restart continues the run,
+/// even should its process exit before the step in progress ends.
+/// </summary>
+public sealed record ExperimentPaused(string ExperimentId) : IQaMessage;
+
+/// <summary>
 /// Follows an experiment without deciding for it: a running one adds the listener; one that was stopped (cancelled or
 /// failed) answers <see cref="ExperimentFailed"/> with the reason it stopped; a finished one answers
 /// <see cref="ExperimentCompleted"/>; one that was running when its node went away continues, with the listener.
@@ -50,12 +56,14 @@ public sealed record ExperimentAttached(string ExperimentId, long LastStep) : IQ
 
 public sealed record GetExperimentSummary(string ExperimentId) : IWithExperimentId, IQaMessage;
 
+/// <summary>An experiment as of its last persisted step; <c>RunningOn</c>: the address of the node whose trainer runs it.</summary>
 public sealed record ExperimentSummary(
     ExperimentSpec Spec,
     long LastStep,
     ImmutableArray<StepStats> History,
     Provenance Totals,
-    bool Running) : IQaMessage
+    bool Running,
+    string? RunningOn = null) : IQaMessage
 {
     public bool Completed => LastStep >= Spec.TotalSteps;
 }
@@ -81,7 +89,8 @@ public sealed record ExperimentFailed(string ExperimentId, string Reason) : IQaM
 
 // ---- between a trainer, its aggregator and the BQM workers of its node: local only (they carry live state objects) ----
 
-internal sealed record InitAggregator(ExperimentSpec? Spec) : ILocalMessage;
+/// <summary><paramref name="ClearStop"/>: a start or resume on purpose, after which a restart continues the run again.</summary>
+internal sealed record InitAggregator(ExperimentSpec? Spec, bool ClearStop = true) : ILocalMessage;
 
 /// <summary>Whether the experiment exists, was stopped on purpose (with the reason), and how far it is.</summary>
 internal sealed record GetRunIntent : ILocalMessage;

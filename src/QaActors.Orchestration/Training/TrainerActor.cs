@@ -91,6 +91,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     private int _attempts;
     private long _pauseAfter = long.MaxValue;
     private long _resumedFrom = -1;
+    private bool _clearStop;
     private IActorRef? _sampling;
 
     // The experiment as of its last persisted step, as the aggregator reported it.
@@ -126,6 +127,8 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
 
     private int NewToken() => ++_token;
 
+    private string NodeAddress => ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
+
     private void Enter(string phase, Action behaviour)
     {
         _phase = phase;
@@ -141,11 +144,26 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Receive<ResumeExperiment>(m => Begin(null, [new Listener(m.ReportTo, m.StateHere, null)]));
         Receive<AttachExperiment>(m => CheckIntent(new Listener(m.ReportTo, m.StateHere, null, m.ContinueInterrupted)));
         Receive<WakeCheck>(_ => CheckIntent(null));
-        Receive<PauseExperiment>(_ => { }); // nothing runs; a later run starts unpaused
+        // Nothing runs; the stop is recorded all the same, so that an interrupted run is not continued (a later start
+        // or resume on purpose clears it).
+        Receive<PauseExperiment>(RecordPause);
         Receive<GetExperimentSummary>(_ => AnswerSummary());
         Receive<PassivateIfIdle>(_ => Passivate());
         Receive<Terminated>(t => { if (t.ActorRef.Equals(_aggregator)) _aggregator = null; });
         IgnoreStale();
+    }
+
+    /// <summary>
+    /// A pause without a step stops the run after the step in progress; its stop is recorded at once and the asker told
+    /// when it is (a `qa train` interrupted by Ctrl-C waits for that before its process leaves).
+    /// </summary>
+    private void RecordPause(PauseExperiment m)
+    {
+        if (m.AfterStep is not null) return;
+        var asker = Sender;
+        var paused = new ExperimentPaused(_id);
+        EnsureAggregator().Ask<RunStopMarked>(new MarkRunStopped("paused"), _settings.AskTimeout)
+            .PipeTo(asker, success: _ => paused);
     }
 
     private void AnswerSummary()
@@ -182,7 +200,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
                 if (i.Interrupted && (continueIt || pending.Any(l => l.Continue)))
                 {
                     _log.Info("experiment {0} was interrupted at step {1} of {2}; continuing", _id, i.LastStep, i.TotalSteps);
-                    Begin(null, pending, pauseAfter);
+                    Begin(null, pending, pauseAfter, clearStop: false);
                     return;
                 }
                 object answer = !i.Exists ? new ExperimentFailed(_id, $"experiment '{_id}' does not exist")
@@ -206,7 +224,11 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
                 continueIt |= m.ContinueInterrupted;
             });
             Receive<WakeCheck>(_ => continueIt = true);
-            Receive<PauseExperiment>(m => pauseAfter = m.AfterStep ?? 0);
+            Receive<PauseExperiment>(m =>
+            {
+                pauseAfter = m.AfterStep ?? 0;
+                RecordPause(m);
+            });
             Receive<GetExperimentSummary>(_ => AnswerSummary());
             Receive<PassivateIfIdle>(_ => { });
             Receive<Terminated>(t => { if (t.ActorRef.Equals(_aggregator)) _aggregator = null; });
@@ -221,10 +243,14 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Receive<ResumeExperiment>(m => Attach(new Listener(m.ReportTo, m.StateHere, null)));
         Receive<AttachExperiment>(m => Attach(new Listener(m.ReportTo, m.StateHere, null)));
         Receive<WakeCheck>(_ => { });
-        Receive<PauseExperiment>(m => _pauseAfter = m.AfterStep ?? 0);
+        Receive<PauseExperiment>(m =>
+        {
+            _pauseAfter = m.AfterStep ?? 0;
+            RecordPause(m);
+        });
         Receive<GetExperimentSummary>(_ =>
         {
-            if (_spec is not null) Sender.Tell(new ExperimentSummary(_spec, _last, _history, _totals, Running: true));
+            if (_spec is not null) Sender.Tell(new ExperimentSummary(_spec, _last, _history, _totals, Running: true, RunningOn: NodeAddress));
             else EnsureAggregator().Forward(new GetAggregatorSummary());
         });
         Receive<PassivateIfIdle>(_ => { });
@@ -264,10 +290,12 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Receive<Status.Failure>(_ => { });
     }
 
-    private void Begin(ExperimentSpec? spec, IReadOnlyList<Listener> listeners, long pauseAfter = long.MaxValue)
+    private void Begin(ExperimentSpec? spec, IReadOnlyList<Listener> listeners, long pauseAfter = long.MaxValue, bool clearStop = true)
     {
         Timers.Cancel("passivate");
         _startSpec = spec;
+        // A start or resume on purpose clears a recorded stop; continuing an interrupted run has none to clear.
+        _clearStop = clearStop;
         _listeners.Clear();
         _spec = null;
         foreach (var l in listeners) Attach(l);
@@ -306,7 +334,11 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     {
         StopSampling();
         int token = NewToken();
-        EnsureAggregator().Ask<AggregatorState>(new InitAggregator(_startSpec), _settings.ApplyTimeout)
+        // Only the run's first initialization clears a stop: a pause recorded since must survive the re-initialization
+        // of a retry.
+        bool clear = _clearStop;
+        _clearStop = false;
+        EnsureAggregator().Ask<AggregatorState>(new InitAggregator(_startSpec, clear), _settings.ApplyTimeout)
             .PipeTo(Self, success: s => new Initialized(token, s), failure: e => new InitFailed(token, e));
         Enter("Initializing", () =>
         {

@@ -1,0 +1,280 @@
+using Xunit.Abstractions;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+
+namespace QaActors.Cli.Tests;
+
+/// <summary>
+/// Real `qa node` processes that are killed (SIGKILL) or stopped (SIGTERM) while they train: the experiments they ran
+/// continue by themselves, on a restarted node or on the nodes left, each step applied exactly once, and end with the
+/// model an uninterrupted embedded run of the same command writes, bit for bit (docs/operations.md, "Node loss drills").
+/// </summary>
+public class NodeLossTests(ITestOutputHelper output)
+{
+    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), "qa-loss-test-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
+
+    // Long enough (about 30 ms a step) to be caught mid-run; small enough for CI.
+    private static string[] Train(string outDir, int steps) =>
+        ["train", "--dataset", "mnist", "--classes", "0,1", "--method", "gibbs", "--hidden", "8", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+         "--train-size", "20", "--test-size", "20", "--reads", "20", "--sweeps", "50", "--out", outDir];
+
+    private static byte[] EmbeddedModel(string root, int steps)
+    {
+        string dir = NodeProcess.NewDataDir(Path.Combine(root, "embedded"));
+        string outDir = Path.Combine(dir, "out");
+        var r = QaProcess.Run([.. Train(outDir, steps), "--data-dir", dir, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return File.ReadAllBytes(Path.Combine(outDir, "model.safetensors"));
+    }
+
+    private static string Submit(NodeProcess node, string token, string outDir, int steps)
+    {
+        var r = QaProcess.Run([.. Train(outDir, steps), "--server", node.Api.ToString(), "--token", token, "--detach", "--json"]);
+        Assert.True(r.ExitCode == 0, r.Stderr + node.Stderr);
+        return JsonNode.Parse(r.Stdout)!["experiment_id"]!.GetValue<string>();
+    }
+
+    private static async Task<JsonNode> Get(HttpClient c, string id)
+    {
+        var res = await c.GetAsync($"api/v1/experiments/{id}");
+        string body = await res.Content.ReadAsStringAsync();
+        // While a lost node's singletons (the user registry among them) move, the API says so and asks to retry.
+        if (res.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable) throw new HttpRequestException($"503 {body}");
+        Assert.True(res.IsSuccessStatusCode, $"GET {id}: {(int)res.StatusCode} {body}");
+        return JsonNode.Parse(body)!;
+    }
+
+    /// <summary>Waits until the experiment has persisted at least <paramref name="step"/> steps (and is still short of its end).</summary>
+    private static async Task<JsonNode> WaitForStep(HttpClient c, string id, long step, TimeSpan within)
+    {
+        var until = DateTime.UtcNow + within;
+        while (true)
+        {
+            var v = await Get(c, id);
+            if ((long)v["step"]! >= step) return v;
+            Assert.True(DateTime.UtcNow < until, $"{id} did not reach step {step} within {within}: {v.ToJsonString()}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<JsonNode> WaitForEnd(HttpClient c, string id, TimeSpan within)
+    {
+        var until = DateTime.UtcNow + within;
+        while (true)
+        {
+            JsonNode v;
+            // While the cluster downs the lost node, a request routed to its shards goes unanswered until the ask times out.
+            try { v = await Get(c, id); }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { v = new JsonObject { ["state"] = "unanswered: " + e.Message }; }
+            if (v["state"]?.GetValue<string>() is "completed" or "failed" or "cancelled") return v;
+            Assert.True(DateTime.UtcNow < until, $"{id} did not end within {within}: {v.ToJsonString()}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Every step from 0 to the last exactly once, in order: none lost, none applied twice.</summary>
+    private static void AssertEveryStepOnce(JsonNode view, int steps)
+    {
+        var history = view["history"]!.AsArray().Select(h => (long)(double)h!["step"]!).ToArray();
+        Assert.Equal(Enumerable.Range(0, steps + 1).Select(i => (long)i), history);
+    }
+
+    private static byte[] Download(NodeProcess node, string token, string id, string outDir)
+    {
+        var r = QaProcess.Run(["experiment", "download", id, "--out", outDir, "--server", node.Api.ToString(), "--token", token]);
+        Assert.True(r.ExitCode == 0, r.Stderr + node.Stderr);
+        return File.ReadAllBytes(Path.Combine(outDir, "model.safetensors"));
+    }
+
+    [Fact]
+    public async Task A_node_killed_or_stopped_mid_run_continues_its_experiments_by_itself_when_it_starts_again()
+    {
+        const int steps = 150;
+        string root = Temp("restart");
+        string dir = NodeProcess.NewDataDir(Path.Combine(root, "node"));
+        try
+        {
+            byte[] reference = EmbeddedModel(root, steps);
+            foreach (var how in new[] { "SIGKILL", "SIGTERM" })
+            {
+                string id;
+                string token;
+                JsonNode at;
+                {
+                    using var node = NodeProcess.Start(dir);
+                    token = node.AdminToken;
+                    using var c = node.Client(token);
+                    id = Submit(node, token, Path.Combine(root, "out-" + how), steps);
+                    at = await WaitForStep(c, id, 5, TimeSpan.FromSeconds(60));
+                    Assert.True((long)at["step"]! < steps, $"the run ended before the node could be stopped ({how})");
+                    if (how == "SIGKILL") node.Dispose(); // kill -9: no hand-over, no flush
+                    else node.Terminate(TimeSpan.FromSeconds(10));
+                    output.WriteLine($"{how} at step {at["step"]}");
+                }
+                // Nobody resumes it, nor even asks about it: the node that starts on the data dir continues what was
+                // running by itself (its shard restores the remembered trainer).
+                using var again = NodeProcess.Start(dir);
+                using var c2 = again.Client(token);
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                var later = await Get(c2, id);
+                Assert.True((long)later["step"]! > (long)at["step"]! + 1, $"not continued by itself: at step {later["step"]} 5 s after the restart ({how} at {at["step"]})");
+                var end = await WaitForEnd(c2, id, TimeSpan.FromSeconds(120));
+                Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString() + again.Stderr);
+                AssertEveryStepOnce(end, steps);
+                Assert.Equal(reference, Download(again, token, id, Path.Combine(root, "download-" + how)));
+                again.Terminate(TimeSpan.FromSeconds(10));
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    [Fact]
+    public async Task Three_nodes_on_postgresql_lose_a_trainer_node_then_the_singleton_node_and_every_experiment_completes_once()
+    {
+        if (PostgresDatabase.Create("drill") is not { } db) return;
+        using var _ = db;
+        const int steps = 150;
+        string root = Temp("drill");
+        var nodes = new NodeProcess?[3];
+        try
+        {
+            byte[] reference = EmbeddedModel(root, steps);
+            int seedPort = FreePort();
+            string seed = $"akka.tcp://qa@127.0.0.1:{seedPort}";
+            NodeProcess StartNode(int i) => i == 0
+                ? NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node0")), "--db", db.ConnectionString, "--port", seedPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                : NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node" + i)), "--db", db.ConnectionString, "--port", "0", "--seed-nodes", seed);
+            async Task ThreeUp(NodeProcess via, string token)
+            {
+                // All three are members before anything is placed, so trainers spread over them, and a lost node leaves
+                // a majority (keep-majority downs the lost one, not the survivors).
+                using var c = via.Client(token);
+                var until = DateTime.UtcNow.AddSeconds(90);
+                while (JsonNode.Parse(await c.GetStringAsync("api/v1/cluster"))!["members"]!.AsArray().Count(m => m!["status"]!.GetValue<string>() == "Up") < 3)
+                {
+                    Assert.True(DateTime.UtcNow < until, "the three nodes did not form a cluster");
+                    await Task.Delay(200);
+                }
+            }
+            for (int i = 0; i < 3; i++) nodes[i] = StartNode(i);
+            string token = nodes[0]!.AdminToken;
+            await ThreeUp(nodes[0]!, token);
+
+            // Drill 1: kill -9 a node (not the oldest) that runs trainers; follow through the oldest.
+            var ids = new List<string>();
+            for (int k = 0; k < 4; k++) ids.Add(Submit(nodes[0]!, token, Path.Combine(root, "out-a" + k), steps));
+            using (var c0 = nodes[0]!.Client(token))
+            {
+                var where = new Dictionary<string, string>();
+                foreach (var id in ids) where[id] = (await WaitForStep(c0, id, 3, TimeSpan.FromSeconds(90)))["node"]?.GetValue<string>() ?? "";
+                output.WriteLine("trainers: " + string.Join(", ", where.Select(kv => $"{kv.Key}@{kv.Value}")));
+                string victim = where.Values.FirstOrDefault(a => !a.EndsWith(":" + seedPort, StringComparison.Ordinal)) ?? "";
+                int v = victim.Length == 0 ? -1 : Array.FindIndex(nodes, n => n is not null && victim.EndsWith(":" + ClusterPort(n), StringComparison.Ordinal));
+                Assert.True(v > 0, $"no trainer ran on another node than the oldest: {string.Join(", ", where.Values)}");
+                nodes[v]!.Dispose();
+                nodes[v] = null;
+                output.WriteLine($"killed node {v} ({victim})");
+                foreach (var id in ids)
+                {
+                    var end = await WaitForEnd(c0, id, TimeSpan.FromSeconds(180));
+                    Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString());
+                    AssertEveryStepOnce(end, steps);
+                    Assert.Equal(reference, Download(nodes[0]!, token, id, Path.Combine(root, "dl-" + id)));
+                }
+            }
+
+            // Drill 2, on three nodes again (the lost one restarted on its data dir): kill -9 the oldest node (it holds the
+            // singletons: registry, ledger, users, gateways); follow through another.
+            int lost = Array.FindIndex(nodes, n => n is null);
+            nodes[lost] = StartNode(lost);
+            await ThreeUp(nodes[0]!, token);
+            int left = lost;
+            var ids2 = new List<string>();
+            for (int k = 0; k < 2; k++) ids2.Add(Submit(nodes[left]!, token, Path.Combine(root, "out-b" + k), steps));
+            using (var cl = nodes[left]!.Client(token))
+            {
+                foreach (var id in ids2) await WaitForStep(cl, id, 3, TimeSpan.FromSeconds(90));
+                nodes[0]!.Dispose();
+                nodes[0] = null;
+                output.WriteLine("killed node 0 (the oldest)");
+                foreach (var id in ids2)
+                {
+                    var end = await WaitForEnd(cl, id, TimeSpan.FromSeconds(180));
+                    Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString() + nodes[left]!.Stderr);
+                    AssertEveryStepOnce(end, steps);
+                    Assert.Equal(reference, Download(nodes[left]!, token, id, Path.Combine(root, "dl-" + id)));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var n in nodes) n?.Dispose();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static string ClusterPort(NodeProcess n) =>
+        System.Text.RegularExpressions.Regex.Match(n.ReadyLine, @"cluster akka\.tcp://qa@127\.0\.0\.1:(\d+)").Groups[1].Value;
+}
+
+/// <summary>
+/// A database of its own on the CI's PostgreSQL (QA_TEST_POSTGRES names the server and a role that may create
+/// databases), dropped afterwards, so a cluster test starts from an empty journal. Null where no server is configured
+/// (a developer machine); CI must configure one.
+/// </summary>
+public sealed class PostgresDatabase : IDisposable
+{
+    private readonly string _admin;
+    private readonly string _name;
+
+    public string ConnectionString { get; }
+
+    private PostgresDatabase(string admin, string name, string cs)
+    {
+        _admin = admin;
+        _name = name;
+        ConnectionString = cs;
+    }
+
+    public static PostgresDatabase? Create(string purpose)
+    {
+        string? cs = Environment.GetEnvironmentVariable("QA_TEST_POSTGRES");
+        if (string.IsNullOrEmpty(cs))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI must set QA_TEST_POSTGRES (see .ci/run)");
+            return null;
+        }
+        string name = $"qa_{purpose}_{Guid.NewGuid():N}"[..24];
+        using (var c = new Npgsql.NpgsqlConnection(cs))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"CREATE DATABASE {name}";
+            cmd.ExecuteNonQuery();
+        }
+        var b = new Npgsql.NpgsqlConnectionStringBuilder(cs) { Database = name };
+        return new PostgresDatabase(cs, name, b.ConnectionString);
+    }
+
+    public void Dispose()
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        using var c = new Npgsql.NpgsqlConnection(_admin);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"DROP DATABASE IF EXISTS {_name} WITH (FORCE)";
+        cmd.ExecuteNonQuery();
+    }
+}
