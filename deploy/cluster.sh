@@ -32,7 +32,9 @@ start() {
   for i in 1 2 3; do
     mkdir -p "$dir/node$i"
     cp "$cache"/*.qads "$dir/node$i/"
-    seeds=""; [ "$i" -gt 1 ] && seeds="--seed-nodes akka.tcp://qa@127.0.0.1:4053"
+    # Every node names all three as seeds: a restarted node joins the others instead of forming a cluster of its own,
+    # and the first, when none of the others answers (about 5 s), forms the cluster.
+    seeds="--seed-nodes akka.tcp://qa@127.0.0.1:4053,akka.tcp://qa@127.0.0.1:4054,akka.tcp://qa@127.0.0.1:4055"
     DWAVE_API_ENDPOINT=$endpoint DWAVE_API_TOKEN=sim-token \
       dotnet "$qa_dll" node --data-dir "$dir/node$i" --db "$db" --port $((4052 + i)) --api 127.0.0.1:$((4180 + i)) $seeds \
       >"$dir/node$i/node.log" 2>&1 &

@@ -141,7 +141,7 @@ public class NodeLossTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Three_nodes_on_postgresql_lose_a_trainer_node_then_the_singleton_node_and_every_experiment_completes_once()
+    public async Task Three_nodes_on_postgresql_lose_a_trainer_node_then_the_singleton_node_then_all_and_every_experiment_completes_once()
     {
         if (PostgresDatabase.Create("drill") is not { } db) return;
         using var _ = db;
@@ -151,11 +151,13 @@ public class NodeLossTests(ITestOutputHelper output)
         try
         {
             byte[] reference = EmbeddedModel(root, steps);
-            int seedPort = FreePort();
-            string seed = $"akka.tcp://qa@127.0.0.1:{seedPort}";
-            NodeProcess StartNode(int i) => i == 0
-                ? NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node0")), "--db", db.ConnectionString, "--port", seedPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                : NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node" + i)), "--db", db.ConnectionString, "--port", "0", "--seed-nodes", seed);
+            // Every node names all three as its seeds: a node that restarts joins the others, and the first one, when
+            // none of the others answers, forms the cluster (a node without seeds would form an island of its own).
+            int[] ports = [FreePort(), FreePort(), FreePort()];
+            int seedPort = ports[0];
+            string seeds = string.Join(',', ports.Select(p => $"akka.tcp://qa@127.0.0.1:{p}"));
+            NodeProcess StartNode(int i) => NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node" + i)),
+                "--db", db.ConnectionString, "--port", ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed-nodes", seeds);
             async Task ThreeUp(NodeProcess via, string token)
             {
                 // All three are members before anything is placed, so trainers spread over them, and a lost node leaves
@@ -215,6 +217,33 @@ public class NodeLossTests(ITestOutputHelper output)
                     Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString() + nodes[left]!.Stderr);
                     AssertEveryStepOnce(end, steps);
                     Assert.Equal(reference, Download(nodes[left]!, token, id, Path.Combine(root, "dl-" + id)));
+                }
+            }
+
+            // Drill 3: the whole cluster stops (SIGTERM, as systemd stops it) mid-run and starts again: the runs continue
+            // by themselves.
+            nodes[0] = StartNode(0);
+            await ThreeUp(nodes[0]!, token);
+            var ids3 = new List<string>();
+            for (int k = 0; k < 2; k++) ids3.Add(Submit(nodes[0]!, token, Path.Combine(root, "out-c" + k), steps));
+            using (var c0 = nodes[0]!.Client(token))
+                foreach (var id in ids3) await WaitForStep(c0, id, 3, TimeSpan.FromSeconds(90));
+            foreach (int i in new[] { 2, 1, 0 })
+            {
+                nodes[i]!.Terminate(TimeSpan.FromSeconds(15));
+                nodes[i]!.Dispose();
+                nodes[i] = null;
+            }
+            output.WriteLine("stopped the whole cluster");
+            for (int i = 0; i < 3; i++) nodes[i] = StartNode(i);
+            using (var c1 = nodes[1]!.Client(token))
+            {
+                foreach (var id in ids3)
+                {
+                    var end = await WaitForEnd(c1, id, TimeSpan.FromSeconds(180));
+                    Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString());
+                    AssertEveryStepOnce(end, steps);
+                    Assert.Equal(reference, Download(nodes[1]!, token, id, Path.Combine(root, "dl-" + id)));
                 }
             }
         }
