@@ -59,6 +59,7 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
             new SampleRefused(7, "quota spent"),
             new SampleFailed(7, "sampler failed"),
             new SampleBatch([Job(1), Job(2), Job(3)]),
+            new SampleBatchAccepted(1),
             GetGatewayStatus.Instance,
             new GatewayStatus("Sim_P4", BreakerState.HalfOpen, 1, 4, 10, 8, 2, ImmutableSortedDictionary<string, double>.Empty.Add("alice", 1500).Add("bob", 250)),
             new BreakerStateChanged("Sim_P4", BreakerState.Open, "3 consecutive failures"),

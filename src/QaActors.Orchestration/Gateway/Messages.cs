@@ -95,7 +95,15 @@ public sealed record SampleFailed(long JobId, string Reason) : IQaMessage;
 /// the chip in one call (same user, experiment, fallback and QPU settings; one structure). Every job is answered on
 /// its own (<see cref="SampleReply"/>, <see cref="SampleRefused"/> or <see cref="SampleFailed"/>, by job id), to the sender.
 /// </summary>
-public sealed record SampleBatch(ImmutableArray<SampleJob> Jobs) : IQaMessage;
+/// <remarks><c>Confirm</c>: the gateway answers <see cref="SampleBatchAccepted"/> first.</remarks>
+public sealed record SampleBatch(ImmutableArray<SampleJob> Jobs, bool Confirm = false) : IQaMessage;
+
+/// <summary>
+/// The gateway has the batch whose first job is <paramref name="FirstJobId"/>. Its sender is the gateway itself (not
+/// the singleton proxy), which the asker watches: should the gateway's node be lost before every job is answered, the
+/// batch is sent again (docs/architecture.md, "Listeners and node loss").
+/// </summary>
+public sealed record SampleBatchAccepted(long FirstJobId) : IQaMessage;
 
 /// <summary>Asks the gateway for its state.</summary>
 public sealed record GetGatewayStatus : IQaMessage

@@ -87,7 +87,11 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _queue = new FairQueue<Unit>(quotas.WeightOf);
 
         Receive<SampleJob>(job => Enqueue([job], Sender));
-        Receive<SampleBatch>(b => Enqueue(b.Jobs, Sender));
+        Receive<SampleBatch>(b =>
+        {
+            if (b.Confirm && b.Jobs.Length > 0) Sender.Tell(new SampleBatchAccepted(b.Jobs[0].JobId));
+            Enqueue(b.Jobs, Sender);
+        });
         Receive<Planned>(OnPlanned);
         Receive<PlanFailed>(OnPlanFailed);
         Receive<Admitted>(OnAdmitted);
