@@ -13,8 +13,8 @@ public sealed class DashboardTests(DashboardFixture f) : IClassFixture<Dashboard
 {
     private static readonly JsonObject LongGibbs = new()
     {
-        // Full width and enough sweeps that a step takes a visible moment; it is cancelled long before its last step.
-        ["Method"] = "Gibbs", ["Hidden"] = 548, ["Steps"] = 5000, ["Reads"] = 100, ["Sweeps"] = 400, ["Seed"] = 7,
+        // The paper's Sec. 5.2 network and sampler settings, so that a step takes a visible moment; cancelled long before its last step.
+        ["Method"] = "Gibbs", ["Hidden"] = 548, ["Steps"] = 5000, ["Reads"] = 100, ["Seed"] = 1,
     };
 
     private static readonly JsonObject ShortQpu = new()

@@ -213,9 +213,10 @@ function gatewayCard(g, now, lastSubmitted) {
     el('div', { class: 'table-wrap' }, el('table', { class: 'gateway-users' },
       el('caption', {}, me.admin ? 'Per user' : 'Your share'),
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'User'), el('th', { scope: 'col' }, 'Queued problems'), el('th', { scope: 'col' }, 'QPU time used (s)'))),
-      el('tbody', {}, g.users.map(u => el('tr', { dataset: { user: u.user } },
+      el('tbody', {}, g.users.length ? g.users.map(u => el('tr', { dataset: { user: u.user } },
         el('th', { scope: 'row' }, u.user), el('td', { dataset: { field: 'queued' } }, String(u.queued)),
-        el('td', { dataset: { field: 'qpu-time' } }, fmt(u.qpu_access_time, 4))))))));
+        el('td', { dataset: { field: 'qpu-time' } }, fmt(u.qpu_access_time, 4))))
+        : el('tr', {}, el('td', { colspan: 3, class: 'help' }, 'Nobody has used this QPU since the gateway started.'))))));
 }
 
 function adminQuotaForm() {
@@ -283,10 +284,12 @@ function experimentsPage() {
       const c = col.num ? ((x ?? -Infinity) - (y ?? -Infinity)) : String(x).localeCompare(String(y));
       return c * tableState.dir || a.id.localeCompare(b.id);
     });
+    // data-label names each cell's column for the stacked layout of a narrow window (app.css).
+    const td = (i, content, cls) => el('td', { class: cls, dataset: { label: COLUMNS[i].name } }, content);
     tbody.replaceChildren(...shown.map(r => el('tr', { dataset: { id: r.id } },
-      el('td', {}, el('a', { href: `#/experiments/${r.id}`, dataset: { key: `open-${r.id}` } }, r.id)), el('td', {}, r.user), el('td', {}, r.dataset),
-      el('td', {}, r.classes), el('td', {}, r.method), el('td', { class: 'num' }, `${r.step}/${r.total}`),
-      el('td', { class: 'num' }, fmt(r.accuracy, 4)), el('td', {}, el('span', { class: `badge ${stateClass(r.state)}` }, r.state)))));
+      td(0, el('a', { href: `#/experiments/${r.id}`, dataset: { key: `open-${r.id}` } }, r.id)), td(1, r.user), td(2, r.dataset),
+      td(3, r.classes), td(4, r.method), td(5, `${r.step}/${r.total}`, 'num'),
+      td(6, fmt(r.accuracy, 4), 'num'), td(7, el('span', { class: `badge ${stateClass(r.state)}` }, r.state)))));
     count.textContent = rows.length === 0 ? (me.admin ? 'No experiments on this node yet.' : 'You have no experiments yet.')
       : `${shown.length} of ${rows.length} experiments shown.`;
   });
@@ -360,7 +363,8 @@ function experimentPage(id) {
     totalSpan.textContent = ` of ${view.total_steps}`;
     progress.max = view.total_steps || 1;
     progress.value = view.step;
-    reasonSpan.textContent = view.reason ? `(${view.reason})` : '';
+    // A cancel is a pause to the trainer (it can be resumed); "paused" would only repeat the state.
+    reasonSpan.textContent = view.reason && !(view.state === 'cancelled' && view.reason === 'paused') ? `(${view.reason})` : '';
     cancel.hidden = view.state !== 'running';
   };
 
@@ -388,7 +392,7 @@ function experimentPage(id) {
         try { await download(`/experiments/${id}/artifacts/${encodeURIComponent(name)}`, name); }
         catch (e) { if (e instanceof ApiError && e.status !== 401) err.replaceChildren(banner('error', `Download failed: ${e.message}`)); }
       } }, `Download ${name}`)))
-      : [el('li', { class: 'help' }, view.state === 'running' ? 'Written when the run ends.' : 'None kept on this node.')]));
+      : [el('li', { class: 'help' }, view.state === 'running' ? 'Written when the run ends.' : 'None: this node writes them when a run it drives completes.')]));
   };
 
   // Steps can arrive faster than the screen refreshes; draw once per frame at most.
@@ -397,6 +401,9 @@ function experimentPage(id) {
     if (frame) return;
     frame = requestAnimationFrame(() => { frame = 0; if (!stopped) { drawHead(); drawCurves(); drawDetails(); } });
   };
+
+  const onResize = () => { if (view) drawCurves(); };
+  window.addEventListener('resize', onResize);
 
   const apply = v => { view = v; history = v.history.slice(); drawHead(); drawDetails(); drawCurves(); };
 
@@ -457,7 +464,7 @@ function experimentPage(id) {
       }
     }
   })();
-  return () => { stopped = true; clearTimeout(refetchTimer); cancelAnimationFrame(frame); ctl.abort(); };
+  return () => { stopped = true; clearTimeout(refetchTimer); cancelAnimationFrame(frame); window.removeEventListener('resize', onResize); ctl.abort(); };
 }
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));

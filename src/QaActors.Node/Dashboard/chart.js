@@ -2,7 +2,7 @@
 // polyline plus one marker per recorded step, so a reader (and the browser tests) can count what has been plotted.
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 640, H = 260, M = { left: 56, right: 16, top: 16, bottom: 40 };
+const H = 280, M = { left: 56, right: 16, bottom: 40 };
 
 function svgEl(name, attrs, text) {
   const e = document.createElementNS(NS, name);
@@ -34,6 +34,8 @@ function label(v) {
  */
 export function drawChart(svg, series, opts) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
+  // Drawn at the width it is shown at, so that its labels keep their size on a narrow window instead of shrinking.
+  const W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 640);
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('role', 'img');
   const all = series.flatMap(s => s.points).filter(p => Number.isFinite(p[1]));
@@ -42,6 +44,19 @@ export function drawChart(svg, series, opts) {
   const last = series.map(s => s.points.length ? `${s.name} ${label(s.points[s.points.length - 1][1])}` : `${s.name}: none yet`);
   svg.setAttribute('aria-label', `${opts.title}: ${total} points; last ${last.join(', ')}`);
   svg.appendChild(svgEl('title', {}, `${opts.title} (${total} points)`));
+
+  // The legend goes above the plot, one item after the other, wrapping on a narrow chart, so it never hides a curve.
+  const legend = [];
+  let lx = M.left, ly = 16;
+  series.forEach((s, i) => {
+    const pts = s.points.filter(p => Number.isFinite(p[1]));
+    const text = s.name + (pts.length ? ` ${label(pts[pts.length - 1][1])}` : '');
+    const w = 24 + text.length * 7;
+    if (lx > M.left && lx + w > W - M.right) { lx = M.left; ly += 16; }
+    legend.push({ i, text, x: lx, y: ly });
+    lx += w + 18;
+  });
+  const top = ly + 20;
 
   let xs = all.map(p => p[0]), ys = all.map(p => p[1]);
   let x0 = xs.length ? Math.min(...xs) : 0, x1 = xs.length ? Math.max(...xs) : 1;
@@ -53,7 +68,7 @@ export function drawChart(svg, series, opts) {
     if (opts.yMax === undefined) y1 += pad;
   }
   const px = x => M.left + (x - x0) / (x1 - x0) * (W - M.left - M.right);
-  const py = y => H - M.bottom - (y - y0) / (y1 - y0) * (H - M.top - M.bottom);
+  const py = y => H - M.bottom - (y - y0) / (y1 - y0) * (H - top - M.bottom);
 
   const grid = svgEl('g', { class: 'grid' });
   for (const t of ticks(y0, y1, 5)) {
@@ -66,24 +81,25 @@ export function drawChart(svg, series, opts) {
     grid.appendChild(svgEl('text', { x: px(t), y: H - M.bottom + 18, 'text-anchor': 'middle', class: 'tick' }, label(t)));
   }
   svg.appendChild(grid);
-  svg.appendChild(svgEl('rect', { x: M.left, y: M.top, width: W - M.left - M.right, height: H - M.top - M.bottom, class: 'frame' }));
+  svg.appendChild(svgEl('rect', { x: M.left, y: top, width: W - M.left - M.right, height: H - top - M.bottom, class: 'frame' }));
   svg.appendChild(svgEl('text', { x: (M.left + W - M.right) / 2, y: H - 4, 'text-anchor': 'middle', class: 'axis' }, opts.xLabel));
-  svg.appendChild(svgEl('text', { x: 14, y: (M.top + H - M.bottom) / 2, 'text-anchor': 'middle', class: 'axis',
-    transform: `rotate(-90 14 ${(M.top + H - M.bottom) / 2})` }, opts.yLabel));
+  svg.appendChild(svgEl('text', { x: 14, y: (top + H - M.bottom) / 2, 'text-anchor': 'middle', class: 'axis',
+    transform: `rotate(-90 14 ${(top + H - M.bottom) / 2})` }, opts.yLabel));
 
+  for (const l of legend) {
+    svg.appendChild(svgEl('line', { x1: l.x, x2: l.x + 18, y1: l.y - 4, y2: l.y - 4, class: `legend s${l.i}` }));
+    svg.appendChild(svgEl('text', { x: l.x + 24, y: l.y, class: 'legend-text' }, l.text));
+  }
   series.forEach((s, i) => {
     const g = svgEl('g', { class: `series s${i}`, 'data-series': s.key });
     const pts = s.points.filter(p => Number.isFinite(p[1]));
     if (pts.length > 1) g.appendChild(svgEl('polyline', { points: pts.map(p => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ') }));
-    for (const p of pts) {
+    // Markers help to read a short run step by step; on a long one they would only blot the line.
+    if (pts.length <= 300) for (const p of pts) {
       const c = svgEl('circle', { cx: px(p[0]).toFixed(1), cy: py(p[1]).toFixed(1), r: 3, class: 'pt' });
       c.appendChild(svgEl('title', {}, `${s.name}, step ${p[0]}: ${label(p[1])}`));
       g.appendChild(c);
     }
     svg.appendChild(g);
-    // Legend, top right inside the frame.
-    const lx = W - M.right - 150, ly = M.top + 14 + i * 16;
-    svg.appendChild(svgEl('line', { x1: lx, x2: lx + 18, y1: ly - 4, y2: ly - 4, class: `legend s${i}` }));
-    svg.appendChild(svgEl('text', { x: lx + 24, y: ly, class: 'legend-text' }, s.name));
   });
 }
