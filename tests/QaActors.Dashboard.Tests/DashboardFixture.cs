@@ -53,15 +53,19 @@ public sealed class DashboardFixture : IAsyncLifetime
         });
         Tokens["admin"] = Node.AdminToken;
         using var admin = Node.Client(Node.AdminToken);
-        foreach (var user in new[] { "alice", "bob" })
-        {
-            var r = await admin.PostAsJsonAsync("api/v1/users", new { name = user });
-            r.EnsureSuccessStatusCode();
-            Tokens[user] = JsonNode.Parse(await r.Content.ReadAsStringAsync())!["token"]!.GetValue<string>();
-        }
+        foreach (var user in new[] { "alice", "bob" }) await AddUserAsync(user);
         (await admin.PutAsJsonAsync("api/v1/quotas/alice", new { seconds = 5.0 })).EnsureSuccessStatusCode();
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.Chromium, Headless = true });
+    }
+
+    /// <summary>Adds a user through the API (as the admin) and keeps the token.</summary>
+    public async Task AddUserAsync(string user)
+    {
+        using var admin = Node.Client(Node.AdminToken);
+        var r = await admin.PostAsJsonAsync("api/v1/users", new { name = user });
+        Assert.True(r.IsSuccessStatusCode, $"adding {user} answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+        Tokens[user] = JsonNode.Parse(await r.Content.ReadAsStringAsync())!["token"]!.GetValue<string>();
     }
 
     /// <summary>A new browser context (its own sessionStorage) at the dashboard, signed in with the user's token unless null.</summary>

@@ -69,7 +69,9 @@ public sealed class DashboardTests(DashboardFixture f) : IClassFixture<Dashboard
         await WaitAsync(page, $"() => +document.querySelector('#accuracy-chart').dataset.points >= {before + 6}");
         int after = await PointsAsync(page, "#accuracy-chart");
         Assert.True(after >= before + 6, $"{before} -> {after} points");
-        Assert.Equal(after, await page.Locator("#accuracy-chart circle.pt").CountAsync());
+        // What the chart says it plotted is what it drew (read at one moment: steps keep arriving).
+        var drawn = await page.EvaluateAsync<int[]>("() => { const c = document.querySelector('#accuracy-chart'); return [+c.dataset.points, c.querySelectorAll('circle.pt').length]; }");
+        Assert.Equal(drawn[0], drawn[1]);
         Assert.True(await PointsAsync(page, "#loss-chart") > 0);
         Assert.Equal("yes", await page.EvaluateAsync<string>("() => window.__sameDocument"));
         await Assertions.Expect(page.Locator("#settings")).ToContainTextAsync("548");
@@ -207,6 +209,58 @@ public sealed class DashboardTests(DashboardFixture f) : IClassFixture<Dashboard
         await f.ShotAsync(bad, "08-bad-token");
         f.AssertNoScriptErrors(bad);
         await bad.Context.CloseAsync();
+
+        // A token revoked while its page is open: the next refresh lands on the sign-in page, saying why.
+        await f.AddUserAsync("carol");
+        var revoked = await f.OpenAsync("carol", fragment: "#/experiments");
+        await Assertions.Expect(revoked.Locator("#experiments-count")).ToHaveTextAsync("You have no experiments yet.");
+        using (var admin = f.Api("admin")) Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("api/v1/users/carol")).StatusCode);
+        await Assertions.Expect(revoked.Locator("#sign-in .banner")).ToContainTextAsync("did not accept your token", new() { Timeout = 10000 });
+        Assert.Null(await revoked.EvaluateAsync<string?>("() => sessionStorage.getItem('qa-dashboard-token')"));
+        f.AssertNoScriptErrors(revoked);
+        await revoked.Context.CloseAsync();
+    }
+
+    [ChromiumFact]
+    public async Task The_experiment_page_reconnects_by_itself_after_its_live_stream_is_lost()
+    {
+        string id = await f.SubmitAsync("admin", LongGibbs.DeepClone().AsObject());
+        try
+        {
+            var page = await f.OpenAsync("admin");
+            // The first two connections to the event stream break (a reset, then a stream that ends mid-run); the
+            // third reaches the node. The page must keep trying, with a growing pause, and then draw the live curve.
+            var attempts = new List<DateTime>();
+            await page.RouteAsync($"**/api/v1/experiments/{id}/events", async route =>
+            {
+                int n;
+                lock (attempts) { attempts.Add(DateTime.UtcNow); n = attempts.Count; }
+                if (n == 1) await route.AbortAsync("connectionreset");
+                else if (n == 2) await route.FulfillAsync(new() { Status = 200, ContentType = "text/event-stream", Body = "retry: 100\n\n" });
+                else await route.ContinueAsync();
+            });
+            await page.GotoAsync(new Uri(f.Node.Api, $"/#/experiments/{id}").ToString());
+            await Assertions.Expect(page.Locator("#live")).ToContainTextAsync("reconnecting", new() { Timeout = 10000 });
+            await WaitAsync(page, "() => +document.querySelector('#accuracy-chart').dataset.points >= 4");
+            int before = await PointsAsync(page, "#accuracy-chart");
+            await WaitAsync(page, $"() => +document.querySelector('#accuracy-chart').dataset.points >= {before + 4}");
+            lock (attempts)
+            {
+                Assert.Equal(3, attempts.Count);
+                // 1 s after the reset, then 2 s after the empty stream: the pause grows while nothing gets through.
+                Assert.True(attempts[1] - attempts[0] >= TimeSpan.FromSeconds(0.9), $"first retry after {attempts[1] - attempts[0]}");
+                Assert.True(attempts[2] - attempts[1] >= TimeSpan.FromSeconds(1.9), $"second retry after {attempts[2] - attempts[1]}");
+            }
+            await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("Live: following the experiment.");
+            f.AssertNoScriptErrors(page);
+            await page.Context.CloseAsync();
+        }
+        finally
+        {
+            using var admin = f.Api("admin");
+            await admin.PostAsync($"api/v1/experiments/{id}/cancel", null);
+            await f.WaitForStateAsync("admin", id, "cancelled", TimeSpan.FromSeconds(30));
+        }
     }
 
     // The element sticking out furthest to the right, for the failure message.

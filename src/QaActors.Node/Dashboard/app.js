@@ -442,23 +442,26 @@ function experimentPage(id) {
   (async () => {
     let backoff = 1000;
     while (!stopped) {
+      let heard = false;
       try {
         live.textContent = 'Live: following the experiment.';
-        await readEvents(`/experiments/${id}/events`, onEvent, ctl.signal);
+        await readEvents(`/experiments/${id}/events`, (name, data) => { heard = true; onEvent(name, data); }, ctl.signal);
         if (stopped) return;
-        backoff = 1000;
         if (view && view.state !== 'running') { live.textContent = `The run is ${view.state}; nothing more will arrive.`; return; }
-        // The stream ended with the run still running: the node was restarted or this node does not drive it.
-        live.textContent = 'The node closed the live stream; reconnecting…';
-        await sleep(backoff);
+        // The stream ended with the run still running (the node restarted, or another node drives it). A stream that
+        // brought news starts the backoff again; an empty one counts as a failure, so that retries slow down.
+        const wait = heard ? 1000 : backoff;
+        backoff = heard ? 2000 : Math.min(backoff * 2, 30000);
+        live.textContent = `The node closed the live stream; reconnecting in ${Math.round(wait / 1000)} s.`;
+        await sleep(wait);
       } catch (e) {
         if (stopped) return;
         if (e instanceof ApiError) {
           if (e.status === 401 || e.status === 429) return;
           if (e.status === 404) { show(el('h1', {}, 'Experiment not found'), banner('error', `There is no experiment '${id}' of yours (it does not exist, or it belongs to someone else).`), el('p', {}, el('a', { href: '#/experiments' }, 'Back to the experiments'))); return; }
         }
-        const wait = backoff;
-        backoff = Math.min(backoff * 2, 30000);
+        const wait = heard ? 1000 : backoff;
+        backoff = heard ? 2000 : Math.min(backoff * 2, 30000);
         live.textContent = `Lost the live connection; reconnecting in ${Math.round(wait / 1000)} s.`;
         await sleep(wait);
       }
