@@ -23,19 +23,17 @@ public static class Dashboard
     private const string ResourcePrefix = "dashboard/";
 
     // The page's own script and style only: no inline script, nothing from another origin, not framable.
-    private const string Csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+    private const string Csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
         + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     private static readonly Lazy<IReadOnlyDictionary<string, Asset>> Assets = new(Load);
 
-    /// <summary>The dashboard's file names as served under /ui/ (for tests and the docs).</summary>
-    public static IEnumerable<string> FileNames => Assets.Value.Keys;
-
     public static void MapDashboard(this WebApplication app, QaActorSystem qa)
     {
-        app.MapGet("/", (HttpContext ctx) => Serve(ctx, "index.html"));
-        app.MapGet("/ui", (HttpContext ctx) => Results.Redirect("/"));
-        app.MapGet("/ui/{name}", (string name, HttpContext ctx) => Serve(ctx, name));
+        // The page is not part of the API, so it stays out of the OpenAPI document.
+        app.MapGet("/", (HttpContext ctx) => Serve(ctx, "index.html")).ExcludeFromDescription();
+        app.MapGet("/ui", () => Results.Redirect("/")).ExcludeFromDescription();
+        app.MapGet("/ui/{name}", (string name, HttpContext ctx) => Serve(ctx, name)).ExcludeFromDescription();
 
         var api = app.MapGroup("/api/v1").RequireAuthorization("user");
         api.MapGet("/me", (ClaimsPrincipal who) => Results.Ok(new JsonObject
