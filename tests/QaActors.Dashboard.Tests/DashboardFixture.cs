@@ -77,6 +77,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         _errors[page] = errors;
         // Script failures of the page itself; the browser's own lines about refused requests (401, 404) are expected.
         page.PageError += (_, e) => { lock (errors) errors.Add(e); };
+        // Everything comes from the node: a request anywhere else (a CDN, a font service) is a failure too.
+        string origin = Node.Api.GetLeftPart(UriPartial.Authority);
+        page.Request += (_, r) => { if (!r.Url.StartsWith(origin + "/", StringComparison.Ordinal) && !r.Url.StartsWith("blob:", StringComparison.Ordinal)) lock (errors) errors.Add($"request outside the node: {r.Url}"); };
         page.Console += (_, m) => { if (m.Type == "error" && !m.Text.StartsWith("Failed to load resource", StringComparison.Ordinal)) lock (errors) errors.Add(m.Text); };
         await page.GotoAsync(new Uri(Node.Api, "/" + fragment).ToString());
         if (user is not null) await SignInAsync(page, Tokens[user]);
@@ -85,7 +88,7 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<IPage, List<string>> _errors = new();
 
-    /// <summary>Fails if the page's scripts threw or logged an error since it was opened.</summary>
+    /// <summary>Fails if the page's scripts threw or logged an error, or it requested anything from elsewhere, since it was opened.</summary>
     public void AssertNoScriptErrors(IPage page)
     {
         var errors = _errors[page];

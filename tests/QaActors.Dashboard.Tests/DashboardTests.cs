@@ -179,6 +179,9 @@ public sealed class DashboardTests(DashboardFixture f) : IClassFixture<Dashboard
         // The API behind the pages keeps its rules.
         using var anonymous = f.Node.Client(null);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/")).StatusCode);
+        var index = await anonymous.GetAsync("/");
+        Assert.Contains("script-src 'self'", index.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("frame-ancestors 'none'", index.Headers.GetValues("Content-Security-Policy").Single());
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/ui/app.js")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/ui/secret.json")).StatusCode);
         foreach (var path in new[] { "api/v1/me", "api/v1/gateways", "api/v1/experiments", $"api/v1/experiments/{id}/events" })
