@@ -450,7 +450,7 @@ function experimentPage(id) {
         if (view && view.state !== 'running') { live.textContent = `The run is ${view.state}; nothing more will arrive.`; return; }
         // The stream ended with the run still running (the node restarted, or another node drives it). A stream that
         // brought news starts the backoff again; an empty one counts as a failure, so that retries slow down.
-        const wait = heard ? 1000 : backoff;
+        const wait = heard ? POLL_MS : backoff;
         backoff = heard ? 2000 : Math.min(backoff * 2, 30000);
         live.textContent = `The node closed the live stream; reconnecting in ${Math.round(wait / 1000)} s.`;
         await sleep(wait);
