@@ -75,8 +75,9 @@ public static class NodeApi
         });
         api.MapGet("/experiments/{id}/artifacts/{name}", async (string id, string name, ClaimsPrincipal who, CancellationToken ct) =>
         {
-            if (await Owned(qa, experiments, id, who, ct) is null) return NotFound(id);
+            if (await Owned(qa, experiments, id, who, ct) is not { } s) return NotFound(id);
             if (!ArtifactNames.Contains(name)) return Results.NotFound(new ApiError($"'{name}' is not an artefact; use one of {string.Join(", ", ArtifactNames)}"));
+            await experiments.EnsureArtifactsAsync(s, ct);
             string path = Path.Combine(experiments.ArtifactDir(id), name);
             return File.Exists(path) ? Results.File(path, ContentType(name), name) : Results.NotFound(new ApiError($"experiment '{id}' has no {name} yet (it is written when the run ends)"));
         });
@@ -205,7 +206,7 @@ public static class NodeApi
 
     private static async IAsyncEnumerable<SseItem<string>> Events(ExperimentSummary s, NodeExperiments experiments, [EnumeratorCancellation] CancellationToken ct)
     {
-        var reader = experiments.Subscribe(s.Spec.ExperimentId);
+        var reader = experiments.Subscribe(s);
         // What is already known first, so a client attaching late still draws the whole curve.
         yield return new SseItem<string>(JsonSerializer.Serialize(View(s, experiments)), "state");
         if (reader is null) yield break;

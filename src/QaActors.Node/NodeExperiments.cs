@@ -30,6 +30,7 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
         public string State = "running";
         public string? Reason;
         public readonly List<Channel<object>> Subscribers = [];
+        public readonly TaskCompletionSource Ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
@@ -97,6 +98,37 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
         return true;
     }
 
+    /// <summary>
+    /// Follows a run that this node does not drive (submitted through another API node, or continued by itself after its
+    /// node was lost or the cluster restarted), so that its live events reach this node's clients and its artefacts are
+    /// written here when it ends. It never starts a run: an interrupted one stays as it is.
+    /// </summary>
+    public void Follow(string id, string user)
+    {
+        if (TryBegin(id, user) is not { } run) return;
+        _ = Drive(id, run, progress => _runner.AttachAsync(id, continueInterrupted: false, progress));
+    }
+
+    /// <summary>
+    /// The artefacts of a completed experiment, written into this node's data dir from the journal when they are not
+    /// here yet (the run was driven by another node, or continued by itself); false when it has not completed.
+    /// </summary>
+    public async Task<bool> EnsureArtifactsAsync(ExperimentSummary s, CancellationToken ct)
+    {
+        string id = s.Spec.ExperimentId;
+        if (NodeApi.ArtifactNames.All(n => File.Exists(Path.Combine(ArtifactDir(id), n)))) return true;
+        if (!s.Completed) return false;
+        Run? run;
+        lock (_runs) run = _runs.TryGetValue(id, out var r) && r.State == "running" ? r : null;
+        if (run is null)
+        {
+            Follow(id, s.Spec.User);
+            lock (_runs) run = _runs[id];
+        }
+        await run.Ended.Task.WaitAsync(ct).ConfigureAwait(false);
+        return run.State == "completed";
+    }
+
     /// <summary>A new run of <paramref name="id"/> for <paramref name="user"/>, or null when this node is already driving one.</summary>
     private Run? TryBegin(string id, string user)
     {
@@ -118,9 +150,14 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
 
     public string ArtifactDir(string id) => Path.Combine(artifactRoot, id);
 
-    /// <summary>A channel of live events for the experiment: StepEvent, then a final ExperimentView-like state string.</summary>
-    public ChannelReader<object>? Subscribe(string id)
+    /// <summary>
+    /// A channel of live events for the experiment: StepEvent, then a final ExperimentView-like state string. A run that
+    /// this node does not drive is followed first when it is running; null when nothing runs.
+    /// </summary>
+    public ChannelReader<object>? Subscribe(ExperimentSummary s)
     {
+        string id = s.Spec.ExperimentId;
+        if (s.Running && (!_runs.TryGetValue(id, out var known) || known.State != "running")) Follow(id, s.Spec.User);
         if (!_runs.TryGetValue(id, out var run)) return null;
         var ch = Channel.CreateUnbounded<object>();
         lock (run.Subscribers)
@@ -141,6 +178,12 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
             Directory.CreateDirectory(dir);
             await writeArtifacts(result, dir).ConfigureAwait(false);
             Finish(run, "completed", null);
+        }
+        catch (ExperimentFailedException e) when (e.Reason == ExperimentRunner.InterruptedReason)
+        {
+            // Followed, not driven: it is not running after all. Nothing is known here that the journal does not say.
+            lock (_runs) _runs.TryRemove(KeyValuePair.Create(id, run));
+            Finish(run, "stopped", e.Reason);
         }
         catch (ExperimentFailedException e)
         {
@@ -170,6 +213,7 @@ public sealed class NodeExperiments(QaActorSystem qa, string artifactRoot, Func<
             }
             run.Subscribers.Clear();
         }
+        run.Ended.TrySetResult();
     }
 
     public static StepEvent ToEvent(StepReport r) => new(r.Step, r.TotalSteps,

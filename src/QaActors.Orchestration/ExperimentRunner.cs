@@ -33,6 +33,9 @@ public sealed class ExperimentFailedException(string experimentId, string reason
 /// </summary>
 public sealed class ExperimentRunner(QaActorSystem qa)
 {
+    /// <summary>What a follower that may not continue a run hears when its node stopped before the run ended.</summary>
+    public const string InterruptedReason = "not running (its node stopped before it ended); resume it to continue";
+
     /// <summary>A stable id from the output path: the same --out always names the same experiment.</summary>
     public static string ExperimentIdFor(string outPath)
     {
@@ -71,6 +74,14 @@ public sealed class ExperimentRunner(QaActorSystem qa)
     public Task<ExperimentResult> ResumeAsync(string experimentId, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default) =>
         Drive(experimentId, listener => new ResumeExperiment(experimentId, listener, StateHere: true), progress, cancellationToken);
 
+    /// <summary>
+    /// Follows an experiment that runs somewhere in the cluster (or ended): its result once it completes. A run that was
+    /// stopped fails with its reason; one interrupted by the loss of its node fails too unless
+    /// <paramref name="continueInterrupted"/>, which continues it.
+    /// </summary>
+    public Task<ExperimentResult> AttachAsync(string experimentId, bool continueInterrupted, IProgress<StepReport>? progress = null, CancellationToken cancellationToken = default) =>
+        Drive(experimentId, listener => new AttachExperiment(experimentId, listener, StateHere: true, continueInterrupted), progress, cancellationToken, pauseOnCancel: false);
+
     public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(CancellationToken cancellationToken = default)
     {
         var reg = await qa.Registry.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), qa.Settings.Trainer.AskTimeout, cancellationToken).ConfigureAwait(false);
@@ -96,25 +107,27 @@ public sealed class ExperimentRunner(QaActorSystem qa)
         if (spec.TotalSteps < 0) throw new ArgumentException($"steps = {spec.TotalSteps}: must be zero or more");
     }
 
-    private async Task<ExperimentResult> Drive(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
+    private async Task<ExperimentResult> Drive(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct, bool pauseOnCancel = true)
     {
-        var (c, here) = await Follow(id, start, progress, ct).ConfigureAwait(false);
+        var (c, here) = await Follow(id, start, progress, ct, pauseOnCancel).ConfigureAwait(false);
         // A trainer in this process hands over its state; one on another node sends no model, so it is read from the
         // journal here, on this node.
         var state = here ?? await FinalStateReader.ReadAsync(qa.System, id, qa.Services.ProcedureFor, qa.Settings.Trainer.ApplyTimeout, ct).ConfigureAwait(false);
         return new ExperimentResult(c.Summary.Spec.ExperimentId, c.Summary.Spec, c.Summary.History, c.Summary.Totals, state, c.ResumedFromStep);
     }
 
-    private async Task<(ExperimentCompleted, object?)> Follow(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct)
+    private async Task<(ExperimentCompleted, object?)> Follow(string id, Func<IActorRef, object> start, IProgress<StepReport>? progress, CancellationToken ct, bool pauseOnCancel)
     {
         var tcs = new TaskCompletionSource<(ExperimentCompleted, object?)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listener = qa.System.ActorOf(Props.Create(() => new RunListener(tcs, progress)));
+        var trainers = qa.Trainers;
+        var within = qa.Settings.Trainer.ReattachWithin;
+        var listener = qa.System.ActorOf(Props.Create(() => new RunListener(id, tcs, progress, trainers, within)));
         try
         {
             await using var reg = ct.Register(() =>
             {
                 // Stop after the step in progress; what is persisted stays, and a later run continues from it.
-                qa.Trainers.Tell(new PauseExperiment(id));
+                if (pauseOnCancel) qa.Trainers.Tell(new PauseExperiment(id));
                 tcs.TrySetCanceled(ct);
             });
             qa.Trainers.Tell(start(listener));
@@ -123,14 +136,56 @@ public sealed class ExperimentRunner(QaActorSystem qa)
         finally { qa.System.Stop(listener); }
     }
 
-    private sealed class RunListener : ReceiveActor
+    /// <summary>
+    /// Hears the run's progress and end. It watches the trainer that took it on (the sender of
+    /// <see cref="ExperimentAttached"/>); should that trainer terminate first, as when its node is lost, it attaches
+    /// again through the shard, which restores the trainer on a surviving node, every second until it is taken on or
+    /// <paramref name="within"/> has passed (docs/architecture.md, "Listeners and node loss").
+    /// </summary>
+    private sealed class RunListener : ReceiveActor, IWithTimers
     {
-        public RunListener(TaskCompletionSource<(ExperimentCompleted, object?)> tcs, IProgress<StepReport>? progress)
+        private sealed record Reattach;
+        private sealed record GiveUp;
+
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        public RunListener(string id, TaskCompletionSource<(ExperimentCompleted, object?)> tcs, IProgress<StepReport>? progress, IActorRef trainers, TimeSpan within)
         {
+            IActorRef? trainer = null;
+            Receive<ExperimentAttached>(_ =>
+            {
+                if (trainer is not null && !trainer.Equals(Sender)) Context.Unwatch(trainer);
+                trainer = Sender;
+                Context.Watch(trainer);
+                Timers.Cancel("reattach");
+                Timers.Cancel("give-up");
+            });
+            Receive<Terminated>(t => t.ActorRef.Equals(trainer), _ =>
+            {
+                trainer = null;
+                Self.Tell(new Reattach());
+                Timers.StartPeriodicTimer("reattach", new Reattach(), TimeSpan.FromSeconds(1));
+                Timers.StartSingleTimer("give-up", new GiveUp(), within);
+            });
+            Receive<Terminated>(_ => { });
+            Receive<Reattach>(_ => trainers.Tell(new AttachExperiment(id, Self, StateHere: true, ContinueInterrupted: true)));
+            Receive<GiveUp>(_ => tcs.TrySetException(new ExperimentFailedException(id,
+                $"its trainer was lost and no node took it on within {within} (qa.trainer.reattach-within); it continues when a trainer node runs, or resume it")));
             Receive<StepReport>(r => progress?.Report(r));
-            Receive<ExperimentCompleted>(c => tcs.TrySetResult((c, null)));
-            Receive<ExperimentCompletedHere>(c => tcs.TrySetResult((c.Completed, c.State)));
-            Receive<ExperimentFailed>(f => tcs.TrySetException(new ExperimentFailedException(f.ExperimentId, f.Reason)));
+            Receive<ExperimentCompleted>(c => Done(() => tcs.TrySetResult((c, null))));
+            Receive<ExperimentCompletedHere>(c => Done(() => tcs.TrySetResult((c.Completed, c.State))));
+            Receive<ExperimentFailed>(f => Done(() => tcs.TrySetException(new ExperimentFailedException(f.ExperimentId, f.Reason))));
+        }
+
+        /// <summary>
+        /// The run has ended: the trainer's termination that follows (it leaves memory), in whichever order it arrives,
+        /// is no reason to look for it again.
+        /// </summary>
+        private void Done(Action answer)
+        {
+            Timers.CancelAll();
+            answer();
+            Become(() => ReceiveAny(_ => { }));
         }
     }
 }

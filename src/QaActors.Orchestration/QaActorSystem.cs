@@ -197,6 +197,7 @@ public sealed class QaActorSystem : IAsyncDisposable
             GatewayFor = GatewayFor,
             Settings = Settings.Trainer,
             PassivateWhenIdle = true,
+            ContinueWhenRestored = System.Settings.Config.GetBoolean("akka.cluster.sharding.remember-entities"),
         };
         // Trainer entities live on nodes with the trainer role; other nodes reach them through a proxy region.
         var sharding = ClusterSharding.Get(System);

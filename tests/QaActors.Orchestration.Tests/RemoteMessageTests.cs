@@ -82,6 +82,8 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
             SomeProvenance(),
             new StartExperiment(Spec(), someone),
             new ResumeExperiment("exp-1", someone),
+            new AttachExperiment("exp-1", someone, StateHere: false, ContinueInterrupted: false),
+            new ExperimentAttached("exp-1", 4),
             new PauseExperiment("exp-1", 7),
             new PauseExperiment("exp-1"),
             new GetExperimentSummary("exp-1"),

@@ -55,6 +55,9 @@ public sealed class ToyProcedure(ulong seed, long steps, string method = "gibbs"
 
     public (ulong, ulong, ulong, ulong) RngState(object state) => (0, 0, 0, 0);
 
+    /// <summary>Called as a step's problems are built (on a BQM worker, not the trainer): a test holds a run at a step with it.</summary>
+    public Action<long>? BeforeStep { get; init; }
+
     public int[] BatchIndices(long step)
     {
         var r = SeedPolicy.For(seed, step, 0, SeedPolicy.Purpose.Batch);
@@ -75,6 +78,7 @@ public sealed class ToyProcedure(ulong seed, long steps, string method = "gibbs"
 
     public Bqm[] BuildProblems(object state, long step, int[] batchIndices, int offset, int count)
     {
+        BeforeStep?.Invoke(step);
         Interlocked.Increment(ref BuildCalls);
         var w = ((State)state).W;
         var result = new Bqm[count];

@@ -13,9 +13,13 @@ namespace QaActors.Orchestration.Tests;
 
 public class TrainerTests : Akka.TestKit.Xunit2.TestKit
 {
-    public TrainerTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output) { }
+    public TrainerTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output)
+    {
+        // Every run says it took the listener on first; the tests of listeners use probes of their own.
+        IgnoreMessages<ExperimentAttached>();
+    }
 
-    private TrainerServices Services(Func<ExperimentSpec, ITrainingProcedure> procedureFor, int snapshotEvery = 4, IActorRef? gateway = null)
+    private TrainerServices Services(Func<ExperimentSpec, ITrainingProcedure> procedureFor, int snapshotEvery = 4, IActorRef? gateway = null, bool continueWhenRestored = false)
     {
         var pools = new Dictionary<string, IActorRef>
         {
@@ -29,6 +33,7 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
             BqmWorkerCount = 2,
             SamplerPools = pools,
             GatewayFor = _ => gateway,
+            ContinueWhenRestored = continueWhenRestored,
             Settings = TrainerSettings.Default with
             {
                 SnapshotEvery = snapshotEvery,
@@ -254,5 +259,153 @@ public class TrainerTests : Akka.TestKit.Xunit2.TestKit
         Assert.Contains(totals.FallbackReasons.Keys, k => k.StartsWith(FallbackReasons.QpuError) || k == FallbackReasons.BreakerOpen);
         Assert.Equal(totals.SamplerCounts["qpu"] * 1500.0, totals.QpuAccessMicros);
         Assert.True(totals.MeanChainBreakFraction > 0);
+    }
+
+    // ---- listeners, and runs that outlive their trainer (docs/architecture.md, "Listeners and node loss") ----
+
+    /// <summary>Services whose toy runs wait before step <paramref name="holdAt"/> until <paramref name="gate"/> opens.</summary>
+    private TrainerServices Held(ManualResetEventSlim gate, long holdAt, bool continueWhenRestored = false) =>
+        Services(s => new ToyProcedure(s.Seed, s.TotalSteps) { BeforeStep = step => { if (step == holdAt) gate.Wait(TimeSpan.FromSeconds(30)); } },
+            continueWhenRestored: continueWhenRestored);
+
+    /// <summary>Starts a run on a held trainer and returns once step <paramref name="holdAt"/> - 1 is reported.</summary>
+    private IActorRef StartHeld(string id, long steps, TrainerServices services, long holdAt)
+    {
+        var trainer = Sys.ActorOf(TrainerActor.Props(id, services));
+        trainer.Tell(new StartExperiment(ToyProcedure.Spec(id, steps), TestActor));
+        while (ExpectMsg<StepReport>(TimeSpan.FromSeconds(30)).Step < holdAt - 1) { }
+        return trainer;
+    }
+
+    private static ExperimentCompleted Follow(Akka.TestKit.TestProbe probe, List<long>? steps = null)
+    {
+        while (true)
+        {
+            switch (probe.ExpectMsg<object>(TimeSpan.FromSeconds(30)))
+            {
+                case StepReport r: steps?.Add(r.Step); break;
+                case ExperimentCompleted c: return c;
+                case ExperimentFailed f: throw new Xunit.Sdk.XunitException($"experiment failed: {f.Reason}");
+                case ExperimentAttached: break;
+            }
+        }
+    }
+
+    [Fact]
+    public void Listeners_attach_to_a_running_experiment_and_a_start_with_other_settings_is_refused()
+    {
+        var reference = Uninterrupted("ref-attach", 8);
+        using var gate = new ManualResetEventSlim(false);
+        var trainer = StartHeld("attach", 8, Held(gate, 4), 4);
+        var watcher = CreateTestProbe();
+        var again = CreateTestProbe();
+        var other = CreateTestProbe();
+        trainer.Tell(new AttachExperiment("attach", watcher.Ref, ContinueInterrupted: false), watcher.Ref);
+        trainer.Tell(new StartExperiment(ToyProcedure.Spec("attach", 8), again.Ref));
+        trainer.Tell(new StartExperiment(ToyProcedure.Spec("attach", 8, seed: 9), other.Ref));
+        Assert.Equal(3, watcher.ExpectMsg<ExperimentAttached>(TimeSpan.FromSeconds(10)).LastStep);
+        Assert.Equal(3, again.ExpectMsg<ExperimentAttached>(TimeSpan.FromSeconds(10)).LastStep);
+        Assert.Contains("different settings (seed 42 vs 9)", other.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+        gate.Set();
+        var steps = new List<long>();
+        var seen = Follow(watcher, steps);
+        Assert.Equal([4L, 5, 6, 7, 8], steps);
+        Follow(again);
+        // The refused start changed nothing: the run is the uninterrupted one.
+        Assert.Equal(Bytes(reference), Bytes(seen));
+        object last;
+        while ((last = ExpectMsg<object>(TimeSpan.FromSeconds(10))) is StepReport) { }
+        Assert.IsType<ExperimentCompleted>(last); // the first listener heard the end too
+    }
+
+    [Fact]
+    public void Attaching_answers_for_runs_that_ended_were_stopped_or_were_interrupted()
+    {
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var reference = Uninterrupted("ref-ended", 6);
+        // Ended: the completion at once.
+        var probe = CreateTestProbe();
+        Sys.ActorOf(TrainerActor.Props("ref-ended", services)).Tell(new AttachExperiment("ref-ended", probe.Ref, ContinueInterrupted: false));
+        Assert.Equal(6, probe.ExpectMsg<ExperimentCompleted>(TimeSpan.FromSeconds(10)).Summary.LastStep);
+
+        // Stopped on purpose: the reason, and neither a watcher nor a restored trainer continues it.
+        var paused = Sys.ActorOf(TrainerActor.Props("stopped", services));
+        paused.Tell(new StartExperiment(ToyProcedure.Spec("stopped", 6), TestActor));
+        paused.Tell(new PauseExperiment("stopped", AfterStep: 2));
+        while (ExpectMsg<object>(TimeSpan.FromSeconds(30)) is StepReport) { }
+        // An attach waits until the stop is recorded, then hears why it stopped.
+        paused.Tell(new AttachExperiment("stopped", probe.Ref, ContinueInterrupted: true));
+        Assert.Equal("paused", probe.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+        Watch(paused);
+        Sys.Stop(paused);
+        ExpectTerminated(paused, TimeSpan.FromSeconds(10));
+        var restored = Sys.ActorOf(TrainerActor.Props("stopped", Services(s => new ToyProcedure(s.Seed, s.TotalSteps), continueWhenRestored: true)));
+        restored.Tell(new AttachExperiment("stopped", probe.Ref, ContinueInterrupted: true));
+        Assert.Equal("paused", probe.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+        restored.Tell(new GetExperimentSummary("stopped"), probe.Ref);
+        Assert.Equal(2, probe.ExpectMsg<ExperimentSummary>(TimeSpan.FromSeconds(10)).LastStep);
+
+        // Interrupted (its trainer stopped without ending the run): a watcher is told so; an attach that may continue,
+        // continues it, to the uninterrupted run's model.
+        using var gate = new ManualResetEventSlim(false);
+        var lost = StartHeld("interrupted", 6, Held(gate, 4), 4);
+        Watch(lost);
+        Sys.Stop(lost);
+        ExpectTerminated(lost, TimeSpan.FromSeconds(10));
+        gate.Set();
+        var watcher = Sys.ActorOf(TrainerActor.Props("interrupted", services));
+        watcher.Tell(new AttachExperiment("interrupted", probe.Ref, ContinueInterrupted: false));
+        Assert.Equal(ExperimentRunner.InterruptedReason, probe.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+        watcher.Tell(new AttachExperiment("interrupted", probe.Ref, ContinueInterrupted: true));
+        probe.ExpectMsg<ExperimentAttached>(TimeSpan.FromSeconds(10));
+        var steps = new List<long>();
+        var done = Follow(probe, steps);
+        Assert.Equal([4L, 5, 6], steps);
+        Assert.Equal(3, done.ResumedFromStep);
+        Assert.Equal(Bytes(reference), Bytes(done));
+    }
+
+    [Fact]
+    public void A_restored_trainer_continues_an_interrupted_run_by_itself_and_a_resume_after_a_stop_clears_it()
+    {
+        var reference = Uninterrupted("ref-restored", 7);
+        using var gate = new ManualResetEventSlim(false);
+        var lost = StartHeld("restored", 7, Held(gate, 3), 3);
+        Watch(lost);
+        Sys.Stop(lost);
+        ExpectTerminated(lost, TimeSpan.FromSeconds(10));
+        gate.Set();
+        // As the shard restores it: no message, only the services of a long-lived node.
+        var restored = Sys.ActorOf(TrainerActor.Props("restored", Services(s => new ToyProcedure(s.Seed, s.TotalSteps), continueWhenRestored: true)));
+        var probe = CreateTestProbe();
+        restored.Tell(new AttachExperiment("restored", probe.Ref, ContinueInterrupted: false));
+        var done = Follow(probe);
+        Assert.Equal(7, done.Summary.LastStep);
+        Assert.Equal(Bytes(reference), Bytes(done));
+
+        // Stopped, then resumed on purpose, then its trainer lost: restoring continues it again.
+        var services = Services(s => new ToyProcedure(s.Seed, s.TotalSteps));
+        var t1 = Sys.ActorOf(TrainerActor.Props("resumed-stop", services));
+        t1.Tell(new StartExperiment(ToyProcedure.Spec("resumed-stop", 7), TestActor));
+        t1.Tell(new PauseExperiment("resumed-stop", AfterStep: 1));
+        while (ExpectMsg<object>(TimeSpan.FromSeconds(30)) is StepReport) { }
+        t1.Tell(new AttachExperiment("resumed-stop", probe.Ref));
+        Assert.Equal("paused", probe.ExpectMsg<ExperimentFailed>(TimeSpan.FromSeconds(10)).Reason);
+        Watch(t1);
+        Sys.Stop(t1);
+        ExpectTerminated(t1, TimeSpan.FromSeconds(10));
+        using var gate2 = new ManualResetEventSlim(false);
+        var t2 = Sys.ActorOf(TrainerActor.Props("resumed-stop", Held(gate2, 3)));
+        t2.Tell(new ResumeExperiment("resumed-stop", TestActor));
+        Assert.Equal(2, ExpectMsg<StepReport>(TimeSpan.FromSeconds(30)).Step);
+        Watch(t2);
+        Sys.Stop(t2);
+        ExpectTerminated(t2, TimeSpan.FromSeconds(10));
+        gate2.Set();
+        var t3 = Sys.ActorOf(TrainerActor.Props("resumed-stop", Services(s => new ToyProcedure(s.Seed, s.TotalSteps), continueWhenRestored: true)));
+        t3.Tell(new AttachExperiment("resumed-stop", probe.Ref, ContinueInterrupted: false));
+        var again = Follow(probe);
+        Assert.Equal(7, again.Summary.LastStep);
+        Assert.Equal(Bytes(reference), Bytes(again));
     }
 }

@@ -46,6 +46,8 @@ public static class NodeCommand
             if (pr.GetValue(roles) is { } r)
                 extra.Add($"qa.node.roles = [{string.Join(", ", r.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quote))}]");
             if (pr.GetValue(apiListen) is { } a) extra.Add($"qa.api.listen = {Quote(a)}");
+            // A long-lived node remembers its running trainers, so they survive the loss of their node and restarts.
+            extra.Add("akka.cluster.sharding.remember-entities = on");
             if (TrainCommand.AkkaLogLevelOverride is { } lvl) extra.Add(lvl);
             string root = new QaActors.Data.DataStore(pr.GetValue(dataDir)).Root;
             QaSettings settings;

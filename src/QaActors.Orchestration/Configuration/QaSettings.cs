@@ -61,7 +61,8 @@ public sealed record TrainerSettings(
     TimeSpan AskTimeout,
     int MaxStepAttempts,
     int SnapshotEvery,
-    TimeSpan IdleAfterSummary)
+    TimeSpan IdleAfterSummary,
+    TimeSpan ReattachWithin)
 {
     public static TrainerSettings From(Config c) => new(
         QaConfig.GetDuration(c, "qa.trainer.sample-timeout", TimeSpan.FromMilliseconds(1)),
@@ -70,7 +71,8 @@ public sealed record TrainerSettings(
         QaConfig.GetDuration(c, "qa.trainer.ask-timeout", TimeSpan.FromMilliseconds(1)),
         QaConfig.GetInt(c, "qa.trainer.max-step-attempts", 1, 1000),
         QaConfig.GetInt(c, "qa.persistence.snapshot-every", 1, 1_000_000),
-        QaConfig.GetDuration(c, "qa.trainer.idle-after-summary", TimeSpan.FromMilliseconds(1)));
+        QaConfig.GetDuration(c, "qa.trainer.idle-after-summary", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.trainer.reattach-within", TimeSpan.FromSeconds(1)));
 
     public static TrainerSettings Default => From(QaConfig.Defaults());
 }

@@ -63,6 +63,15 @@ public sealed record StepReplay(long Step, ImmutableArray<ReplaySamples> Samples
 public sealed record ReplaySamples(int[] Variables, bool Spin, sbyte[] Values, int[] Counts);
 
 /// <summary>The whole experiment state at one step (snapshot): spec, last checkpoint, history, totals.</summary>
+/// <summary>
+/// The run was stopped on purpose (cancelled, or failed past its retries): a trainer that restarts after losing its
+/// node does not continue it. A later explicit start or resume writes <see cref="RunResumed"/>.
+/// </summary>
+public sealed record RunStopped(string Reason, DateTimeOffset At) : IPersisted;
+
+/// <summary>A stopped run was started or resumed again.</summary>
+public sealed record RunResumed(DateTimeOffset At) : IPersisted;
+
 public sealed record ExperimentSnapshot(
     ExperimentSpec Spec,
     StepCheckpoint? Last,

@@ -55,6 +55,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     public const string UserCreatedV2 = "user-created.v2";
     public const string UserRevokedV2 = "user-revoked.v2";
     public const string UserRegistrySnapshotV2 = "user-registry-snapshot.v2";
+    /// <summary>Whether a run was stopped on purpose (docs/architecture.md, "Listeners and node loss"), new after the checksums.</summary>
+    public const string RunStoppedV2 = "run-stopped.v2";
+    public const string RunResumedV2 = "run-resumed.v2";
 
     private const int ChecksumBytes = 4;
 
@@ -82,6 +85,8 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         UserCreated => UserCreatedV2,
         UserRevoked => UserRevokedV2,
         UserRegistrySnapshot => UserRegistrySnapshotV2,
+        RunStopped => RunStoppedV2,
+        RunResumed => RunResumedV2,
         _ => throw new SerializationException($"{o.GetType().FullName} has no persisted format; add a manifest to {nameof(PersistedSerializer)}"),
     };
 
@@ -123,6 +128,8 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         UserCreatedV2 => UserCreatedV2,
         UserRevokedV2 => UserRevokedV2,
         UserRegistrySnapshotV2 => UserRegistrySnapshotV2,
+        RunStoppedV2 => RunStoppedV2,
+        RunResumedV2 => RunResumedV2,
         _ => null,
     };
 
@@ -189,6 +196,8 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                     w.Write(u.Name); w.Write(u.Admin); w.Write(u.Weight); w.Write(u.TokenHash.Bytes); w.Write(u.At.UtcTicks);
                     break;
                 case UserRevoked u: w.Write(u.Name); w.Write(u.At.UtcTicks); break;
+                case RunStopped r: w.Write(r.Reason); w.Write(r.At.UtcTicks); break;
+                case RunResumed r: w.Write(r.At.UtcTicks); break;
                 case UserRegistrySnapshot s:
                     w.Write(s.Users.Length);
                     foreach (var u in s.Users)
@@ -243,6 +252,8 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             UserCreatedV2 => new UserCreated(r.ReadString(), r.ReadBoolean(), r.ReadDouble(), ReadTokenHash(r), ReadTime(r)),
             UserRevokedV2 => new UserRevoked(r.ReadString(), ReadTime(r)),
             UserRegistrySnapshotV2 => ReadUserRegistry(r),
+            RunStoppedV2 => new RunStopped(r.ReadString(), ReadTime(r)),
+            RunResumedV2 => new RunResumed(ReadTime(r)),
             _ => throw new SerializationException($"unknown persisted manifest '{manifest}': written by a newer version, or not QaActors data"),
         };
         if (r.BaseStream.Position != bytes.Length)

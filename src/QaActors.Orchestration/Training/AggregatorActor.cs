@@ -40,6 +40,9 @@ public sealed class AggregatorActor : ReceivePersistentActor
     private Provenance _lastProvenance = Provenance.Empty; // of step _lastStep (a snapshot records it)
     private ITrainingProcedure? _procedure;
     private string? _damage;
+    // Why the run was stopped on purpose, or null while it may run (docs/architecture.md, "Listeners and node loss").
+    // A snapshot is only written while running or at the end, so one being recovered means "not stopped".
+    private string? _stopped;
     // Sequence numbers of the newest snapshot stored and of the newest one asked for; who waits for the final one.
     private long _snapshotStored = -1;
     private long _snapshotAsked = -1;
@@ -68,7 +71,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
             var d = (DamagedRecord)o.Snapshot;
             _damage = Damage(d, d.ClaimedStep is long step ? $"the snapshot of step {step}" : "its snapshot");
         });
-        Command<object>(m => _damage is not null && m is InitAggregator or ApplyStep or GetAggregatorSummary or GetFinalState or FinishExperiment,
+        Command<object>(m => _damage is not null && m is InitAggregator or ApplyStep or GetAggregatorSummary or GetFinalState or FinishExperiment or GetRunIntent or MarkRunStopped,
             _ => Sender.Tell(new Status.Failure(new InvalidDataException(_damage))));
         Recover<SnapshotOffer>(o =>
         {
@@ -80,8 +83,11 @@ public sealed class AggregatorActor : ReceivePersistentActor
             _history = s.History;
             _totals = s.Totals;
             _lastProvenance = s.Last?.Provenance ?? Provenance.Empty;
+            _stopped = null;
         });
         Recover<ExperimentCreated>(e => _spec = e.Spec);
+        Recover<RunStopped>(e => _stopped = e.Reason);
+        Recover<RunResumed>(_ => _stopped = null);
         // Journals written before step-replay.v1 hold a full checkpoint per step (and step 0).
         Recover<StepCheckpoint>(c =>
         {
@@ -107,6 +113,18 @@ public sealed class AggregatorActor : ReceivePersistentActor
             catch (Exception e) { Sender.Tell(new Status.Failure(e)); }
         });
         Command<FinishExperiment>(OnFinish);
+        Command<GetRunIntent>(_ => Sender.Tell(new RunIntent(_spec is not null, _stopped, _lastStep, _spec?.TotalSteps ?? 0,
+            _spec is null ? null : new ExperimentSummary(_spec, _lastStep, _history, _totals, Running: false))));
+        Command<MarkRunStopped>(m =>
+        {
+            var sender = Sender;
+            if (_spec is null || _stopped is not null) { sender.Tell(new RunStopMarked()); return; }
+            Persist(new RunStopped(m.Reason, DateTimeOffset.UtcNow), e =>
+            {
+                _stopped = e.Reason;
+                sender.Tell(new RunStopMarked());
+            });
+        });
         Command<SaveSnapshotSuccess>(s =>
         {
             _snapshotStored = Math.Max(_snapshotStored, s.Metadata.SequenceNr);
@@ -293,10 +311,21 @@ public sealed class AggregatorActor : ReceivePersistentActor
                 $"experiment '{_experimentId}' already exists with different settings ({why}); use another --out or resume it as it is")));
             return;
         }
+        if (_stopped is not null)
+        {
+            // Started or resumed on purpose: from now on a restart after node loss continues it again.
+            Persist(new RunResumed(DateTimeOffset.UtcNow), _ =>
+            {
+                _stopped = null;
+                ReplyState(sender);
+            });
+            return;
+        }
         ReplyState(sender);
     }
 
-    private static string? Incompatible(ExperimentSpec a, ExperimentSpec b)
+    /// <summary>Why <paramref name="b"/> is not the experiment <paramref name="a"/> (null: the same one).</summary>
+    internal static string? Incompatible(ExperimentSpec a, ExperimentSpec b)
     {
         if (a.Method != b.Method) return $"method {a.Method} vs {b.Method}";
         if (a.Seed != b.Seed) return $"seed {a.Seed} vs {b.Seed}";

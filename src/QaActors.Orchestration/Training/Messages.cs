@@ -11,14 +11,17 @@ public interface IWithExperimentId
     string ExperimentId { get; }
 }
 
-/// <summary>Starts (or continues, if it exists with the same settings) an experiment; progress goes to <paramref name="ReportTo"/>.</summary>
+/// <summary>
+/// Starts (or continues, if it exists with the same settings) an experiment; progress goes to <paramref name="ReportTo"/>.
+/// Sent to a trainer that is already running the experiment with the same settings, it adds <paramref name="ReportTo"/>
+/// to the run's listeners (docs/architecture.md, "Listeners and node loss").
+/// </summary>
 public sealed record StartExperiment(ExperimentSpec Spec, IActorRef ReportTo, bool StateHere = false) : IWithExperimentId, IQaMessage
 {
     public string ExperimentId => Spec.ExperimentId;
 }
 
-/// <summary>Continues an existing experiment from its last persisted step.</summary>
-/// <summary>Continues an existing experiment from its last persisted step.</summary>
+/// <summary>Continues an existing experiment from its last persisted step (a running one: adds the listener).</summary>
 /// <remarks><c>StateHere</c> (also on <see cref="StartExperiment"/>): a listener in the trainer's own process asks for
 /// <see cref="ExperimentCompletedHere"/>, the completion with the final state, instead of reading it from the journal.</remarks>
 public sealed record ResumeExperiment(string ExperimentId, IActorRef ReportTo, bool StateHere = false) : IWithExperimentId, IQaMessage;
@@ -28,6 +31,22 @@ public sealed record ResumeExperiment(string ExperimentId, IActorRef ReportTo, b
 /// (nothing persisted is lost; a resume continues from there). The run ends with ExperimentFailed("paused").
 /// </summary>
 public sealed record PauseExperiment(string ExperimentId, long? AfterStep = null) : IWithExperimentId, IQaMessage;
+
+/// <summary>
+/// Follows an experiment without deciding for it: a running one adds the listener; one that was stopped (cancelled or
+/// failed) answers <see cref="ExperimentFailed"/> with the reason it stopped; a finished one answers
+/// <see cref="ExperimentCompleted"/>; one that was running when its node went away continues, with the listener.
+/// A listener whose trainer terminated sends this to find it again (wherever the shard now runs). With
+/// <paramref name="ContinueInterrupted"/> false it only watches: an interrupted run answers ExperimentFailed instead.
+/// </summary>
+public sealed record AttachExperiment(string ExperimentId, IActorRef ReportTo, bool StateHere = false, bool ContinueInterrupted = true) : IWithExperimentId, IQaMessage;
+
+/// <summary>
+/// A trainer took <see cref="ExperimentAttached"/>'s receiver as a listener; it is the sender, so the listener can watch
+/// it and re-attach should it terminate before the run ends. <paramref name="LastStep"/>: the last persisted step the
+/// trainer knew of then (0 while it has not loaded the experiment yet).
+/// </summary>
+public sealed record ExperimentAttached(string ExperimentId, long LastStep) : IQaMessage;
 
 public sealed record GetExperimentSummary(string ExperimentId) : IWithExperimentId, IQaMessage;
 
@@ -63,6 +82,20 @@ public sealed record ExperimentFailed(string ExperimentId, string Reason) : IQaM
 // ---- between a trainer, its aggregator and the BQM workers of its node: local only (they carry live state objects) ----
 
 internal sealed record InitAggregator(ExperimentSpec? Spec) : ILocalMessage;
+
+/// <summary>Whether the experiment exists, was stopped on purpose (with the reason), and how far it is.</summary>
+internal sealed record GetRunIntent : ILocalMessage;
+
+internal sealed record RunIntent(bool Exists, string? StoppedReason, long LastStep, long TotalSteps, ExperimentSummary? Summary) : ILocalMessage
+{
+    /// <summary>Was running when its trainer went away: nobody stopped it and steps remain.</summary>
+    public bool Interrupted => Exists && StoppedReason is null && LastStep < TotalSteps;
+}
+
+/// <summary>The run stopped before its end (cancelled, or failed past its retries): recorded, so no restart continues it.</summary>
+internal sealed record MarkRunStopped(string Reason) : ILocalMessage;
+
+internal sealed record RunStopMarked : ILocalMessage;
 
 internal sealed record AggregatorState(ExperimentSpec Spec, ITrainingProcedure Procedure, object State, long LastStep,
     ImmutableArray<StepStats> History, Provenance Totals) : ILocalMessage;

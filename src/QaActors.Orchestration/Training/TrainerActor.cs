@@ -25,6 +25,11 @@ public sealed class TrainerServices
     /// state) once its experiment has ended, so a long-lived node does not keep every finished experiment in memory.
     /// </summary>
     public bool PassivateWhenIdle { get; init; }
+    /// <summary>
+    /// True when the shard remembers its trainers (a long-lived node): a trainer that starts without being asked, as the
+    /// shard restores it after its node was lost or the cluster restarted, continues an interrupted run by itself.
+    /// </summary>
+    public bool ContinueWhenRestored { get; init; }
 }
 
 /// <summary>Shard key: the experiment id. The shard count must never change once data exists.</summary>
@@ -49,7 +54,7 @@ public sealed class ExperimentMessageExtractor() : HashCodeMessageExtractor(30)
 /// is dropped by <see cref="IgnoreStale"/>.
 /// </para>
 /// </summary>
-public sealed class TrainerActor : ReceiveActor, IWithTimers
+public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private sealed record Initialized(int Token, AggregatorState State);
     private sealed record InitFailed(int Token, Exception Error);
@@ -60,6 +65,13 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private sealed record RetryStep(int Token);
     private sealed record FinishTimeout(int Token);
     private sealed record PassivateIfIdle;
+    private sealed record WakeCheck;
+    private sealed record IntentChecked(int Token, RunIntent Intent);
+    private sealed record IntentFailed(int Token, Exception Error);
+    private sealed record StopMarked(int Token);
+
+    /// <summary>Who hears of the run; <see cref="Spec"/>: the settings a start asked for (checked once known).</summary>
+    private sealed record Listener(IActorRef Ref, bool StateHere, ExperimentSpec? Spec, bool Continue = true);
 
     private sealed class RefusedException(string reason) : Exception(reason);
 
@@ -75,7 +87,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
 
     // The run in progress (meaningful outside Idle).
     private ExperimentSpec? _startSpec;
-    private IActorRef? _reportTo;
+    private readonly List<Listener> _listeners = [];
     private int _attempts;
     private long _pauseAfter = long.MaxValue;
     private long _resumedFrom = -1;
@@ -85,12 +97,12 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     private ExperimentSpec? _spec;
     private ITrainingProcedure? _proc;
     private object? _state;
-    private bool _stateHere;
     private long _last;
     private ImmutableArray<StepStats> _history = ImmutableArray<StepStats>.Empty;
     private Provenance _totals = Provenance.Empty;
 
     public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
     // The behaviour the trainer is in, for its log lines.
     private string _phase = "Idle";
@@ -106,6 +118,12 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Idle();
     }
 
+    protected override void PreStart()
+    {
+        // Restored by the shard (or woken by a message, which then decides): see whether a run was interrupted.
+        if (_services.ContinueWhenRestored) Self.Tell(new WakeCheck());
+    }
+
     private int NewToken() => ++_token;
 
     private void Enter(string phase, Action behaviour)
@@ -119,25 +137,90 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     /// <summary>No run: starts one, answers summaries from the journal, passivates when asked.</summary>
     private void Idle()
     {
-        Receive<StartExperiment>(m => Begin(m.Spec, m.ReportTo, m.StateHere));
-        Receive<ResumeExperiment>(m => Begin(null, m.ReportTo, m.StateHere));
+        Receive<StartExperiment>(m => Begin(m.Spec, [new Listener(m.ReportTo, m.StateHere, m.Spec)]));
+        Receive<ResumeExperiment>(m => Begin(null, [new Listener(m.ReportTo, m.StateHere, null)]));
+        Receive<AttachExperiment>(m => CheckIntent(new Listener(m.ReportTo, m.StateHere, null, m.ContinueInterrupted)));
+        Receive<WakeCheck>(_ => CheckIntent(null));
         Receive<PauseExperiment>(_ => { }); // nothing runs; a later run starts unpaused
-        Receive<GetExperimentSummary>(_ =>
-        {
-            EnsureAggregator().Forward(new GetAggregatorSummary());
-            // Not at once: the aggregator must answer first, and a `list` may ask again.
-            if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), _settings.IdleAfterSummary);
-        });
+        Receive<GetExperimentSummary>(_ => AnswerSummary());
         Receive<PassivateIfIdle>(_ => Passivate());
         Receive<Terminated>(t => { if (t.ActorRef.Equals(_aggregator)) _aggregator = null; });
         IgnoreStale();
     }
 
+    private void AnswerSummary()
+    {
+        EnsureAggregator().Forward(new GetAggregatorSummary());
+        // Not at once: the aggregator must answer first, and a `list` may ask again.
+        IdleTimer();
+    }
+
+    private void IdleTimer()
+    {
+        if (_services.PassivateWhenIdle) Timers.StartSingleTimer("passivate", new PassivateIfIdle(), _settings.IdleAfterSummary);
+    }
+
+    /// <summary>
+    /// Checking: nothing runs, and someone wants to follow the run (an attach) or the trainer was restored without a
+    /// message. The aggregator says, without loading any data, whether a run was interrupted (it then continues) or
+    /// ended: finished, or stopped on purpose (docs/architecture.md, "Listeners and node loss").
+    /// </summary>
+    private void CheckIntent(Listener? first)
+    {
+        var pending = new List<Listener>();
+        if (first is not null) pending.Add(first);
+        bool continueIt = first is null || first.Continue;
+        long pauseAfter = long.MaxValue;
+        int token = NewToken();
+        EnsureAggregator().Ask<RunIntent>(new GetRunIntent(), _settings.ApplyTimeout)
+            .PipeTo(Self, success: i => new IntentChecked(token, i), failure: e => new IntentFailed(token, e));
+        Enter("Checking", () =>
+        {
+            Receive<IntentChecked>(m => m.Token == token, m =>
+            {
+                var i = m.Intent;
+                if (i.Interrupted && (continueIt || pending.Any(l => l.Continue)))
+                {
+                    _log.Info("experiment {0} was interrupted at step {1} of {2}; continuing", _id, i.LastStep, i.TotalSteps);
+                    Begin(null, pending, pauseAfter);
+                    return;
+                }
+                object answer = !i.Exists ? new ExperimentFailed(_id, $"experiment '{_id}' does not exist")
+                    : i.Summary is { Completed: true } done ? new ExperimentCompleted(done, done.LastStep)
+                    : new ExperimentFailed(_id, i.StoppedReason ?? ExperimentRunner.InterruptedReason);
+                foreach (var l in pending) l.Ref.Tell(answer);
+                Enter("Idle", Idle);
+                IdleTimer();
+            });
+            Receive<IntentFailed>(m => m.Token == token, m =>
+            {
+                foreach (var l in pending) l.Ref.Tell(new ExperimentFailed(_id, $"cannot load experiment: {Unwrap(m.Error).Message}"));
+                Enter("Idle", Idle);
+                IdleTimer();
+            });
+            Receive<StartExperiment>(m => Begin(m.Spec, [new Listener(m.ReportTo, m.StateHere, m.Spec), .. pending], pauseAfter));
+            Receive<ResumeExperiment>(m => Begin(null, [new Listener(m.ReportTo, m.StateHere, null), .. pending], pauseAfter));
+            Receive<AttachExperiment>(m =>
+            {
+                pending.Add(new Listener(m.ReportTo, m.StateHere, null, m.ContinueInterrupted));
+                continueIt |= m.ContinueInterrupted;
+            });
+            Receive<WakeCheck>(_ => continueIt = true);
+            Receive<PauseExperiment>(m => pauseAfter = m.AfterStep ?? 0);
+            Receive<GetExperimentSummary>(_ => AnswerSummary());
+            Receive<PassivateIfIdle>(_ => { });
+            Receive<Terminated>(t => { if (t.ActorRef.Equals(_aggregator)) _aggregator = null; });
+            IgnoreStale();
+        });
+    }
+
     /// <summary>What every phase of a run answers besides its own messages (registered after them).</summary>
     private void WhileRunning()
     {
-        Receive<StartExperiment>(m => m.ReportTo.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running")));
-        Receive<ResumeExperiment>(m => m.ReportTo.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running")));
+        Receive<StartExperiment>(m => Attach(new Listener(m.ReportTo, m.StateHere, m.Spec)));
+        Receive<ResumeExperiment>(m => Attach(new Listener(m.ReportTo, m.StateHere, null)));
+        Receive<AttachExperiment>(m => Attach(new Listener(m.ReportTo, m.StateHere, null)));
+        Receive<WakeCheck>(_ => { });
         Receive<PauseExperiment>(m => _pauseAfter = m.AfterStep ?? 0);
         Receive<GetExperimentSummary>(_ =>
         {
@@ -147,7 +230,11 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Receive<PassivateIfIdle>(_ => { });
         Receive<Terminated>(t =>
         {
-            if (!t.ActorRef.Equals(_aggregator)) return;
+            if (!t.ActorRef.Equals(_aggregator))
+            {
+                _listeners.RemoveAll(l => l.Ref.Equals(t.ActorRef)); // a listener (or its node) went away; the run goes on
+                return;
+            }
             _aggregator = null;
             Timers.Cancel("apply");
             Retry("the aggregator stopped (journal write failed or timed out)", reinit: true);
@@ -168,22 +255,50 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         Receive<FinishTimeout>(_ => { });
         Receive<StepSamplesCollected>(_ => { });
         Receive<StepSamplingFailed>(_ => { });
+        Receive<IntentChecked>(_ => { });
+        Receive<IntentFailed>(_ => { });
+        Receive<StopMarked>(_ => { });
         Receive<StepApplied>(_ => { });
         Receive<StepAlreadyApplied>(_ => { });
         Receive<ExperimentFinished>(_ => { });
         Receive<Status.Failure>(_ => { });
     }
 
-    private void Begin(ExperimentSpec? spec, IActorRef reportTo, bool stateHere)
+    private void Begin(ExperimentSpec? spec, IReadOnlyList<Listener> listeners, long pauseAfter = long.MaxValue)
     {
         Timers.Cancel("passivate");
         _startSpec = spec;
-        _reportTo = reportTo;
-        _stateHere = stateHere && reportTo.Path.Address.HasLocalScope;
-        _pauseAfter = long.MaxValue;
+        _listeners.Clear();
+        _spec = null;
+        foreach (var l in listeners) Attach(l);
+        _pauseAfter = pauseAfter;
         _attempts = 0;
         _resumedFrom = -1;
         Init();
+    }
+
+    /// <summary>
+    /// Adds a listener to the run (told so with <see cref="ExperimentAttached"/>, which it watches the trainer by); a start
+    /// with other settings than the running experiment's is refused instead. Its settings are checked here when the
+    /// experiment is known, else once the aggregator has loaded it.
+    /// </summary>
+    private void Attach(Listener l)
+    {
+        if (l.Spec is not null && _spec is not null && AggregatorActor.Incompatible(_spec, l.Spec) is { } why)
+        {
+            l.Ref.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running with different settings ({why}); use another --out or follow it as it is"));
+            return;
+        }
+        if (_listeners.Any(x => x.Ref.Equals(l.Ref))) _listeners.RemoveAll(x => x.Ref.Equals(l.Ref));
+        // Only a listener in this process may receive the final state itself.
+        _listeners.Add(l with { StateHere = l.StateHere && l.Ref.Path.Address.HasLocalScope });
+        Context.Watch(l.Ref);
+        l.Ref.Tell(new ExperimentAttached(_id, _last));
+    }
+
+    private void Tell(object message)
+    {
+        foreach (var l in _listeners) l.Ref.Tell(message);
     }
 
     /// <summary>Initializing: the aggregator creates or recovers the experiment and reports its last persisted step.</summary>
@@ -205,6 +320,13 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     {
         _spec = s.Spec;
         _startSpec ??= s.Spec;
+        // Starts that arrived before the experiment was known: refused now if they asked for other settings.
+        foreach (var l in _listeners.Where(l => l.Spec is not null && AggregatorActor.Incompatible(s.Spec, l.Spec) is not null).ToList())
+        {
+            _listeners.Remove(l);
+            Context.Unwatch(l.Ref);
+            l.Ref.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running with different settings ({AggregatorActor.Incompatible(s.Spec, l.Spec!)}); use another --out or follow it as it is"));
+        }
         _proc = s.Procedure;
         _state = s.State;
         _last = s.LastStep;
@@ -348,7 +470,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         _totals = m.Totals;
         _history = _history.Add(m.Metrics);
         _attempts = 0;
-        _reportTo?.Tell(new StepReport(_id, m.Step, _spec!.TotalSteps, m.Metrics, m.StepProvenance, m.Totals));
+        Tell(new StepReport(_id, m.Step, _spec!.TotalSteps, m.Metrics, m.StepProvenance, m.Totals));
         Continue();
     }
 
@@ -384,7 +506,7 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
     /// </summary>
     private void Finish()
     {
-        if (_stateHere && _reportTo is not null)
+        if (_listeners.Count > 0 && _listeners.All(l => l.StateHere))
         {
             // The listener shares this process: it gets the state itself, and the final snapshot is written meanwhile
             // (for later readers; the journal's events give the same state should it not be).
@@ -412,28 +534,62 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers
         });
     }
 
-    /// <summary>Reports the end; with the state when the listener asked for it and shares this process (<see cref="_stateHere"/>).</summary>
+    /// <summary>Reports the end; with the state to each listener that asked for it and shares this process.</summary>
     private void Completed()
     {
         Timers.Cancel("finish");
         NewToken();
         var done = new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom);
-        _reportTo?.Tell(_stateHere ? new ExperimentCompletedHere(done, _state!) : done);
-        _reportTo = null;
+        foreach (var l in _listeners) l.Ref.Tell(l.StateHere ? new ExperimentCompletedHere(done, _state!) : done);
+        ForgetListeners();
         Enter("Idle", Idle);
         Passivate();
     }
 
-    /// <summary>Failed: the run ends (what is persisted stays); whatever is still in flight is ignored.</summary>
+    private void ForgetListeners()
+    {
+        foreach (var l in _listeners) Context.Unwatch(l.Ref);
+        _listeners.Clear();
+    }
+
+    /// <summary>
+    /// Failed (or paused): the run ends, what is persisted stays, whatever is still in flight is ignored. Stopping: the
+    /// aggregator records that the run was stopped on purpose before the trainer goes, so that no restart after node
+    /// loss continues it; a start or resume that arrives meanwhile waits for that and then begins afresh.
+    /// </summary>
     private void Fail(string reason)
     {
-        NewToken();
+        int token = NewToken();
         Timers.CancelAll();
         StopSampling();
-        _reportTo?.Tell(new ExperimentFailed(_id, reason));
-        _reportTo = null;
-        Enter("Idle", Idle);
-        Passivate();
+        Tell(new ExperimentFailed(_id, reason));
+        ForgetListeners();
+        if (_aggregator is null && _spec is null)
+        {
+            Enter("Idle", Idle);
+            Passivate();
+            return;
+        }
+        EnsureAggregator().Ask<RunStopMarked>(new MarkRunStopped(reason), _settings.ApplyTimeout)
+            .PipeTo(Self, success: _ => new StopMarked(token), failure: _ => new StopMarked(token));
+        Enter("Stopping", () =>
+        {
+            Receive<StopMarked>(m => m.Token == token, _ =>
+            {
+                Enter("Idle", Idle);
+                if (Stash.IsEmpty) Passivate();
+                else Stash.UnstashAll();
+            });
+            Receive<StartExperiment>(_ => Stash.Stash());
+            Receive<ResumeExperiment>(_ => Stash.Stash());
+            Receive<AttachExperiment>(_ => Stash.Stash());
+            Receive<GetExperimentSummary>(_ => EnsureAggregator().Forward(new GetAggregatorSummary()));
+            Receive<PauseExperiment>(_ => { });
+            Receive<WakeCheck>(_ => { });
+            Receive<PassivateIfIdle>(_ => { });
+            Receive<Terminated>(t => { if (t.ActorRef.Equals(_aggregator)) { _aggregator = null; Self.Tell(new StopMarked(token)); } });
+            IgnoreStale();
+        });
     }
 
     private void StopSampling()
