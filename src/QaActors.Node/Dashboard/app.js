@@ -315,6 +315,7 @@ function stateClass(s) {
 // ---- one experiment: settings, live curves, provenance, artefacts ----
 const SETTINGS = ['Method', 'Hidden', 'Batch', 'LearningRate', 'Steps', 'Beta', 'Reads', 'Sweeps', 'Seed', 'TEff', 'AutoTemperature', 'Tiles', 'EvalEvery', 'Init'];
 const TASK = ['Dataset', 'ClassA', 'ClassB', 'TrainSize', 'TestSize'];
+const ARTIFACTS = ['model.safetensors', 'metrics.csv', 'curves.png', 'report.json']; // NodeApi.ArtifactNames
 
 function experimentPage(id) {
   document.title = `${id} · QaActors`;
@@ -384,15 +385,21 @@ function experimentPage(id) {
         el('dt', {}, 'Mean chain-break fraction'), el('dd', {}, fmt(p.mean_chain_break_fraction, 4)),
         el('dt', {}, 'Clipped biases'), el('dd', {}, String(p.clipped_biases ?? 0)),
         el('dt', {}, 'Examples sampled'), el('dd', {}, String(p.examples ?? 0))));
-    const artsKey = `${view.state}|${view.artifacts.join(',')}`;
+    // A completed run's files can always be fetched: the node writes any that are missing when they are asked for.
+    const names = view.state === 'completed' ? [...new Set([...view.artifacts, ...ARTIFACTS])] : view.artifacts;
+    const artsKey = `${view.state}|${names.join(',')}`;
     if (arts.dataset.shown === artsKey) return;
     arts.dataset.shown = artsKey;
-    arts.replaceChildren(...(view.artifacts.length ? view.artifacts.map(name => el('li', {},
-      el('button', { type: 'button', class: 'link', dataset: { artifact: name }, onclick: async () => {
+    arts.replaceChildren(...(names.length ? names.map(name => el('li', {},
+      el('button', { type: 'button', class: 'link', dataset: { artifact: name }, onclick: async ev => {
+        const b = ev.currentTarget;
+        b.disabled = true;
+        b.textContent = `Downloading ${name}…`;
         try { await download(`/experiments/${id}/artifacts/${encodeURIComponent(name)}`, name); }
         catch (e) { if (e instanceof ApiError && e.status !== 401) err.replaceChildren(banner('error', `Download failed: ${e.message}`)); }
+        finally { b.disabled = false; b.textContent = `Download ${name}`; b.focus(); }
       } }, `Download ${name}`)))
-      : [el('li', { class: 'help' }, view.state === 'running' ? 'Written when the run ends.' : 'None: this node writes them when a run it drives completes.')]));
+      : [el('li', { class: 'help' }, view.state === 'running' ? 'Written when the run ends.' : 'None: artefacts are written for completed runs.')]));
   };
 
   // Steps can arrive faster than the screen refreshes; draw once per frame at most.
