@@ -150,7 +150,7 @@ function overviewPage() {
   document.title = 'Overview · QaActors';
   const members = el('tbody'), gateways = el('div', { class: 'gateways' }), quotas = el('tbody');
   const err = el('div', { 'aria-live': 'polite' });
-  const updated = el('p', { class: 'help', id: 'overview-updated' });
+  const updated = el('p', { class: 'help', id: 'overview-updated' }, 'Loading…');
   const lastSubmitted = new Map(); // solver -> [time ms, submitted], for the measured submission rate
   let clusterInfo = el('p', { class: 'help' });
   const quotaForm = me.admin ? adminQuotaForm() : null;
@@ -261,7 +261,7 @@ function rowOf(x) {
 
 function experimentsPage() {
   document.title = 'Experiments · QaActors';
-  let rows = [];
+  let rows = [], loaded = false;
   const tbody = el('tbody'), err = el('div', { 'aria-live': 'polite' }), count = el('p', { class: 'help', id: 'experiments-count' });
   const headRow = el('tr');
   const filter = el('input', { id: 'filter', type: 'search', value: tableState.filter, autocomplete: 'off' });
@@ -290,7 +290,7 @@ function experimentsPage() {
       td(0, el('a', { href: `#/experiments/${r.id}`, dataset: { key: `open-${r.id}` } }, r.id)), td(1, r.user), td(2, r.dataset),
       td(3, r.classes), td(4, r.method), td(5, `${r.step}/${r.total}`, 'num'),
       td(6, fmt(r.accuracy, 4), 'num'), td(7, el('span', { class: `badge ${stateClass(r.state)}` }, r.state)))));
-    count.textContent = rows.length === 0 ? (me.admin ? 'No experiments on this node yet.' : 'You have no experiments yet.')
+    count.textContent = !loaded ? 'Loading…' : rows.length === 0 ? (me.admin ? 'No experiments on this node yet.' : 'You have no experiments yet.')
       : `${shown.length} of ${rows.length} experiments shown.`;
   });
   filter.addEventListener('input', () => { tableState.filter = filter.value; draw(); });
@@ -303,6 +303,7 @@ function experimentsPage() {
   draw();
   return poller(async signal => {
     rows = (await call('/experiments', { signal })).map(rowOf);
+    loaded = true;
     err.replaceChildren();
     draw();
   }, e => err.replaceChildren(banner('error', lostMessage(e))));
