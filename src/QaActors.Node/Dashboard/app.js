@@ -35,7 +35,6 @@ function keepFocus(container, redraw) {
   }
 }
 const fmt = (x, d = 3) => (x === undefined || x === null || !Number.isFinite(x)) ? '–' : x.toFixed(d);
-const status = text => { document.getElementById('status').textContent = text; };
 function show(...nodes) { main.replaceChildren(...nodes); }
 function banner(kind, text) { return el('p', { class: `banner ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text); }
 function lastOf(history, key) {
@@ -69,7 +68,8 @@ function renderSignIn() {
     el('label', { for: 'token' }, 'Access token'),
     input,
     el('p', { id: 'token-help', class: 'help' },
-      'The token `qa user add NAME` printed for you (admins: the node\'s admin-token file). It is kept in this tab only, and forgotten when the tab closes.'),
+      'The token ', el('code', {}, 'qa user add NAME'), ' printed for you (admins: the node\'s ', el('code', {}, 'admin-token'),
+      ' file). It is kept in this tab only, and forgotten when the tab closes.'),
     el('button', { type: 'submit', class: 'primary' }, 'Sign in'));
   form.addEventListener('submit', async ev => {
     ev.preventDefault();
@@ -190,7 +190,6 @@ function overviewPage() {
     }));
     if (quotaForm) quotaForm.refreshUsers(qs.map(q => q.user));
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${POLL_MS / 1000} s.`;
-    status('');
   }, e => { err.replaceChildren(banner('error', lostMessage(e))); });
 }
 
@@ -237,9 +236,21 @@ function adminQuotaForm() {
     try {
       await call(`/quotas/${encodeURIComponent(user.value.trim())}`, { method: 'PUT', json: { seconds: s } });
       msg.textContent = `${user.value.trim()}'s quota is now ${s} s.`;
-    } catch (e) { if (e instanceof ApiError && e.status !== 401) msg.textContent = `Not set: ${e.message}`; }
+    } catch (e) {
+      if (!(e instanceof ApiError)) msg.textContent = 'Not set: the node cannot be reached.';
+      else if (e.status !== 401 && e.status !== 429) msg.textContent = `Not set: ${e.message}`;
+    }
   });
-  form.refreshUsers = names => users.replaceChildren(...names.map(n => el('option', { value: n })));
+  // The names offered: everyone with an account in the ledger, and every registered user (who may have none yet).
+  const known = new Set();
+  const offer = names => {
+    const before = known.size;
+    for (const n of names) known.add(n);
+    if (known.size !== before) users.replaceChildren(...[...known].sort().map(n => el('option', { value: n })));
+  };
+  call('/users').then(list => offer(list.filter(u => !u.revoked).map(u => u.user)),
+    e => { if (!(e instanceof ApiError && (e.status === 401 || e.status === 429))) msg.textContent = `The user list could not be read: ${lostMessage(e)}`; });
+  form.refreshUsers = offer;
   return form;
 }
 
