@@ -117,6 +117,14 @@ public sealed class DashboardTests(DashboardFixture f) : IClassFixture<Dashboard
         // What the overview showed settles on what the ledger charged.
         double charged = done["provenance"]!["qpu_access_time"]!.GetValue<double>();
         await Assertions.Expect(aliceQuota.Locator("[data-field=charged]")).ToHaveTextAsync(charged.ToString("F3", CultureInfo.InvariantCulture), new() { Timeout = 10000 });
+        // The gateway's own count agrees, and an admin sees alice's line too.
+        using (var admin = f.Api("admin"))
+        {
+            var line = JsonNode.Parse(await admin.GetStringAsync("api/v1/gateways"))!.AsArray().Single()!["users"]!.AsArray()
+                .Single(u => u!["user"]!.GetValue<string>() == "alice")!;
+            Assert.Equal(charged, line["qpu_access_time"]!.GetValue<double>(), 6);
+            Assert.Equal(0, line["queued"]!.GetValue<int>());
+        }
 
         // The finished QPU run's page: provenance from the QPU, and an artefact downloaded with the bearer header.
         await page.GotoAsync(new Uri(f.Node.Api, $"/#/experiments/{qpu}").ToString());
