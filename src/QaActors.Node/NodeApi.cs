@@ -150,6 +150,7 @@ public static class NodeApi
                 ["gateways"] = gateways,
             });
         });
+        app.MapDashboard(qa);
     }
 
     public static readonly string[] ArtifactNames = ["model.safetensors", "metrics.csv", "curves.png", "report.json"];
@@ -233,6 +234,8 @@ public static class NodeApi
                 ["fallback_reasons"] = new JsonObject(p.FallbackReasons.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
                 ["qpu_access_time"] = p.QpuAccessMicros / 1e6,
                 ["examples"] = p.Examples,
+                ["mean_chain_break_fraction"] = p.MeanChainBreakFraction,
+                ["clipped_biases"] = p.ClippedBiases,
             },
             artifacts,
             s.RunningOn);

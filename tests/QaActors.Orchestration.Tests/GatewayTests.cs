@@ -114,6 +114,28 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task The_status_counts_queued_problems_per_user()
+    {
+        var qpu = new FakeQpu(TimeProvider.System) { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var qs = TestConfig.Quotas();
+        var gw = Gateway(qpu, Ledger(qs), TestConfig.Gateway(maxInFlight: 1), qs);
+        for (int i = 0; i < 5; i++) gw.Tell(FakeQpu.Job("a", salt: (ulong)i));
+        for (int i = 0; i < 3; i++) gw.Tell(FakeQpu.Job("b", salt: (ulong)(10 + i)));
+        AwaitCondition(() => qpu.Calls == 1);
+        // One of a's problems is on the QPU (held by the gate); the rest wait, each user's counted on its own.
+        var st = await gw.Ask<GatewayStatus>(GetGatewayStatus.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, st.InFlight);
+        Assert.Equal(7, st.Queued);
+        Assert.Equal([("a", 4), ("b", 3)], st.QueuedByUser!.Select(kv => (kv.Key, kv.Value)));
+        qpu.Gate.SetResult();
+        ReceiveN(8, TimeSpan.FromSeconds(30));
+        st = await gw.Ask<GatewayStatus>(GetGatewayStatus.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(0, st.Queued);
+        Assert.Empty(st.QueuedByUser!);
+        Assert.Equal(8, st.Submitted);
+    }
+
+    [Fact]
     public void Weights_set_the_shares_of_qpu_time()
     {
         var qpu = new FakeQpu(TimeProvider.System) { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };

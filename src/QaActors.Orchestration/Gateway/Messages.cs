@@ -121,7 +121,8 @@ public sealed record GatewayStatus(
     long Submitted,
     long ServedByQpu,
     long FellBack,
-    ImmutableSortedDictionary<string, double> QpuMicrosByUser) : IQaMessage;
+    ImmutableSortedDictionary<string, double> QpuMicrosByUser,
+    ImmutableSortedDictionary<string, int>? QueuedByUser = null) : IQaMessage;
 
 /// <summary>Published on the event stream whenever the breaker changes state.</summary>
 public sealed record BreakerStateChanged(string Solver, BreakerState State, string Why) : IQaMessage;

@@ -104,7 +104,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<Status.Failure>(f => _log.Warning("quota ledger refused a charge or release: {0}", f.Cause.Message));
         Receive<Pump>(_ => Run());
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, QueuedProblems(),
-            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal))));
+            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), QueuedByUser())));
     }
 
     protected override void PreStart() =>
@@ -112,6 +112,9 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("sweep", Pump.Instance, TimeSpan.FromMilliseconds(250));
 
     private int QueuedProblems() => _queue.Queued.Sum(x => x.Item.Jobs.Length);
+
+    private ImmutableSortedDictionary<string, int> QueuedByUser() =>
+        _queue.Queued.GroupBy(x => x.User).ToImmutableSortedDictionary(g => g.Key, g => g.Sum(x => x.Item.Jobs.Length), StringComparer.Ordinal);
 
     private void Enqueue(ImmutableArray<SampleJob> jobs, IActorRef replyTo)
     {
