@@ -113,7 +113,8 @@ public sealed record GatewayStatus(
     long Submitted,
     long ServedByQpu,
     long FellBack,
-    ImmutableSortedDictionary<string, double> QpuMicrosByUser) : IQaMessage;
+    ImmutableSortedDictionary<string, double> QpuMicrosByUser,
+    long LostAnswers = 0) : IQaMessage;
 
 /// <summary>Published on the event stream whenever the breaker changes state.</summary>
 public sealed record BreakerStateChanged(string Solver, BreakerState State, string Why) : IQaMessage;

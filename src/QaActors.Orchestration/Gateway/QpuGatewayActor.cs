@@ -41,6 +41,9 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private sealed record AdmissionFailed(Unit U, Exception Error);
     private sealed record QpuDone(Unit U, IReadOnlyList<SampleSet> Samples);
     private sealed record QpuFailed(Unit U, Exception Error);
+    /// <summary>Look again at the problems of a call whose answer was lost (its reservation was charged in doubt).</summary>
+    private sealed record LookUp(string User, long ReservationId, IReadOnlyList<string> Problems, int Attempt, DateTimeOffset Since);
+    private sealed record LookedUp(LookUp Of, double? Micros, Exception? Error);
     private sealed record Pump
     {
         public static readonly Pump Instance = new();
@@ -64,7 +67,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private int _inFlight;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private int _consecutiveRetries;
-    private long _submitted, _servedByQpu, _fellBack;
+    private long _submitted, _servedByQpu, _fellBack, _lostAnswers;
     private readonly SortedDictionary<string, double> _qpuMicrosByUser = new(StringComparer.Ordinal);
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -99,8 +102,10 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<Status.Success>(_ => { });
         Receive<Status.Failure>(f => _log.Warning("quota ledger refused a charge or release: {0}", f.Cause.Message));
         Receive<Pump>(_ => Run());
+        Receive<LookUp>(OnLookUp);
+        Receive<LookedUp>(OnLookedUp);
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, QueuedProblems(),
-            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal))));
+            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), _lostAnswers)));
     }
 
     protected override void PreStart() =>
@@ -358,8 +363,18 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _inFlight--;
         var u = f.U;
         var error = Unwrap(f.Error);
-        // The answer never came back, so no QPU time is known to be used: the reservation is released.
-        _ledger.Tell(new ReleaseQuota(u.User, u.ReservationId));
+        var inDoubt = _backend.ProblemsInDoubt(error);
+        if (inDoubt.Count > 0)
+        {
+            // The QPU took the problems and the answer was lost: they may have run, so the reservation is charged,
+            // never released, and a later look at the problems charges what they really used.
+            _lostAnswers++;
+            _ledger.Tell(new ChargeQuotaInDoubt(u.User, u.ReservationId));
+            var look = new LookUp(u.User, u.ReservationId, inDoubt, 0, _clock.GetUtcNow());
+            Timers.StartSingleTimer(LookUpKey(look), look, _gs.LostAnswerFirstLook);
+        }
+        // Nothing reached the QPU (or it ended without running): no QPU time was used, the reservation is released.
+        else _ledger.Tell(new ReleaseQuota(u.User, u.ReservationId));
         var kind = _backend.Classify(error);
         if (kind == QpuFailureKind.BadRequest)
         {
@@ -374,6 +389,39 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _log.Warning("QPU call for {0} problem(s) of {1} failed ({2}): {3}", u.Jobs.Length, u.Jobs[0].ExperimentId, error.GetType().Name, error.Message);
         FailedUnavailable(u, error);
         Run();
+    }
+
+    private static string LookUpKey(LookUp l) => "look-up-" + l.ReservationId.ToString(global::System.Globalization.CultureInfo.InvariantCulture);
+
+    private void OnLookUp(LookUp l)
+    {
+        var cts = new CancellationTokenSource(_gs.CallTimeout);
+        Task<double?> look;
+        try { look = _backend.AccessMicrosOfAsync(l.Problems, cts.Token); }
+        catch (Exception e) { look = Task.FromException<double?>(e); }
+        look.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
+        look.PipeTo(Self, success: m => new LookedUp(l, m, null), failure: e => new LookedUp(l, null, Unwrap(e)));
+    }
+
+    private void OnLookedUp(LookedUp r)
+    {
+        var l = r.Of;
+        if (r.Micros is { } used)
+        {
+            _log.Info("lost answer of {0}'s call (problems {1}) found: {2} µs of QPU time, charged instead of its reservation", l.User, string.Join(",", l.Problems), used);
+            _ledger.Tell(new SettleQuota(l.User, l.ReservationId, used));
+            _qpuMicrosByUser[l.User] = _qpuMicrosByUser.GetValueOrDefault(l.User) + used;
+            return;
+        }
+        if (_clock.GetUtcNow() - l.Since >= _gs.LostAnswerGiveUpAfter)
+        {
+            _log.Warning("gave up looking for the answer of {0}'s call (problems {1}) after {2}: its reservation stays charged ({3})",
+                l.User, string.Join(",", l.Problems), _gs.LostAnswerGiveUpAfter, r.Error?.Message ?? "still unfinished");
+            return;
+        }
+        double ms = Math.Min(_gs.LostAnswerMaxBackoff.TotalMilliseconds, _gs.LostAnswerFirstLook.TotalMilliseconds * Math.Pow(2, Math.Min(30, l.Attempt + 1)));
+        var next = l with { Attempt = l.Attempt + 1 };
+        Timers.StartSingleTimer(LookUpKey(next), next, TimeSpan.FromMilliseconds(ms));
     }
 
     /// <summary>The QPU could not serve the unit: fall back, or wait with bounded exponential backoff (fallback none).</summary>
