@@ -185,7 +185,7 @@ public sealed class QaActorSystem : IAsyncDisposable
         Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
         Users = Singleton(QaActors.Orchestration.Users.UserRegistryActor.SupervisedProps(), "users");
         foreach (var (solver, backend) in Services.QpuBackends)
-            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
+            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock, Users),
                 "qpu-gateway-" + Sanitize(solver));
 
         var trainerServices = new TrainerServices

@@ -16,7 +16,8 @@ public sealed record GatewaySettings(
     TimeSpan CallTimeout,
     TimeSpan LostAnswerFirstLook,
     TimeSpan LostAnswerMaxBackoff,
-    TimeSpan LostAnswerGiveUpAfter)
+    TimeSpan LostAnswerGiveUpAfter,
+    TimeSpan WeightsRefresh)
 {
     public static GatewaySettings From(Config c) => new(
         QaConfig.GetInt(c, "qa.gateway.max-in-flight", 1, 1000),
@@ -32,7 +33,8 @@ public sealed record GatewaySettings(
         QaConfig.GetDuration(c, "qa.gateway.call-timeout", TimeSpan.FromMilliseconds(1)),
         QaConfig.GetDuration(c, "qa.gateway.lost-answers.first-look", TimeSpan.FromMilliseconds(1)),
         QaConfig.GetDuration(c, "qa.gateway.lost-answers.max-backoff", TimeSpan.FromMilliseconds(1)),
-        QaConfig.GetDuration(c, "qa.gateway.lost-answers.give-up-after", TimeSpan.FromMilliseconds(1)));
+        QaConfig.GetDuration(c, "qa.gateway.lost-answers.give-up-after", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.weights-refresh", TimeSpan.FromMilliseconds(1)));
 
     /// <summary>Defaults of hocon/gateway.conf, for tests and callers without a config.</summary>
     public static GatewaySettings Default => From(QaConfig.Defaults());

@@ -114,7 +114,14 @@ public sealed record GatewayStatus(
     long ServedByQpu,
     long FellBack,
     ImmutableSortedDictionary<string, double> QpuMicrosByUser,
-    long LostAnswers = 0) : IQaMessage;
+    long LostAnswers = 0,
+    ImmutableList<GatewayUserState>? Users = null) : IQaMessage;
+
+/// <summary>
+/// The gateway's state for one user it has seen: the fair-share weight it applies, the problems waiting in the user's
+/// queue, and the QPU time (µs) the user's calls used so far.
+/// </summary>
+public sealed record GatewayUserState(string User, double Weight, int Queued, double QpuMicros) : IQaMessage;
 
 /// <summary>Published on the event stream whenever the breaker changes state.</summary>
 public sealed record BreakerStateChanged(string Solver, BreakerState State, string Why) : IQaMessage;

@@ -44,6 +44,12 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     /// <summary>Look again at the problems of a call whose answer was lost (its reservation was charged in doubt).</summary>
     private sealed record LookUp(string User, long ReservationId, IReadOnlyList<string> Problems, int Attempt, DateTimeOffset Since);
     private sealed record LookedUp(LookUp Of, double? Micros, Exception? Error);
+    private sealed record RefreshWeights
+    {
+        public static readonly RefreshWeights Instance = new();
+    }
+    private sealed record WeightsFetched(object Reply);
+    private sealed record WeightsFailed(Exception Error);
     private sealed record Pump
     {
         public static readonly Pump Instance = new();
@@ -51,6 +57,10 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
 
     private readonly IQpuBackend _backend;
     private readonly IActorRef _ledger;
+    private readonly IActorRef? _users;
+    private readonly FairShareWeights _weights;
+    private bool _refreshingWeights;
+    private DateTimeOffset _weightsAskedAt = DateTimeOffset.MinValue;
     private readonly IReadOnlyDictionary<string, IActorRef> _fallbacks;
     private readonly GatewaySettings _gs;
     private readonly QuotaSettings _qs;
@@ -72,22 +82,25 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <param name="users">The user registry, whose fair-share weights win over qa.quotas.weights (null: configured weights only).</param>
     public static Props Props(IQpuBackend backend, IActorRef ledger, IReadOnlyDictionary<string, IActorRef> fallbacks,
-        GatewaySettings gateway, QuotaSettings quotas, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new QpuGatewayActor(backend, ledger, fallbacks, gateway, quotas, clock ?? TimeProvider.System));
+        GatewaySettings gateway, QuotaSettings quotas, TimeProvider? clock = null, IActorRef? users = null) =>
+        Akka.Actor.Props.Create(() => new QpuGatewayActor(backend, ledger, fallbacks, gateway, quotas, clock ?? TimeProvider.System, users));
 
     public QpuGatewayActor(IQpuBackend backend, IActorRef ledger, IReadOnlyDictionary<string, IActorRef> fallbacks,
-        GatewaySettings gateway, QuotaSettings quotas, TimeProvider clock)
+        GatewaySettings gateway, QuotaSettings quotas, TimeProvider clock, IActorRef? users = null)
     {
         _backend = backend;
         _ledger = ledger;
+        _users = users;
+        _weights = new FairShareWeights(quotas.WeightOf);
         _fallbacks = fallbacks;
         _gs = gateway;
         _qs = quotas;
         _clock = clock;
         _bucket = new TokenBucket(gateway.RatePerSecond, gateway.Burst, clock);
         _breaker = new CircuitBreakerState(gateway.BreakerMaxFailures, gateway.BreakerResetTimeout, gateway.BreakerMaxResetTimeout, clock);
-        _queue = new FairQueue<Unit>(quotas.WeightOf);
+        _queue = new FairQueue<Unit>(_weights.WeightOf);
 
         Receive<SampleJob>(job => Enqueue([job], Sender));
         Receive<SampleBatch>(b => Enqueue(b.Jobs, Sender));
@@ -103,16 +116,63 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<Status.Failure>(f => _log.Warning("quota ledger refused a charge or release: {0}", f.Cause.Message));
         Receive<Pump>(_ => Run());
         Receive<LookUp>(OnLookUp);
+        Receive<RefreshWeights>(_ => AskWeights());
+        Receive<WeightsFetched>(OnWeights);
+        Receive<WeightsFailed>(f =>
+        {
+            _refreshingWeights = false;
+            _log.Warning("the user registry did not give the fair-share weights ({0}); the last known ones stay", f.Error.Message);
+        });
         Receive<LookedUp>(OnLookedUp);
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, QueuedProblems(),
-            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), _lostAnswers)));
+            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), _lostAnswers, UserStates())));
     }
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         // Deadlines of queued requests are checked even when nothing else happens.
         Timers.StartPeriodicTimer("sweep", Pump.Instance, TimeSpan.FromMilliseconds(250));
+        if (_users is null) return;
+        AskWeights();
+        Timers.StartPeriodicTimer("weights", RefreshWeights.Instance, _gs.WeightsRefresh);
+    }
+
+    private void AskWeights()
+    {
+        if (_users is null || _refreshingWeights) return;
+        _refreshingWeights = true;
+        _weightsAskedAt = _clock.GetUtcNow();
+        _users.Ask<object>(Users.ListUsers.Instance, _gs.AskTimeout)
+            .PipeTo(Self, success: r => new WeightsFetched(r), failure: e => new WeightsFailed(e));
+    }
+
+    private void OnWeights(WeightsFetched f)
+    {
+        _refreshingWeights = false;
+        if (f.Reply is not Users.UserList list)
+        {
+            _log.Warning("the user registry answered {0} for the fair-share weights; the last known ones stay", f.Reply.GetType().Name);
+            return;
+        }
+        IReadOnlyList<string> changed;
+        try { changed = _weights.Update(list.Users.Select(u => (u.Name, u.Weight))); }
+        catch (ArgumentOutOfRangeException e)
+        {
+            _log.Warning("the user registry's fair-share weights were refused ({0}); the last known ones stay", e.Message);
+            return;
+        }
+        foreach (var u in changed) _log.Info("fair-share weight of {0} is now {1}", u, _weights.WeightOf(u));
+    }
 
     private int QueuedProblems() => _queue.Queued.Sum(x => x.Item.Jobs.Length);
+
+    private ImmutableList<GatewayUserState> UserStates()
+    {
+        var queued = _queue.Queued.GroupBy(x => x.User, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(x => x.Item.Jobs.Length), StringComparer.Ordinal);
+        return queued.Keys.Concat(_qpuMicrosByUser.Keys).Concat(_weights.RegistryUsers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(u => new GatewayUserState(u, _weights.WeightOf(u), queued.GetValueOrDefault(u), _qpuMicrosByUser.GetValueOrDefault(u)))
+            .ToImmutableList();
+    }
 
     private void Enqueue(ImmutableArray<SampleJob> jobs, IActorRef replyTo)
     {
@@ -130,6 +190,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             return;
         }
         _queue.Enqueue(first.User, new Unit(jobs, replyTo, settings, null));
+        // A user the registry's copy does not have yet (added since the last refresh): read the weights again, at most once a second.
+        if (_users is not null && !_weights.Knows(first.User) && _clock.GetUtcNow() - _weightsAskedAt >= TimeSpan.FromSeconds(1)) AskWeights();
         Run();
     }
 
