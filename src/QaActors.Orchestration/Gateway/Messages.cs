@@ -119,9 +119,9 @@ public sealed record GatewayStatus(
 
 /// <summary>
 /// The gateway's state for one user it has seen: the fair-share weight it applies, the problems waiting in the user's
-/// queue, and the QPU time (µs) the user's calls used so far.
+/// queue, the QPU time (µs) the user's calls used so far, and how many of the user's problems went to a fallback.
 /// </summary>
-public sealed record GatewayUserState(string User, double Weight, int Queued, double QpuMicros) : IQaMessage;
+public sealed record GatewayUserState(string User, double Weight, int Queued, double QpuMicros, long FellBack) : IQaMessage;
 
 /// <summary>Published on the event stream whenever the breaker changes state.</summary>
 public sealed record BreakerStateChanged(string Solver, BreakerState State, string Why) : IQaMessage;

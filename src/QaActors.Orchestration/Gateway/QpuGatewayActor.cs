@@ -79,6 +79,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private int _consecutiveRetries;
     private long _submitted, _servedByQpu, _fellBack, _lostAnswers;
     private readonly SortedDictionary<string, double> _qpuMicrosByUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _fellBackByUser = new(StringComparer.Ordinal);
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -169,8 +170,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private ImmutableList<GatewayUserState> UserStates()
     {
         var queued = _queue.Queued.GroupBy(x => x.User, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(x => x.Item.Jobs.Length), StringComparer.Ordinal);
-        return queued.Keys.Concat(_qpuMicrosByUser.Keys).Concat(_weights.RegistryUsers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
-            .Select(u => new GatewayUserState(u, _weights.WeightOf(u), queued.GetValueOrDefault(u), _qpuMicrosByUser.GetValueOrDefault(u)))
+        return queued.Keys.Concat(_qpuMicrosByUser.Keys).Concat(_fellBackByUser.Keys).Concat(_weights.RegistryUsers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(u => new GatewayUserState(u, _weights.WeightOf(u), queued.GetValueOrDefault(u), _qpuMicrosByUser.GetValueOrDefault(u), _fellBackByUser.GetValueOrDefault(u)))
             .ToImmutableList();
     }
 
@@ -515,6 +516,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private void Fallback(Unit u, string reason)
     {
         _fellBack += u.Jobs.Length;
+        _fellBackByUser[u.User] = _fellBackByUser.GetValueOrDefault(u.User) + u.Jobs.Length;
         if (!_fallbacks.TryGetValue(u.Fallback, out var pool))
         {
             foreach (var j in u.Jobs) u.ReplyTo.Tell(new SampleRefused(j.JobId, $"no '{u.Fallback}' sampler pool is running to fall back to ({reason})"));
