@@ -15,6 +15,61 @@ public class GatewayNodeTests(ITestOutputHelper output)
     /// <summary>One look at the gateway's state per user (from GET /api/v1/cluster).</summary>
     private sealed record Look(int AliceQueued, int BobQueued, double AliceQpu, double BobQpu, long AliceFellBack);
 
+    /// <summary>`qa user add NAME --weight W --json` against the node; returns the token.</summary>
+    private static string AddUser(Dictionary<string, string> admin, string user, double weight)
+    {
+        var add = QaProcess.Run(["user", "add", user, "--weight", weight.ToString(CultureInfo.InvariantCulture), "--json"], admin);
+        Assert.True(add.ExitCode == 0, add.Stderr);
+        return JsonNode.Parse(add.Stdout)!["token"]!.GetValue<string>();
+    }
+
+    private static Task Watch(HttpClient asAdmin, List<Look> looks, CancellationToken stop) => Task.Run(async () =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var gw = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/cluster"))!["gateways"]!.AsArray().Single()!;
+            var users = gw["users"]!.AsArray().ToDictionary(u => u!["user"]!.GetValue<string>(), u => u!);
+            JsonNode? U(string name) => users.GetValueOrDefault(name);
+            looks.Add(new Look(U("alice")?["queued"]!.GetValue<int>() ?? 0, U("bob")?["queued"]!.GetValue<int>() ?? 0,
+                U("alice")?["qpu_access_time"]!.GetValue<double>() ?? 0, U("bob")?["qpu_access_time"]!.GetValue<double>() ?? 0,
+                U("alice")?["fell_back"]!.GetValue<long>() ?? 0));
+            await Task.Delay(40);
+        }
+    });
+
+    /// <summary>
+    /// QPU time of each user between consecutive looks that both saw problems of each user queued (and, if asked, before
+    /// alice's first fallback), and alice's share of it.
+    /// </summary>
+    private (double Alice, double Bob, double AliceShare) ShareWhileBothWait(List<Look> looks, bool untilAliceFallsBack)
+    {
+        double a = 0, b = 0;
+        int intervals = 0;
+        for (int i = 0; i + 1 < looks.Count; i++)
+        {
+            var (x, y) = (looks[i], looks[i + 1]);
+            if (x.AliceQueued == 0 || x.BobQueued == 0 || y.AliceQueued == 0 || y.BobQueued == 0) continue;
+            if (untilAliceFallsBack && y.AliceFellBack > 0) continue;
+            a += y.AliceQpu - x.AliceQpu;
+            b += y.BobQpu - x.BobQpu;
+            intervals++;
+        }
+        double share = a / (a + b);
+        output.WriteLine($"{looks.Count} looks, {intervals} intervals with both users waiting: alice {a:F4} s, bob {b:F4} s of QPU time, alice's share {share:P1}");
+        return (a, b, share);
+    }
+
+    private static List<(string User, Task<QaProcess.Result> Run)> StartRuns(NodeProcess node, string dir, Dictionary<string, string> tokens, int steps) =>
+        [.. new[] { "alice", "bob" }.SelectMany(user => Enumerable.Range(0, 3).Select(k =>
+        {
+            string outDir = Path.Combine(dir, $"{user}-{k}");
+            var env = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = tokens[user] };
+            return (user, Task.Run(() => QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "16",
+                "--steps", steps.ToString(CultureInfo.InvariantCulture), "--reads", "400", "--tiles", "5", "--test-size", "20",
+                "--seed", (k + 1).ToString(CultureInfo.InvariantCulture),
+                "--fallback", "gibbs", "--sweeps", "20", "--out", outDir, "--json"], env, TimeSpan.FromMinutes(5))));
+        }))];
+
     /// <summary>
     /// Alice (quota 2 s) and bob (equal weights) run three Quantum-1 experiments each at once: every run completes
     /// (alice's on the fallback once her quota is spent), alice is charged at most 2 s and exactly the QPU access time
@@ -34,13 +89,7 @@ public class GatewayNodeTests(ITestOutputHelper output)
                 ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
             });
             var admin = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = node.AdminToken };
-            string Token(string user)
-            {
-                var add = QaProcess.Run(["user", "add", user, "--weight", "1", "--json"], admin);
-                Assert.True(add.ExitCode == 0, add.Stderr);
-                return JsonNode.Parse(add.Stdout)!["token"]!.GetValue<string>();
-            }
-            var tokens = new Dictionary<string, string> { ["alice"] = Token("alice"), ["bob"] = Token("bob") };
+            var tokens = new Dictionary<string, string> { ["alice"] = AddUser(admin, "alice", 1), ["bob"] = AddUser(admin, "bob", 1) };
             var set = QaProcess.Run(["quota", "set", "alice", "2"], admin);
             Assert.True(set.ExitCode == 0, set.Stderr);
 
@@ -48,30 +97,9 @@ public class GatewayNodeTests(ITestOutputHelper output)
             using var asAdmin = node.Client(node.AdminToken);
             using var stopWatching = new CancellationTokenSource();
             var looks = new List<Look>();
-            var watching = Task.Run(async () =>
-            {
-                while (!stopWatching.IsCancellationRequested)
-                {
-                    var gw = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/cluster"))!["gateways"]!.AsArray().Single()!;
-                    var users = gw["users"]!.AsArray().ToDictionary(u => u!["user"]!.GetValue<string>(), u => u!);
-                    JsonNode? U(string name) => users.GetValueOrDefault(name);
-                    looks.Add(new Look(U("alice")?["queued"]!.GetValue<int>() ?? 0, U("bob")?["queued"]!.GetValue<int>() ?? 0,
-                        U("alice")?["qpu_access_time"]!.GetValue<double>() ?? 0, U("bob")?["qpu_access_time"]!.GetValue<double>() ?? 0,
-                        U("alice")?["fell_back"]!.GetValue<long>() ?? 0));
-                    await Task.Delay(40);
-                }
-            });
+            var watching = Watch(asAdmin, looks, stopWatching.Token);
 
-            var runs = new List<(string User, Task<QaProcess.Result> Run)>();
-            foreach (var user in new[] { "alice", "bob" })
-                for (int k = 0; k < 3; k++)
-                {
-                    string outDir = Path.Combine(dir, $"{user}-{k}");
-                    var env = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = tokens[user] };
-                    runs.Add((user, Task.Run(() => QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "16",
-                        "--steps", "10", "--reads", "400", "--tiles", "5", "--test-size", "20", "--seed", (k + 1).ToString(CultureInfo.InvariantCulture),
-                        "--fallback", "gibbs", "--sweeps", "20", "--out", outDir, "--json"], env, TimeSpan.FromMinutes(5)))));
-                }
+            var runs = StartRuns(node, dir, tokens, steps: 10);
             var results = await Task.WhenAll(runs.Select(r => r.Run));
             stopWatching.Cancel();
             await watching;
@@ -101,22 +129,46 @@ public class GatewayNodeTests(ITestOutputHelper output)
             // The simulator ran exactly what the node's ledger charged its users.
             Assert.Equal(usage.AccessMicros / 1e6, aliceCharged + bobCharged, 6);
 
-            // The share while both had work waiting and alice still had quota: between consecutive looks that both saw
-            // problems of each user queued, and before alice's first fallback.
-            double a = 0, b = 0;
-            int intervals = 0;
-            for (int i = 0; i + 1 < looks.Count; i++)
-            {
-                var (x, y) = (looks[i], looks[i + 1]);
-                if (x.AliceQueued == 0 || x.BobQueued == 0 || y.AliceQueued == 0 || y.BobQueued == 0 || y.AliceFellBack > 0) continue;
-                a += y.AliceQpu - x.AliceQpu;
-                b += y.BobQpu - x.BobQpu;
-                intervals++;
-            }
-            double share = a / (a + b);
-            output.WriteLine($"{looks.Count} looks, {intervals} intervals with both users waiting: alice {a:F4} s, bob {b:F4} s of QPU time, alice's share {share:P1}");
+            // The share while both had work waiting and alice still had quota.
+            var (a, b, share) = ShareWhileBothWait(looks, untilAliceFallsBack: true);
             Assert.True(a + b >= 1.0, $"only {a + b:F3} s of QPU time were served while both users waited: the window is too short to measure a share");
             Assert.InRange(share, 0.45, 0.55);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>
+    /// `qa user add bob --weight 3` drives the gateway's fair queue: while both users have work waiting, alice (weight 1)
+    /// gets a quarter of the QPU time and bob three quarters.
+    /// </summary>
+    [Fact]
+    public async Task Weights_given_with_qa_user_add_set_the_shares_of_the_qpu_on_a_real_node()
+    {
+        using var sim = SapiSimProcess.Start(0, "--dead-fraction", "0", "--set", "sapi-sim.anneal.sweeps = 50");
+        string dir = NodeProcess.NewDataDir(Temp("weights"));
+        try
+        {
+            using var node = NodeProcess.Start(dir, new Dictionary<string, string>
+            {
+                ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
+            });
+            var admin = new Dictionary<string, string> { ["QA_SERVER"] = node.Api.ToString(), ["QA_TOKEN"] = node.AdminToken };
+            var tokens = new Dictionary<string, string> { ["alice"] = AddUser(admin, "alice", 1), ["bob"] = AddUser(admin, "bob", 3) };
+            using var asAdmin = node.Client(node.AdminToken);
+            using var stopWatching = new CancellationTokenSource();
+            var looks = new List<Look>();
+            var watching = Watch(asAdmin, looks, stopWatching.Token);
+            var runs = StartRuns(node, dir, tokens, steps: 10);
+            var results = await Task.WhenAll(runs.Select(r => r.Run));
+            stopWatching.Cancel();
+            await watching;
+            foreach (var r in results) Assert.True(r.ExitCode == 0, r.Stderr + node.Stderr);
+
+            var users = JsonNode.Parse(await asAdmin.GetStringAsync("api/v1/cluster"))!["gateways"]!.AsArray().Single()!["users"]!.AsArray();
+            Assert.Equal(3.0, users.Single(u => u!["user"]!.GetValue<string>() == "bob")!["weight"]!.GetValue<double>());
+            var (a, b, share) = ShareWhileBothWait(looks, untilAliceFallsBack: false);
+            Assert.True(a + b >= 1.0, $"only {a + b:F3} s of QPU time were served while both users waited: the window is too short to measure a share");
+            Assert.InRange(share, 0.20, 0.30);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
