@@ -42,7 +42,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private sealed record QpuDone(Unit U, IReadOnlyList<SampleSet> Samples);
     private sealed record QpuFailed(Unit U, Exception Error);
     /// <summary>Look again at the problems of a call whose answer was lost (its reservation was charged in doubt).</summary>
-    private sealed record LookUp(string User, long ReservationId, IReadOnlyList<string> Problems, int Attempt, DateTimeOffset Since);
+    private sealed record LookUp(string User, long ReservationId, double Estimate, IReadOnlyList<string> Problems, int Attempt, DateTimeOffset Since);
     private sealed record LookedUp(LookUp Of, double? Micros, Exception? Error);
     private sealed record RefreshWeights
     {
@@ -433,7 +433,9 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             // never released, and a later look at the problems charges what they really used.
             _lostAnswers++;
             _ledger.Tell(new ChargeQuotaInDoubt(u.User, u.ReservationId));
-            var look = new LookUp(u.User, u.ReservationId, inDoubt, 0, _clock.GetUtcNow());
+            // The fair queue keeps the estimate as used (the refund below gives it back), until the look finds the truth.
+            _queue.Adjust(u.User, u.Estimate);
+            var look = new LookUp(u.User, u.ReservationId, u.Estimate, inDoubt, 0, _clock.GetUtcNow());
             Timers.StartSingleTimer(LookUpKey(look), look, _gs.LostAnswerFirstLook);
         }
         // Nothing reached the QPU (or it ended without running): no QPU time was used, the reservation is released.
@@ -473,6 +475,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         {
             _log.Info("lost answer of {0}'s call (problems {1}) found: {2} µs of QPU time, charged instead of its reservation", l.User, string.Join(",", l.Problems), used);
             _ledger.Tell(new SettleQuota(l.User, l.ReservationId, used));
+            _queue.Adjust(l.User, used - l.Estimate);
             _qpuMicrosByUser[l.User] = _qpuMicrosByUser.GetValueOrDefault(l.User) + used;
             return;
         }
