@@ -12,7 +12,9 @@ namespace QaActors.Orchestration.Gateway;
 /// call unit of that many problems, weighted fair choice of the next user (start-time fair queueing on QPU time),
 /// deadline and breaker checks, a quota reservation for the call (estimate × reserve factor) in the persistent
 /// <see cref="QuotaLedgerActor"/>, a token from the rate limiter, then the call; afterwards the real qpu_access_time is
-/// charged. At most max-in-flight units are between planning and answer. When the QPU cannot serve (unreachable,
+/// charged. A call whose problems the QPU accepted but whose answer was lost is charged its reservation, and the
+/// problems are looked up again later to charge what they really used. The weights are the user registry's
+/// (<see cref="FairShareWeights"/>). At most max-in-flight units are between planning and answer. When the QPU cannot serve (unreachable,
 /// breaker open, errors, quota spent, deadline near) each problem goes to its fallback pool, at the model's
 /// temperature, and its reply says why; with fallback "none" it waits (bounded backoff) until the QPU is back, or is
 /// refused when its quota is spent. Nothing here blocks: the backend and the ledger are reached with tasks and asks
