@@ -130,6 +130,12 @@ public static class SapiSimConfig
             faults.AnswerDelay = f.GetTimeSpan("slow-answers", TimeSpan.Zero);
         if (f.HasPath("fail-problems"))
             faults.FailNextProblems(f.GetInt("fail-problems.count", 0), f.HasPath("fail-problems.message") ? f.GetString("fail-problems.message") : null);
+        if (f.HasPath("lose-answers"))
+        {
+            string how = f.GetString("lose-answers.mode", "drop");
+            if (how is not ("drop" or "http-503")) throw new FormatException($"faults.lose-answers.mode '{how}' is not one of drop, http-503");
+            faults.LoseNextAnswers(f.GetInt("lose-answers.count", 0), f.GetTimeSpan("lose-answers.for", TimeSpan.FromSeconds(10)), how == "drop");
+        }
         if (f.HasPath("offline-solvers"))
             foreach (var s in f.GetStringList("offline-solvers")) faults.SetSolverOffline(s, true);
         if (f.HasPath("online-solvers"))

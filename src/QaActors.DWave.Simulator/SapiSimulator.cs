@@ -237,6 +237,13 @@ public sealed class SapiSimulator : IAsyncDisposable
                     return;
                 }
             }
+            if (!admin && HttpMethods.IsGet(ctx.Request.Method) && HiddenAnswer(ctx, path) is { } drop)
+            {
+                // A lost answer (faults.lose-answers): the problem ran and was charged, but nothing about it gets through.
+                if (drop) { ctx.Abort(); return; }
+                await Error(ctx, 503, "Service Unavailable (simulated: the answer cannot be fetched now)").ConfigureAwait(false);
+                return;
+            }
             string? token = ctx.Request.Headers["X-Auth-Token"].FirstOrDefault();
             if (token is null || !_tokens.Contains(token))
             {
@@ -291,6 +298,22 @@ public sealed class SapiSimulator : IAsyncDisposable
             await Json(ctx, 200, new JsonObject { ["applied"] = true }, "application/json").ConfigureAwait(false);
         }));
         app.MapFallback((Delegate)((HttpContext ctx) => Error(ctx, 404, $"no such resource: {ctx.Request.Method} {ctx.Request.Path}")));
+    }
+
+    /// <summary>Null when the request concerns no problem whose answer is hidden now; else whether to drop the connection.</summary>
+    private bool? HiddenAnswer(HttpContext ctx, string path)
+    {
+        const string prefix = "/sapi/v2/problems";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var ids = new List<string>();
+        string rest = path[prefix.Length..].Trim('/');
+        if (rest.Length > 0) ids.Add(rest.Split('/')[0]);
+        foreach (var v in ctx.Request.Query["id"])
+            if (v is not null) ids.AddRange(v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var now = DateTimeOffset.UtcNow;
+        foreach (var id in ids)
+            if (_problems.TryGetValue(id, out var p) && p.HiddenUntil is { } until && now < until) return p.HideByDropping;
+        return null;
     }
 
     /// <summary>A request the simulator refuses with a 4xx and SAPI's JSON error body.</summary>
@@ -708,6 +731,11 @@ public sealed class SapiSimulator : IAsyncDisposable
                 if (p.IsTerminal) return;
                 _usage.GetOrAdd(p.Token, _ => new UsageCell()).Add(answer.Timing["qpu_access_time"]);
                 p.Answer = answer.Encode(includeOccurrences: !p.Settings.Raw);
+                if (Faults.TakeAnswerLoss() is var (hideFor, drop))
+                {
+                    p.HiddenUntil = DateTimeOffset.UtcNow + hideFor;
+                    p.HideByDropping = drop;
+                }
                 p.Finish("COMPLETED");
             }
         }
@@ -746,6 +774,9 @@ public sealed class SapiSimulator : IAsyncDisposable
         public string Status { get; set; } = "PENDING";
         public string? Error { get; private set; }
         public JsonObject? Answer { get; set; }
+        /// <summary>Requests about this problem fail until then (faults.lose-answers), by a dropped connection or a 503.</summary>
+        public DateTimeOffset? HiddenUntil { get; set; }
+        public bool HideByDropping { get; set; }
         public CancellationTokenSource Cts { get; } = new();
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool IsTerminal => Status is "COMPLETED" or "FAILED" or "CANCELLED";

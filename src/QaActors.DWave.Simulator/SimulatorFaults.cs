@@ -30,6 +30,9 @@ public sealed class SimulatorFaults
     private int _failRemaining;
     private string _failMessage = "Simulated failure: the QPU reported an error while processing this problem.";
     private readonly HashSet<string> _offline = new(StringComparer.Ordinal);
+    private int _loseRemaining;
+    private TimeSpan _loseFor;
+    private bool _loseByDropping;
 
     public SimulatorFaults(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
 
@@ -118,6 +121,28 @@ public sealed class SimulatorFaults
         }
     }
 
+    /// <summary>
+    /// The next <paramref name="problems"/> problems run and are charged as usual, but for <paramref name="hideFor"/> after
+    /// they complete every request about them (status, poll, answer) fails: the connection is dropped
+    /// (<paramref name="dropConnection"/>) or answered 503. A client then loses an answer the QPU time was spent on, and
+    /// finds it if it looks again later (the case quota accounting must charge, not release).
+    /// </summary>
+    public void LoseNextAnswers(int problems, TimeSpan hideFor, bool dropConnection = true)
+    {
+        lock (_gate) { _loseRemaining = problems; _loseFor = hideFor < TimeSpan.Zero ? TimeSpan.Zero : hideFor; _loseByDropping = dropConnection; }
+    }
+
+    /// <summary>For a problem that just completed: how long its answer is hidden and how, or null when it is not.</summary>
+    internal (TimeSpan For, bool Drop)? TakeAnswerLoss()
+    {
+        lock (_gate)
+        {
+            if (_loseRemaining <= 0) return null;
+            _loseRemaining--;
+            return (_loseFor, _loseByDropping);
+        }
+    }
+
     public void SetSolverOffline(string solver, bool offline)
     {
         bool changed;
@@ -137,6 +162,7 @@ public sealed class SimulatorFaults
             _errors5xxRemaining = 0;
             _answerDelay = TimeSpan.Zero;
             _failRemaining = 0;
+            _loseRemaining = 0;
             _offline.Clear();
         }
     }

@@ -66,8 +66,8 @@ public static class Dashboard
                 result.Add(new JsonObject { ["solver"] = solver, ["error"] = "the gateway did not answer within 5 s" });
                 continue;
             }
-            var queued = st.QueuedByUser ?? System.Collections.Immutable.ImmutableSortedDictionary<string, int>.Empty;
-            var users = new SortedSet<string>(queued.Keys.Concat(st.QpuMicrosByUser.Keys), StringComparer.Ordinal);
+            var byUser = (st.Users ?? []).ToDictionary(u => u.User, StringComparer.Ordinal);
+            var users = new SortedSet<string>(byUser.Keys.Concat(st.QpuMicrosByUser.Keys), StringComparer.Ordinal);
             if (!admin) users = new SortedSet<string>(users.Where(u => u == me), StringComparer.Ordinal) { me };
             result.Add(new JsonObject
             {
@@ -83,7 +83,7 @@ public static class Dashboard
                 ["users"] = new JsonArray(users.Select(u => (JsonNode)new JsonObject
                 {
                     ["user"] = u,
-                    ["queued"] = queued.GetValueOrDefault(u),
+                    ["queued"] = byUser.TryGetValue(u, out var s) ? s.Queued : 0,
                     ["qpu_access_time"] = st.QpuMicrosByUser.GetValueOrDefault(u) / 1e6,
                 }).ToArray()),
             });

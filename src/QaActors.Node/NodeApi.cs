@@ -137,6 +137,8 @@ public static class NodeApi
                         ["solver"] = st.Solver, ["breaker"] = st.Breaker.ToString(), ["in_flight"] = st.InFlight, ["queued"] = st.Queued,
                         ["submitted"] = st.Submitted, ["served_by_qpu"] = st.ServedByQpu, ["fell_back"] = st.FellBack,
                         ["qpu_access_time_by_user"] = new JsonObject(st.QpuMicrosByUser.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)(kv.Value / 1e6)))),
+                        ["lost_answers"] = st.LostAnswers,
+                        ["users"] = GatewayJson.Users(st),
                     });
                 }
                 catch (AskTimeoutException) { gateways.Add(new JsonObject { ["solver"] = solver, ["error"] = "the gateway did not answer within 5 s" }); }

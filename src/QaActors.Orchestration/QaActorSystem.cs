@@ -3,6 +3,7 @@ using Akka.Actor.Setup;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
+using Akka.Event;
 using LinqToDB;
 using LinqToDB.Interceptors;
 using QaActors.Orchestration.Configuration;
@@ -89,6 +90,7 @@ public sealed class QaActorSystem : IAsyncDisposable
             if (JournalLocation(settings) is var (journalName, marker))
                 await JournalIdentity.EnsureAsync(system, marker, journalName, settings.JoinTimeout).ConfigureAwait(false);
             qa.StartActors();
+            if (!settings.HasRole("sampler")) await qa.AwaitSamplerNodesAsync(settings.JoinTimeout, cancellationToken).ConfigureAwait(false);
             return qa;
         }
         catch
@@ -175,9 +177,14 @@ public sealed class QaActorSystem : IAsyncDisposable
         int pool = Settings.SamplerPoolSize;
         int builders = Environment.ProcessorCount;
         BqmWorkers = System.ActorOf(BqmWorker.Pool(builders), "bqm-workers");
+        // Classical sampler pools run on sampler nodes; there the trainers and gateway use the node's own pool. A node
+        // without the role reaches the pools of the sampler nodes through a cluster-aware group router (samples depend
+        // only on the job, seeded by its request, so the node that samples does not change them).
         var pools = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
         foreach (var (name, factory) in Services.ClassicalSamplers)
-            pools[name] = System.ActorOf(SamplerWorker.Pool(factory, pool), $"sampler-{name}");
+            pools[name] = Settings.HasRole("sampler")
+                ? System.ActorOf(SamplerWorker.Pool(factory, pool), SamplerWorker.PoolName(name))
+                : System.ActorOf(SamplerWorker.OnSamplerNodes(name), SamplerWorker.PoolName(name) + "-router");
         SamplerPools = pools;
 
         // Under a backoff supervisor: a failed journal write stops them (Akka.Persistence), and they come back recovered.
@@ -185,7 +192,7 @@ public sealed class QaActorSystem : IAsyncDisposable
         Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
         Users = Singleton(QaActors.Orchestration.Users.UserRegistryActor.SupervisedProps(), "users");
         foreach (var (solver, backend) in Services.QpuBackends)
-            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock),
+            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock, Users),
                 "qpu-gateway-" + Sanitize(solver));
 
         var trainerServices = new TrainerServices
@@ -204,6 +211,28 @@ public sealed class QaActorSystem : IAsyncDisposable
         Trainers = Settings.HasRole("trainer")
             ? sharding.Start("trainer", id => TrainerActor.Props(id, trainerServices), ClusterShardingSettings.Create(System).WithRole("trainer"), new ExperimentMessageExtractor())
             : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor());
+    }
+
+    /// <summary>
+    /// On a node without the sampler role: waits until the routers see a sampler node (a job sent before would find no
+    /// routee). None within <paramref name="timeout"/>: the node starts anyway and says so; its classical jobs fail
+    /// until a sampler node joins, and the trainers retry their steps.
+    /// </summary>
+    private async Task AwaitSamplerNodesAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + timeout;
+        foreach (var (name, router) in SamplerPools)
+            while (true)
+            {
+                var routees = await router.Ask<Akka.Routing.Routees>(Akka.Routing.GetRoutees.Instance, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+                if (routees.Members.Any()) break;
+                if (DateTime.UtcNow >= until)
+                {
+                    System.Log.Warning("no node with the sampler role is up after {0}: '{1}' jobs wait for one (start a node with --roles sampler)", timeout, name);
+                    return;
+                }
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
     }
 
     private IActorRef Singleton(Props props, string name)

@@ -11,16 +11,18 @@ public sealed class NodeProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
-    public Uri Api { get; }
+    private readonly Uri? _api;
+    /// <summary>The node's API URL (only a node with the api role has one).</summary>
+    public Uri Api => _api ?? throw new InvalidOperationException("this node has no api role, hence no API URL");
     public string ReadyLine { get; }
     public string DataDir { get; }
     public int Pid => _process.Id;
     public string AdminToken => File.ReadAllText(Path.Combine(DataDir, "admin-token")).Trim();
 
-    private NodeProcess(Process p, Uri api, string line, string dataDir)
+    private NodeProcess(Process p, Uri? api, string line, string dataDir)
     {
         _process = p;
-        Api = api;
+        _api = api;
         ReadyLine = line;
         DataDir = dataDir;
     }
@@ -46,10 +48,10 @@ public sealed class NodeProcess : IDisposable
         while ((line = p.StandardOutput.ReadLine()) is not null && DateTime.UtcNow < until)
         {
             seen.AppendLine(line);
-            var m = Regex.Match(line, @"^qa node ready: api (http://127\.0\.0\.1:\d+/)");
+            var m = Regex.Match(line, @"^qa node ready: api (http://127\.0\.0\.1:\d+/|\(no api role\))");
             if (m.Success)
             {
-                var node = new NodeProcess(p, new Uri(m.Groups[1].Value), line, dataDir);
+                var node = new NodeProcess(p, m.Groups[1].Value.StartsWith("http", StringComparison.Ordinal) ? new Uri(m.Groups[1].Value) : null, line, dataDir);
                 _ = Task.Run(async () =>
                 {
                     string? l;

@@ -315,6 +315,45 @@ public class SapiClientSimulatorTests
         Assert.Equal(SapiErrorKind.SolverOffline, e3.Kind);
     }
 
+    /// <summary>
+    /// The simulator runs the problem (and charges it), then drops every request about it: the call fails in doubt,
+    /// naming the accepted problem, and a later look finds exactly the access time the simulator charged.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LostAnswer_IsInDoubt_AndALaterLookFindsTheAccessTimeCharged(bool drop)
+    {
+        await using var hx = await SimulatorHarness.StartAsync();
+        using var c = hx.Client(retry: new SapiRetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10), MaxElapsed = TimeSpan.FromMilliseconds(300) });
+        var s = await c.GetSolverAsync(SimulatorHarness.Solver);
+        hx.Sim.Faults.LoseNextAnswers(1, TimeSpan.FromSeconds(2), drop);
+        var e = await Assert.ThrowsAsync<SapiException>(() => c.SampleAsync(s, Chain(s), new QpuParameters(), TimeSpan.FromSeconds(1)));
+        Assert.True(e.InDoubt, e.Message);
+        Assert.False(e.ProblemEnded);
+        Assert.NotNull(e.ProblemId);
+        Assert.Contains("was accepted", e.Message);
+        var charged = hx.Sim.Usage(SimulatorHarness.Token);
+        Assert.Equal(1, charged.ProblemsCompleted);
+        // While hidden the look fails as the call did; afterwards it finds the answer.
+        await Assert.ThrowsAsync<SapiException>(() => c.AccessTimeOfAsync(e.ProblemId!));
+        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        Assert.Equal(charged.QpuAccessTimeMicroseconds, await c.AccessTimeOfAsync(e.ProblemId!));
+    }
+
+    [Fact]
+    public async Task A_problem_that_failed_is_not_in_doubt_and_is_looked_up_as_zero()
+    {
+        await using var hx = await SimulatorHarness.StartAsync();
+        using var c = hx.Client();
+        var s = await c.GetSolverAsync(SimulatorHarness.Solver);
+        hx.Sim.Faults.FailNextProblems(1, "Simulated calibration fault");
+        var e = await Assert.ThrowsAsync<SapiException>(() => c.SampleAsync(s, Chain(s), new QpuParameters(), Deadline));
+        Assert.False(e.InDoubt);
+        Assert.True(e.ProblemEnded);
+        Assert.Equal(0, await c.AccessTimeOfAsync(e.ProblemId!));
+    }
+
     [Fact]
     public async Task FailedProblem_IsProblemFailed_WithSapisMessage()
     {

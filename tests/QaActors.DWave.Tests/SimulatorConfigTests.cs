@@ -63,6 +63,8 @@ public class SimulatorConfigTests
         Assert.Throws<ArgumentException>(() => SapiSimConfig.Load(conf.Replace("tokens", "host = \"0.0.0.0\"\n tokens"), TestGraphs.Source, new HardwareAnnealer()));
         var bad = Assert.Throws<FormatException>(() => SapiSimConfig.ApplyFaults(new SimulatorFaults(), "faults { outage { mode = sideways } }"));
         Assert.Contains("sideways", bad.Message);
+        var badLoss = Assert.Throws<FormatException>(() => SapiSimConfig.ApplyFaults(new SimulatorFaults(), "faults { lose-answers { count = 1, mode = vanish } }"));
+        Assert.Contains("faults.lose-answers.mode 'vanish'", badLoss.Message);
     }
 
     [Fact]

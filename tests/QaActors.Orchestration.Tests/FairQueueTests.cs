@@ -137,4 +137,29 @@ public class FairQueueTests(ITestOutputHelper output)
         Assert.Equal(1, q.Count);
         Assert.Throws<ArgumentOutOfRangeException>(() => new FairQueue<Work>(_ => 0).Start("x", 1));
     }
+
+    /// <summary>
+    /// QPU time used outside the books (a lost answer found later) moves the user's virtual time by time / weight, so the
+    /// other user is served until they are even again.
+    /// </summary>
+    [Fact]
+    public void An_adjustment_counts_qpu_time_used_outside_service()
+    {
+        var q = new FairQueue<Work>(u => u == "a" ? 2.0 : 1.0);
+        for (int i = 0; i < 10; i++) { q.Enqueue("a", new Work("a", 100, 100)); q.Enqueue("b", new Work("b", 100, 100)); }
+        q.Adjust("a", 600); // weight 2: 300 of virtual time
+        Assert.Equal(300, q.VirtualTimeOf("a"));
+        var order = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(q.TryDequeue(out var user, out var w));
+            q.Start(user, w.Estimate);
+            q.Done(user, 0);
+            order.Add(user);
+        }
+        // b runs at 0, 100, 200 (below a's 300); then a and b tie at 300 and the ordinal order picks a.
+        Assert.Equal(["b", "b", "b", "a"], order);
+        q.Adjust("a", -200); // less was used than counted
+        Assert.Equal(250, q.VirtualTimeOf("a"));
+    }
 }

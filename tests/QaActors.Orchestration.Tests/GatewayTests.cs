@@ -14,14 +14,14 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
     private IActorRef Ledger(QuotaSettings q, string id = "ledger-1") =>
         Sys.ActorOf(QuotaLedgerActor.Props(q, id));
 
-    private IActorRef Gateway(IQpuBackend qpu, IActorRef ledger, GatewaySettings gs, QuotaSettings qs, TimeProvider? clock = null)
+    private IActorRef Gateway(IQpuBackend qpu, IActorRef ledger, GatewaySettings gs, QuotaSettings qs, TimeProvider? clock = null, IActorRef? users = null)
     {
         var fallbacks = new Dictionary<string, IActorRef>
         {
             [Fallbacks.Gibbs] = Sys.ActorOf(SamplerWorker.Pool(_ => new SeededRandomSampler("gibbs"), 2)),
             [Fallbacks.Anneal] = Sys.ActorOf(SamplerWorker.Pool(_ => new SeededRandomSampler("anneal"), 2)),
         };
-        return Sys.ActorOf(QpuGatewayActor.Props(qpu, ledger, fallbacks, gs, qs, clock));
+        return Sys.ActorOf(QpuGatewayActor.Props(qpu, ledger, fallbacks, gs, qs, clock, users));
     }
 
     [Fact]
@@ -126,12 +126,12 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
         var st = await gw.Ask<GatewayStatus>(GetGatewayStatus.Instance, TimeSpan.FromSeconds(5));
         Assert.Equal(1, st.InFlight);
         Assert.Equal(7, st.Queued);
-        Assert.Equal([("a", 4), ("b", 3)], st.QueuedByUser!.Select(kv => (kv.Key, kv.Value)));
+        Assert.Equal([("a", 4), ("b", 3)], st.Users!.Select(u => (u.User, u.Queued)));
         qpu.Gate.SetResult();
         ReceiveN(8, TimeSpan.FromSeconds(30));
         st = await gw.Ask<GatewayStatus>(GetGatewayStatus.Instance, TimeSpan.FromSeconds(5));
         Assert.Equal(0, st.Queued);
-        Assert.Empty(st.QueuedByUser!);
+        Assert.All(st.Users!, u => Assert.Equal(0, u.Queued));
         Assert.Equal(8, st.Submitted);
     }
 
@@ -150,6 +150,38 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
         double share = window.Where(s => s.User == "a").Sum(s => s.Cost) / window.Sum(s => s.Cost);
         _out.WriteLine($"weight-2 user's share {share:P1} over {window.Length} submissions");
         Assert.InRange(share, 2.0 / 3 - 0.1, 2.0 / 3 + 0.1);
+    }
+
+    /// <summary>
+    /// The registry's weight (`qa user add a --weight 3`) drives the queue and wins over the configured one (a = 1 in
+    /// qa.quotas.weights); b, whom the registry does not know, keeps its configured weight 1.
+    /// </summary>
+    [Fact]
+    public async Task Weights_from_the_user_registry_set_the_shares_and_win_over_configuration()
+    {
+        var users = Sys.ActorOf(QaActors.Orchestration.Users.UserRegistryActor.Props("users-weights"));
+        var added = await QaActors.Orchestration.Users.UserRegistryClient.AddUserAsync(users, "a", admin: false, weight: 3, TimeSpan.FromSeconds(10));
+        Assert.Null(added.Rejected);
+        var qpu = new FakeQpu(TimeProvider.System) { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var qs = new QuotaSettings(1000, 1.0, new Dictionary<string, double> { ["a"] = 1.0 }, new Dictionary<string, double>());
+        var gw = Gateway(qpu, Ledger(qs), TestConfig.Gateway(maxInFlight: 1), qs, users: users);
+        // The gateway reads the registry at start: its state shows the weight it applies.
+        await AwaitAssertAsync(async () =>
+        {
+            var st = await gw.Ask<GatewayStatus>(GetGatewayStatus.Instance, TimeSpan.FromSeconds(5));
+            Assert.Equal(3.0, Assert.Single(st.Users!, u => u.User == "a").Weight);
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        for (int i = 0; i < 80; i++) { gw.Tell(FakeQpu.Job("a", salt: (ulong)i)); gw.Tell(FakeQpu.Job("b", salt: (ulong)i)); }
+        var status = await gw.Ask<GatewayStatus>(GetGatewayStatus.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(1.0, status.Users!.Single(u => u.User == "b").Weight);
+        Assert.True(status.Users!.Single(u => u.User == "b").Queued > 0, "b's problems wait in its queue");
+        qpu.Gate.SetResult();
+        ReceiveN(2 * 80, TimeSpan.FromSeconds(30));
+        var order = qpu.Submissions.ToArray();
+        var window = order[..(Array.FindLastIndex(order, s => s.User == "a") + 1)];
+        double share = window.Where(s => s.User == "a").Sum(s => s.Cost) / window.Sum(s => s.Cost);
+        _out.WriteLine($"registry weight-3 user's share {share:P1} over {window.Length} submissions");
+        Assert.InRange(share, 0.75 - 0.1, 0.75 + 0.1);
     }
 
     [Fact]

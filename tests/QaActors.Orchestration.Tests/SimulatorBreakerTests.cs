@@ -30,6 +30,17 @@ internal sealed class DirectSapiBackend(SapiClient client, SolverInfo solver) : 
     }
 
     public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);
+
+    public IReadOnlyList<string> ProblemsInDoubt(Exception error) => DelegateQpuBackend.SapiProblemsInDoubt(error);
+
+    public async Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken ct)
+    {
+        double total = 0;
+        foreach (var id in problemIds)
+            if (await client.AccessTimeOfAsync(id, ct) is { } t) total += t;
+            else return null;
+        return total;
+    }
 }
 
 public class SimulatorBreakerTests : Akka.TestKit.Xunit2.TestKit

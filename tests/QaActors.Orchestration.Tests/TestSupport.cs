@@ -106,6 +106,10 @@ public sealed class FakeQpu(TimeProvider clock) : IQpuBackend
     public string SamplerName => "qpu";
     public double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request) => Estimate * copies;
     public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);
+    /// <summary>This fake fails before anything runs: nothing is ever in doubt.</summary>
+    public IReadOnlyList<string> ProblemsInDoubt(Exception error) => [];
+    public Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken ct) =>
+        throw new InvalidOperationException("the fake QPU leaves no problems in doubt");
 
     public async Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken ct)
     {

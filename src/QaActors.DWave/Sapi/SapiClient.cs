@@ -444,9 +444,38 @@ public sealed class SapiClient : IDisposable
         catch (Exception e) when (e is SapiException { Kind: SapiErrorKind.Transient or SapiErrorKind.Cancelled or SapiErrorKind.RateLimited } or OperationCanceledException)
         {
             await BestEffortCancel(id).ConfigureAwait(false);
+            if (e is SapiException s && !s.InDoubt && !IsEnded(s)) throw InDoubtOf(s, id);
             throw;
         }
+        catch (SapiException e) when (!e.InDoubt && !IsEnded(e))
+        {
+            // Accepted, then something else failed (a malformed answer, a 404 of the answer): it may have run.
+            throw InDoubtOf(e, id);
+        }
     }
+
+    /// <summary>
+    /// How problem <paramref name="problemId"/> ended, for a caller whose call lost track of it (<see cref="SapiException.InDoubt"/>):
+    /// the qpu_access_time (µs) of its answer when COMPLETED, 0 when it FAILED or was CANCELLED (no answer: nothing
+    /// delivered), null while it is unfinished. Failures to reach the server are thrown as usual.
+    /// </summary>
+    public async Task<double?> AccessTimeOfAsync(string problemId, CancellationToken ct = default)
+    {
+        var st = await GetStatusAsync(problemId, ct).ConfigureAwait(false);
+        if (!st.IsTerminal) return null;
+        if (st.Status != "COMPLETED") return 0;
+        var answer = st.Answer is JsonObject a && a["answer"] is JsonObject inner ? inner
+            : st.Answer is JsonObject a2 && a2["format"] is not null ? a2
+            : (await SendAsync(HttpMethod.Get, $"problems/{Uri.EscapeDataString(problemId)}/answer/", AnswerType, null, idempotent: true, ct: ct).ConfigureAwait(false))?["answer"] as JsonObject;
+        return answer?["timing"]?["qpu_access_time"] is JsonValue v && v.TryGetValue(out double t) ? t
+            : throw new SapiException(SapiErrorKind.Protocol, $"problem {problemId}: the answer has no timing.qpu_access_time", problemId: problemId);
+    }
+
+    /// <summary>A failure that reports how the problem ended (a FAILED or CANCELLED status): nothing in doubt.</summary>
+    private static bool IsEnded(SapiException e) => e.ProblemEnded;
+
+    private static SapiException InDoubtOf(SapiException e, string id) =>
+        new(e.Kind, $"{e.Message} (problem {id} was accepted; whether it ran is not known)", e.StatusCode, e.ErrorCode, e.RetryAfter, id, e.NotSent, e, inDoubt: true);
 
     /// <summary>The seam the QPU sampler composes: an Ising problem over qubits, answered as a qubit-level sample set.</summary>
     public Task<QpuCallResult> SampleIsingAsync(SolverInfo solver, IReadOnlyDictionary<int, double> h, IReadOnlyDictionary<(int U, int V), double> j,
@@ -475,10 +504,10 @@ public sealed class SapiClient : IDisposable
             string msg = st.ErrorMessage ?? "(no error message)";
             // dwave-cloud-client: "solver is offline" in the message means SolverOfflineError.
             var kind = msg.Contains("solver is offline", StringComparison.OrdinalIgnoreCase) ? SapiErrorKind.SolverOffline : SapiErrorKind.ProblemFailed;
-            throw new SapiException(kind, $"problem {st.Id} FAILED: {msg}", problemId: st.Id);
+            throw new SapiException(kind, $"problem {st.Id} FAILED: {msg}", problemId: st.Id, problemEnded: true);
         }
         if (st.Status == "CANCELLED")
-            throw new SapiException(SapiErrorKind.Cancelled, $"problem {st.Id} was CANCELLED", problemId: st.Id);
+            throw new SapiException(SapiErrorKind.Cancelled, $"problem {st.Id} was CANCELLED", problemId: st.Id, problemEnded: true);
     }
 
     // ---------------------------------------------------------------- HTTP
@@ -550,7 +579,7 @@ public sealed class SapiClient : IDisposable
     }
 
     private static SapiException Wrap(SapiException e, string message) =>
-        new(e.Kind, message, e.StatusCode, e.ErrorCode, e.RetryAfter, e.ProblemId, e.NotSent, e);
+        new(e.Kind, message, e.StatusCode, e.ErrorCode, e.RetryAfter, e.ProblemId, e.NotSent, e, e.InDoubt, e.ProblemEnded);
 
     private static SapiException Annotate(SapiException e, HttpMethod method, bool idempotent) =>
         !idempotent && method == HttpMethod.Post && e.IsRetryable && !e.NotSent

@@ -40,12 +40,22 @@ public class SapiException : Exception
     public string? ProblemId { get; }
     /// <summary>True when the request provably never reached the server (connection refused before any byte).</summary>
     public bool NotSent { get; }
+    /// <summary>
+    /// True when the solver accepted problem <see cref="ProblemId"/> and the call failed before learning how it ended
+    /// (the wait or the answer fetch failed): it may have run, and its access time may have been charged. A caller that
+    /// accounts for QPU time must not assume it was free (docs/architecture.md, "Gateway").
+    /// </summary>
+    public bool InDoubt { get; }
+    /// <summary>True when the failure is the problem's own end: SAPI reported it FAILED or CANCELLED (no answer to wait for).</summary>
+    public bool ProblemEnded { get; }
 
     public SapiException(SapiErrorKind kind, string message, int? statusCode = null, int? errorCode = null,
-        TimeSpan? retryAfter = null, string? problemId = null, bool notSent = false, Exception? inner = null)
+        TimeSpan? retryAfter = null, string? problemId = null, bool notSent = false, Exception? inner = null, bool inDoubt = false, bool problemEnded = false)
         : base(message, inner)
     {
         Kind = kind; StatusCode = statusCode; ErrorCode = errorCode; RetryAfter = retryAfter; ProblemId = problemId; NotSent = notSent;
+        InDoubt = inDoubt && problemId is not null;
+        ProblemEnded = problemEnded;
     }
 
     public bool IsRetryable => Kind is SapiErrorKind.Transient or SapiErrorKind.RateLimited;

@@ -25,6 +25,16 @@ public interface IStructuredSampler
     Task<QpuCallResult> SampleAsync(QpuProblem problem, QpuParameters parameters, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// A structured sampler whose problems live on a server and can be looked up again by id: after a call lost track of
+/// an accepted problem (<see cref="SapiException.InDoubt"/>), how much QPU time it used.
+/// </summary>
+public interface IProblemLookup
+{
+    /// <summary>The problem's qpu_access_time (µs) when it completed, 0 when it ended without an answer, null while unfinished.</summary>
+    Task<double?> AccessTimeOfAsync(string problemId, CancellationToken cancellationToken = default);
+}
+
 /// <summary>Helpers shared by the structured samplers.</summary>
 public static class StructuredSamplers
 {

@@ -14,7 +14,7 @@ public sealed record SapiCallOptions
 }
 
 /// <summary>One SAPI solver as a structured sampler (Ocean's <c>DWaveSampler</c>): submit, wait, fetch the answer.</summary>
-public sealed class SapiStructuredSampler : IStructuredSampler, IDisposable
+public sealed class SapiStructuredSampler : IStructuredSampler, IProblemLookup, IDisposable
 {
     private readonly SapiClient _client;
     private readonly bool _ownsClient;
@@ -34,6 +34,9 @@ public sealed class SapiStructuredSampler : IStructuredSampler, IDisposable
 
     public Task<QpuCallResult> SampleAsync(QpuProblem problem, QpuParameters parameters, CancellationToken cancellationToken = default) =>
         _client.SampleAsync(Solver, problem, parameters, Options.Deadline, Options.MaxAccessTimeMicroseconds, Options.Label, cancellationToken);
+
+    public Task<double?> AccessTimeOfAsync(string problemId, CancellationToken cancellationToken = default) =>
+        _client.AccessTimeOfAsync(problemId, cancellationToken);
 
     public void Dispose()
     {

@@ -13,7 +13,11 @@ public sealed record GatewaySettings(
     TimeSpan RetryMinBackoff,
     TimeSpan RetryMaxBackoff,
     TimeSpan AskTimeout,
-    TimeSpan CallTimeout)
+    TimeSpan CallTimeout,
+    TimeSpan LostAnswerFirstLook,
+    TimeSpan LostAnswerMaxBackoff,
+    TimeSpan LostAnswerGiveUpAfter,
+    TimeSpan WeightsRefresh)
 {
     public static GatewaySettings From(Config c) => new(
         QaConfig.GetInt(c, "qa.gateway.max-in-flight", 1, 1000),
@@ -26,7 +30,11 @@ public sealed record GatewaySettings(
         QaConfig.GetDuration(c, "qa.gateway.retry.min-backoff", TimeSpan.FromMilliseconds(1)),
         QaConfig.GetDuration(c, "qa.gateway.retry.max-backoff", TimeSpan.FromMilliseconds(1)),
         QaConfig.GetDuration(c, "qa.gateway.ask-timeout", TimeSpan.FromMilliseconds(1)),
-        QaConfig.GetDuration(c, "qa.gateway.call-timeout", TimeSpan.FromMilliseconds(1)));
+        QaConfig.GetDuration(c, "qa.gateway.call-timeout", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.lost-answers.first-look", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.lost-answers.max-backoff", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.lost-answers.give-up-after", TimeSpan.FromMilliseconds(1)),
+        QaConfig.GetDuration(c, "qa.gateway.weights-refresh", TimeSpan.FromMilliseconds(1)));
 
     /// <summary>Defaults of hocon/gateway.conf, for tests and callers without a config.</summary>
     public static GatewaySettings Default => From(QaConfig.Defaults());

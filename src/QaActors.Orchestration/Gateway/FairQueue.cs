@@ -81,6 +81,12 @@ public sealed class FairQueue<T>
         f.VirtualTime -= refund / Weight(user);
     }
 
+    /// <summary>
+    /// QPU time used outside an item's service books (<paramref name="micros"/> µs; negative: less than counted), e.g. a
+    /// call whose answer was lost and found later: the user's virtual time follows what the user really used.
+    /// </summary>
+    public void Adjust(string user, double micros) => FlowOf(user).VirtualTime += micros / Weight(user);
+
     /// <summary>An item taken out goes back to the front of its user's queue, with <paramref name="refund"/> µs of its estimate returned.</summary>
     public void Requeue(string user, T item, double refund)
     {

@@ -43,6 +43,17 @@ public interface IQpuBackend
     Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken cancellationToken);
 
     QpuFailureKind Classify(Exception error);
+
+    /// <summary>
+    /// The problems a failed call had handed to the QPU without learning how they ended (the answer could not be
+    /// fetched, the wait timed out, the connection dropped): they may have run and used QPU time. Empty when nothing of
+    /// the call can have run (refused before submission, or it ended without an answer). The gateway charges such a
+    /// call its reservation and asks <see cref="AccessMicrosOfAsync"/> later (docs/architecture.md, "Gateway").
+    /// </summary>
+    IReadOnlyList<string> ProblemsInDoubt(Exception error);
+
+    /// <summary>The QPU time (µs) the problems in doubt used, once every one has ended; null while any is unfinished.</summary>
+    Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -68,6 +79,20 @@ public sealed class DelegateQpuBackend(
     }
 
     public QpuFailureKind Classify(Exception error) => classify?.Invoke(error) ?? DefaultClassify(error);
+
+    /// <summary>A local sampler hands nothing to a remote QPU: a failed call used nothing.</summary>
+    public IReadOnlyList<string> ProblemsInDoubt(Exception error) => [];
+
+    public Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken ct) =>
+        throw new InvalidOperationException($"sampler {sampler.Name} leaves no problems in doubt to look up");
+
+    /// <summary>The problem a SAPI call lost track of (<see cref="QaActors.DWave.Sapi.SapiException.InDoubt"/>), if any.</summary>
+    public static IReadOnlyList<string> SapiProblemsInDoubt(Exception e) => e switch
+    {
+        QaActors.DWave.Sapi.SapiException { InDoubt: true, ProblemId: { } id } => [id],
+        AggregateException { InnerException: { } inner } => SapiProblemsInDoubt(inner),
+        _ => [],
+    };
 
     /// <summary>
     /// SAPI's typed errors: a bad problem is the request's fault; everything else (authentication, unknown

@@ -122,7 +122,14 @@ public sealed record GatewayStatus(
     long ServedByQpu,
     long FellBack,
     ImmutableSortedDictionary<string, double> QpuMicrosByUser,
-    ImmutableSortedDictionary<string, int>? QueuedByUser = null) : IQaMessage;
+    long LostAnswers = 0,
+    ImmutableList<GatewayUserState>? Users = null) : IQaMessage;
+
+/// <summary>
+/// The gateway's state for one user it has seen: the fair-share weight it applies, the problems waiting in the user's
+/// queue, the QPU time (µs) the user's calls used so far, and how many of the user's problems went to a fallback.
+/// </summary>
+public sealed record GatewayUserState(string User, double Weight, int Queued, double QpuMicros, long FellBack) : IQaMessage;
 
 /// <summary>Published on the event stream whenever the breaker changes state.</summary>
 public sealed record BreakerStateChanged(string Solver, BreakerState State, string Why) : IQaMessage;

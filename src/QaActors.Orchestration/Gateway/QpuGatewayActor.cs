@@ -12,7 +12,9 @@ namespace QaActors.Orchestration.Gateway;
 /// call unit of that many problems, weighted fair choice of the next user (start-time fair queueing on QPU time),
 /// deadline and breaker checks, a quota reservation for the call (estimate × reserve factor) in the persistent
 /// <see cref="QuotaLedgerActor"/>, a token from the rate limiter, then the call; afterwards the real qpu_access_time is
-/// charged. At most max-in-flight units are between planning and answer. When the QPU cannot serve (unreachable,
+/// charged. A call whose problems the QPU accepted but whose answer was lost is charged its reservation, and the
+/// problems are looked up again later to charge what they really used. The weights are the user registry's
+/// (<see cref="FairShareWeights"/>). At most max-in-flight units are between planning and answer. When the QPU cannot serve (unreachable,
 /// breaker open, errors, quota spent, deadline near) each problem goes to its fallback pool, at the model's
 /// temperature, and its reply says why; with fallback "none" it waits (bounded backoff) until the QPU is back, or is
 /// refused when its quota is spent. Nothing here blocks: the backend and the ledger are reached with tasks and asks
@@ -41,6 +43,15 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private sealed record AdmissionFailed(Unit U, Exception Error);
     private sealed record QpuDone(Unit U, IReadOnlyList<SampleSet> Samples);
     private sealed record QpuFailed(Unit U, Exception Error);
+    /// <summary>Look again at the problems of a call whose answer was lost (its reservation was charged in doubt).</summary>
+    private sealed record LookUp(string User, long ReservationId, double Estimate, IReadOnlyList<string> Problems, int Attempt, DateTimeOffset Since);
+    private sealed record LookedUp(LookUp Of, double? Micros, Exception? Error);
+    private sealed record RefreshWeights
+    {
+        public static readonly RefreshWeights Instance = new();
+    }
+    private sealed record WeightsFetched(object Reply);
+    private sealed record WeightsFailed(Exception Error);
     private sealed record Pump
     {
         public static readonly Pump Instance = new();
@@ -48,6 +59,10 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
 
     private readonly IQpuBackend _backend;
     private readonly IActorRef _ledger;
+    private readonly IActorRef? _users;
+    private readonly FairShareWeights _weights;
+    private bool _refreshingWeights;
+    private DateTimeOffset _weightsAskedAt = DateTimeOffset.MinValue;
     private readonly IReadOnlyDictionary<string, IActorRef> _fallbacks;
     private readonly GatewaySettings _gs;
     private readonly QuotaSettings _qs;
@@ -64,27 +79,31 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private int _inFlight;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private int _consecutiveRetries;
-    private long _submitted, _servedByQpu, _fellBack;
+    private long _submitted, _servedByQpu, _fellBack, _lostAnswers;
     private readonly SortedDictionary<string, double> _qpuMicrosByUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _fellBackByUser = new(StringComparer.Ordinal);
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <param name="users">The user registry, whose fair-share weights win over qa.quotas.weights (null: configured weights only).</param>
     public static Props Props(IQpuBackend backend, IActorRef ledger, IReadOnlyDictionary<string, IActorRef> fallbacks,
-        GatewaySettings gateway, QuotaSettings quotas, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new QpuGatewayActor(backend, ledger, fallbacks, gateway, quotas, clock ?? TimeProvider.System));
+        GatewaySettings gateway, QuotaSettings quotas, TimeProvider? clock = null, IActorRef? users = null) =>
+        Akka.Actor.Props.Create(() => new QpuGatewayActor(backend, ledger, fallbacks, gateway, quotas, clock ?? TimeProvider.System, users));
 
     public QpuGatewayActor(IQpuBackend backend, IActorRef ledger, IReadOnlyDictionary<string, IActorRef> fallbacks,
-        GatewaySettings gateway, QuotaSettings quotas, TimeProvider clock)
+        GatewaySettings gateway, QuotaSettings quotas, TimeProvider clock, IActorRef? users = null)
     {
         _backend = backend;
         _ledger = ledger;
+        _users = users;
+        _weights = new FairShareWeights(quotas.WeightOf);
         _fallbacks = fallbacks;
         _gs = gateway;
         _qs = quotas;
         _clock = clock;
         _bucket = new TokenBucket(gateway.RatePerSecond, gateway.Burst, clock);
         _breaker = new CircuitBreakerState(gateway.BreakerMaxFailures, gateway.BreakerResetTimeout, gateway.BreakerMaxResetTimeout, clock);
-        _queue = new FairQueue<Unit>(quotas.WeightOf);
+        _queue = new FairQueue<Unit>(_weights.WeightOf);
 
         Receive<SampleJob>(job => Enqueue([job], Sender));
         Receive<SampleBatch>(b =>
@@ -103,18 +122,64 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         Receive<Status.Success>(_ => { });
         Receive<Status.Failure>(f => _log.Warning("quota ledger refused a charge or release: {0}", f.Cause.Message));
         Receive<Pump>(_ => Run());
+        Receive<LookUp>(OnLookUp);
+        Receive<RefreshWeights>(_ => AskWeights());
+        Receive<WeightsFetched>(OnWeights);
+        Receive<WeightsFailed>(f =>
+        {
+            _refreshingWeights = false;
+            _log.Warning("the user registry did not give the fair-share weights ({0}); the last known ones stay", f.Error.Message);
+        });
+        Receive<LookedUp>(OnLookedUp);
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, QueuedProblems(),
-            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), QueuedByUser())));
+            _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), _lostAnswers, UserStates())));
     }
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         // Deadlines of queued requests are checked even when nothing else happens.
         Timers.StartPeriodicTimer("sweep", Pump.Instance, TimeSpan.FromMilliseconds(250));
+        if (_users is null) return;
+        AskWeights();
+        Timers.StartPeriodicTimer("weights", RefreshWeights.Instance, _gs.WeightsRefresh);
+    }
+
+    private void AskWeights()
+    {
+        if (_users is null || _refreshingWeights) return;
+        _refreshingWeights = true;
+        _weightsAskedAt = _clock.GetUtcNow();
+        _users.Ask<object>(Users.ListUsers.Instance, _gs.AskTimeout)
+            .PipeTo(Self, success: r => new WeightsFetched(r), failure: e => new WeightsFailed(e));
+    }
+
+    private void OnWeights(WeightsFetched f)
+    {
+        _refreshingWeights = false;
+        if (f.Reply is not Users.UserList list)
+        {
+            _log.Warning("the user registry answered {0} for the fair-share weights; the last known ones stay", f.Reply.GetType().Name);
+            return;
+        }
+        IReadOnlyList<string> changed;
+        try { changed = _weights.Update(list.Users.Select(u => (u.Name, u.Weight))); }
+        catch (ArgumentOutOfRangeException e)
+        {
+            _log.Warning("the user registry's fair-share weights were refused ({0}); the last known ones stay", e.Message);
+            return;
+        }
+        foreach (var u in changed) _log.Info("fair-share weight of {0} is now {1}", u, _weights.WeightOf(u));
+    }
 
     private int QueuedProblems() => _queue.Queued.Sum(x => x.Item.Jobs.Length);
 
-    private ImmutableSortedDictionary<string, int> QueuedByUser() =>
-        _queue.Queued.GroupBy(x => x.User).ToImmutableSortedDictionary(g => g.Key, g => g.Sum(x => x.Item.Jobs.Length), StringComparer.Ordinal);
+    private ImmutableList<GatewayUserState> UserStates()
+    {
+        var queued = _queue.Queued.GroupBy(x => x.User, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(x => x.Item.Jobs.Length), StringComparer.Ordinal);
+        return queued.Keys.Concat(_qpuMicrosByUser.Keys).Concat(_fellBackByUser.Keys).Concat(_weights.RegistryUsers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(u => new GatewayUserState(u, _weights.WeightOf(u), queued.GetValueOrDefault(u), _qpuMicrosByUser.GetValueOrDefault(u), _fellBackByUser.GetValueOrDefault(u)))
+            .ToImmutableList();
+    }
 
     private void Enqueue(ImmutableArray<SampleJob> jobs, IActorRef replyTo)
     {
@@ -132,6 +197,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             return;
         }
         _queue.Enqueue(first.User, new Unit(jobs, replyTo, settings, null));
+        // A user the registry's copy does not have yet (added since the last refresh): read the weights again, at most once a second.
+        if (_users is not null && !_weights.Knows(first.User) && _clock.GetUtcNow() - _weightsAskedAt >= TimeSpan.FromSeconds(1)) AskWeights();
         Run();
     }
 
@@ -365,8 +432,20 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _inFlight--;
         var u = f.U;
         var error = Unwrap(f.Error);
-        // The answer never came back, so no QPU time is known to be used: the reservation is released.
-        _ledger.Tell(new ReleaseQuota(u.User, u.ReservationId));
+        var inDoubt = _backend.ProblemsInDoubt(error);
+        if (inDoubt.Count > 0)
+        {
+            // The QPU took the problems and the answer was lost: they may have run, so the reservation is charged,
+            // never released, and a later look at the problems charges what they really used.
+            _lostAnswers++;
+            _ledger.Tell(new ChargeQuotaInDoubt(u.User, u.ReservationId));
+            // The fair queue keeps the estimate as used (the refund below gives it back), until the look finds the truth.
+            _queue.Adjust(u.User, u.Estimate);
+            var look = new LookUp(u.User, u.ReservationId, u.Estimate, inDoubt, 0, _clock.GetUtcNow());
+            Timers.StartSingleTimer(LookUpKey(look), look, _gs.LostAnswerFirstLook);
+        }
+        // Nothing reached the QPU (or it ended without running): no QPU time was used, the reservation is released.
+        else _ledger.Tell(new ReleaseQuota(u.User, u.ReservationId));
         var kind = _backend.Classify(error);
         if (kind == QpuFailureKind.BadRequest)
         {
@@ -381,6 +460,40 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         _log.Warning("QPU call for {0} problem(s) of {1} failed ({2}): {3}", u.Jobs.Length, u.Jobs[0].ExperimentId, error.GetType().Name, error.Message);
         FailedUnavailable(u, error);
         Run();
+    }
+
+    private static string LookUpKey(LookUp l) => "look-up-" + l.ReservationId.ToString(global::System.Globalization.CultureInfo.InvariantCulture);
+
+    private void OnLookUp(LookUp l)
+    {
+        var cts = new CancellationTokenSource(_gs.CallTimeout);
+        Task<double?> look;
+        try { look = _backend.AccessMicrosOfAsync(l.Problems, cts.Token); }
+        catch (Exception e) { look = Task.FromException<double?>(e); }
+        look.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
+        look.PipeTo(Self, success: m => new LookedUp(l, m, null), failure: e => new LookedUp(l, null, Unwrap(e)));
+    }
+
+    private void OnLookedUp(LookedUp r)
+    {
+        var l = r.Of;
+        if (r.Micros is { } used)
+        {
+            _log.Info("lost answer of {0}'s call (problems {1}) found: {2} µs of QPU time, charged instead of its reservation", l.User, string.Join(",", l.Problems), used);
+            _ledger.Tell(new SettleQuota(l.User, l.ReservationId, used));
+            _queue.Adjust(l.User, used - l.Estimate);
+            _qpuMicrosByUser[l.User] = _qpuMicrosByUser.GetValueOrDefault(l.User) + used;
+            return;
+        }
+        if (_clock.GetUtcNow() - l.Since >= _gs.LostAnswerGiveUpAfter)
+        {
+            _log.Warning("gave up looking for the answer of {0}'s call (problems {1}) after {2}: its reservation stays charged ({3})",
+                l.User, string.Join(",", l.Problems), _gs.LostAnswerGiveUpAfter, r.Error?.Message ?? "still unfinished");
+            return;
+        }
+        double ms = Math.Min(_gs.LostAnswerMaxBackoff.TotalMilliseconds, _gs.LostAnswerFirstLook.TotalMilliseconds * Math.Pow(2, Math.Min(30, l.Attempt + 1)));
+        var next = l with { Attempt = l.Attempt + 1 };
+        Timers.StartSingleTimer(LookUpKey(next), next, TimeSpan.FromMilliseconds(ms));
     }
 
     /// <summary>The QPU could not serve the unit: fall back, or wait with bounded exponential backoff (fallback none).</summary>
@@ -412,6 +525,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private void Fallback(Unit u, string reason)
     {
         _fellBack += u.Jobs.Length;
+        _fellBackByUser[u.User] = _fellBackByUser.GetValueOrDefault(u.User) + u.Jobs.Length;
         if (!_fallbacks.TryGetValue(u.Fallback, out var pool))
         {
             foreach (var j in u.Jobs) u.ReplyTo.Tell(new SampleRefused(j.JobId, $"no '{u.Fallback}' sampler pool is running to fall back to ({reason})"));

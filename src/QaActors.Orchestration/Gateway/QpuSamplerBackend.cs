@@ -29,4 +29,17 @@ public sealed class QpuSamplerBackend(QpuSampler sampler) : IQpuBackend
         sampler.SampleManyAsync(problems, requests, new QpuTemperature(settings.TEff, settings.AutoTemperature), settings.MaxTiles, cancellationToken);
 
     public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);
+
+    public IReadOnlyList<string> ProblemsInDoubt(Exception error) => DelegateQpuBackend.SapiProblemsInDoubt(error);
+
+    public async Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken cancellationToken)
+    {
+        double total = 0;
+        foreach (var id in problemIds)
+        {
+            if (await sampler.AccessTimeOfAsync(id, cancellationToken).ConfigureAwait(false) is not { } t) return null;
+            total += t;
+        }
+        return total;
+    }
 }

@@ -12,6 +12,10 @@ public sealed record QuotaReservedReply(long ReservationId, double Micros) : IQa
 public sealed record QuotaDenied(string User, string Reason) : IQaMessage;
 public sealed record ChargeQuota(string User, long ReservationId, double Micros) : IQaMessage;
 public sealed record ReleaseQuota(string User, long ReservationId) : IQaMessage;
+/// <summary>The call of an open reservation failed after the QPU accepted its problems: charge the reservation in full, open for one <see cref="SettleQuota"/>.</summary>
+public sealed record ChargeQuotaInDoubt(string User, long ReservationId) : IQaMessage;
+/// <summary>What a reservation charged in doubt really used, found by a later look at its problems.</summary>
+public sealed record SettleQuota(string User, long ReservationId, double Micros) : IQaMessage;
 public sealed record SetQuota(string User, double Seconds) : IQaMessage;
 public sealed record GetQuota(string? User) : IQaMessage;
 
@@ -26,7 +30,9 @@ public sealed record QuotaReport(ImmutableArray<QuotaAccount> Accounts) : IQaMes
 /// <summary>
 /// The persistent account of QPU time per user (event-sourced). A submission first reserves its
 /// estimate (× reserve factor) — granted only if charged + reserved + request ≤ limit — and the
-/// real qpu_access_time replaces the reservation afterwards. Every change is persisted before it is
+/// real qpu_access_time replaces the reservation afterwards. A call that failed after the QPU accepted its problems
+/// (the answer was lost) is charged its reservation, never released: it may have run; when a later look finds what it
+/// used, that replaces the charge once (<see cref="SettleQuota"/>). Every change is persisted before it is
 /// acknowledged, so the guarantee holds across restarts and across all experiments and gateways.
 /// Reservations still open when the ledger recovers belong to calls whose outcome is unknown (the
 /// process died): they are charged at their reserved amount, never silently dropped.
@@ -45,6 +51,8 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         public double? LimitMicros;
         public double ChargedMicros;
         public readonly SortedDictionary<long, double> Reservations = new();
+        /// <summary>Charged in doubt (amount charged), awaiting their settling.</summary>
+        public readonly SortedDictionary<long, double> InDoubt = new();
         public double ReservedMicros => Reservations.Values.Sum();
     }
 
@@ -80,10 +88,12 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         Recover<QuotaReserved>(Apply);
         Recover<QuotaCharged>(Apply);
         Recover<QuotaReleased>(Apply);
+        Recover<QuotaChargedInDoubt>(Apply);
+        Recover<QuotaSettled>(Apply);
         Recover<RecoveryCompleted>(_ => ChargeInDoubtReservations());
 
         Command<ReserveQuota>(r => _damage is not null, r => Sender.Tell(new QuotaDenied(r.User, _damage!)));
-        Command<object>(m => _damage is not null && m is ChargeQuota or ReleaseQuota or SetQuota or GetQuota,
+        Command<object>(m => _damage is not null && m is ChargeQuota or ReleaseQuota or ChargeQuotaInDoubt or SettleQuota or SetQuota or GetQuota,
             _ => Sender.Tell(new Status.Failure(new InvalidDataException(_damage))));
         Command<ReserveQuota>(OnReserve);
         Command<ChargeQuota>(c =>
@@ -105,6 +115,34 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
             var sender = Sender;
             if (!AccountOf(r.User).Reservations.ContainsKey(r.ReservationId)) { sender.Tell(new Status.Success(null)); return; }
             PersistAndAck(new QuotaReleased(r.User, r.ReservationId), sender);
+        });
+        Command<ChargeQuotaInDoubt>(c =>
+        {
+            var sender = Sender;
+            if (!AccountOf(c.User).Reservations.TryGetValue(c.ReservationId, out double reserved))
+            {
+                sender.Tell(new Status.Failure(new InvalidOperationException($"reservation {c.ReservationId} of {c.User} is not open")));
+                return;
+            }
+            PersistAndAck(new QuotaChargedInDoubt(c.User, c.ReservationId, reserved), sender);
+        });
+        Command<SettleQuota>(c =>
+        {
+            var sender = Sender;
+            if (!(c.Micros >= 0) || double.IsInfinity(c.Micros))
+            {
+                sender.Tell(new Status.Failure(new ArgumentException($"access time {c.Micros} µs is not a valid duration")));
+                return;
+            }
+            if (!AccountOf(c.User).InDoubt.TryGetValue(c.ReservationId, out double charged))
+            {
+                // Settled already (a duplicate) or never in doubt: the account changes once.
+                sender.Tell(new Status.Failure(new InvalidOperationException($"reservation {c.ReservationId} of {c.User} was not charged in doubt")));
+                return;
+            }
+            if (c.Micros > charged)
+                _log.Warning("QPU access time {0} µs of {1}'s lost answer exceeded its reservation {2} µs", c.Micros, c.User, charged);
+            PersistAndAck(new QuotaSettled(c.User, c.ReservationId, c.Micros), sender);
         });
         Command<SetQuota>(s =>
         {
@@ -167,6 +205,8 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
             {
                 case QuotaCharged c: Apply(c); break;
                 case QuotaReleased r: Apply(r); break;
+                case QuotaChargedInDoubt d: Apply(d); break;
+                case QuotaSettled q: Apply(q); break;
             }
             MaybeSnapshot();
             sender.Tell(new Status.Success(null));
@@ -218,6 +258,20 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
 
     private void Apply(QuotaReleased e) => AccountOf(e.User).Reservations.Remove(e.ReservationId);
 
+    private void Apply(QuotaChargedInDoubt e)
+    {
+        var a = AccountOf(e.User);
+        if (!a.Reservations.Remove(e.ReservationId)) return;
+        a.ChargedMicros += e.Micros;
+        a.InDoubt[e.ReservationId] = e.Micros;
+    }
+
+    private void Apply(QuotaSettled e)
+    {
+        var a = AccountOf(e.User);
+        if (a.InDoubt.Remove(e.ReservationId, out double charged)) a.ChargedMicros += e.Micros - charged;
+    }
+
     private void MaybeSnapshot()
     {
         if (LastSequenceNr % _snapshotEvery == 0) SaveSnapshot(Snapshot());
@@ -225,7 +279,8 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
 
     private QuotaLedgerSnapshot Snapshot() => new(_nextId,
         _accounts.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => new QuotaUserState(kv.Key, kv.Value.LimitMicros, kv.Value.ChargedMicros, kv.Value.Reservations.ToImmutableSortedDictionary()))
+            .Select(kv => new QuotaUserState(kv.Key, kv.Value.LimitMicros, kv.Value.ChargedMicros, kv.Value.Reservations.ToImmutableSortedDictionary(),
+                kv.Value.InDoubt.ToImmutableSortedDictionary()))
             .ToImmutableArray());
 
     private void ApplySnapshot(QuotaLedgerSnapshot s)
@@ -238,6 +293,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
             a.LimitMicros = u.LimitMicros;
             a.ChargedMicros = u.ChargedMicros;
             foreach (var (id, m) in u.Reservations) a.Reservations[id] = m;
+            foreach (var (id, m) in u.InDoubt ?? ImmutableSortedDictionary<long, double>.Empty) a.InDoubt[id] = m;
         }
     }
 

@@ -50,6 +50,17 @@ public sealed class SamplerWorker : ReceiveActor
         }
     }
 
+    /// <summary>The name of the pool of sampler <paramref name="sampler"/> on a sampler node (under /user).</summary>
+    public static string PoolName(string sampler) => "sampler-" + sampler;
+
+    /// <summary>
+    /// A router to the <paramref name="sampler"/> pools of every node with the sampler role, round robin, for a node
+    /// that has none of its own. Jobs and replies cross nodes, so they are IQaMessage records bound to the serializer.
+    /// </summary>
+    public static Props OnSamplerNodes(string sampler) =>
+        Props.Empty.WithRouter(new Akka.Cluster.Routing.ClusterRouterGroup(new RoundRobinGroup(Array.Empty<string>()),
+            new Akka.Cluster.Routing.ClusterRouterGroupSettings(10_000, ["/user/" + PoolName(sampler)], allowLocalRoutees: false, useRole: "sampler")));
+
     /// <summary>A pool of <paramref name="size"/> workers, each with its own sampler instance.</summary>
     public static Props Pool(Func<ClassicalSettings, ISampler> factory, int size) =>
         Props.Create(() => new SamplerWorker(factory)).WithDispatcher(CpuDispatcher.Id).WithRouter(new SmallestMailboxPool(size));

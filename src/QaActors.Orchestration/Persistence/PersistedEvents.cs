@@ -89,7 +89,18 @@ public sealed record QuotaCharged(string User, long ReservationId, double Micros
 /// <summary>A reservation given back unused (the submission failed before reaching the QPU).</summary>
 public sealed record QuotaReleased(string User, long ReservationId) : IPersisted;
 
-public sealed record QuotaUserState(string User, double? LimitMicros, double ChargedMicros, ImmutableSortedDictionary<long, double> Reservations);
+/// <summary>
+/// A call whose problems the QPU accepted failed before its answer came back: the reservation is charged in full (it
+/// may have run), and stays open for one <see cref="QuotaSettled"/> when a later look finds what it really used.
+/// </summary>
+public sealed record QuotaChargedInDoubt(string User, long ReservationId, double Micros) : IPersisted;
+
+/// <summary>The real qpu_access_time of a reservation charged in doubt, replacing the charged reservation.</summary>
+public sealed record QuotaSettled(string User, long ReservationId, double Micros) : IPersisted;
+
+/// <param name="InDoubt">Reservations charged in doubt and not yet settled, with the amount charged (null: none; older snapshots have none).</param>
+public sealed record QuotaUserState(string User, double? LimitMicros, double ChargedMicros, ImmutableSortedDictionary<long, double> Reservations,
+    ImmutableSortedDictionary<long, double>? InDoubt = null);
 
 public sealed record QuotaLedgerSnapshot(long NextReservationId, ImmutableArray<QuotaUserState> Users) : IPersisted;
 

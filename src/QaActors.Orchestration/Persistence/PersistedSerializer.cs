@@ -19,7 +19,8 @@ namespace QaActors.Orchestration.Persistence;
 /// To change a format: add a new manifest (".v3"), write only the new one, keep reading the old one.
 /// Version 2 of every format is its version-1 body followed by the body's CRC-32 (IEEE 802.3, little-endian), so a
 /// damaged record is detected instead of being read as other data (one flipped bit in a step's samples would resume
-/// into a different model). Records that fail their checksum, or do not parse, reach the actor as a
+/// into a different model). Version 3 of the ledger's snapshot is its version-1 body followed by each user's in-doubt
+/// charges, then the checksum. Records that fail their checksum, or do not parse, reach the actor as a
 /// <see cref="DamagedRecord"/> rather than as an exception, so that it can refuse to continue and say which record.
 /// </summary>
 public sealed class PersistedSerializer : SerializerWithStringManifest
@@ -58,6 +59,11 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     /// <summary>Whether a run was stopped on purpose (docs/architecture.md, "Listeners and node loss"), new after the checksums.</summary>
     public const string RunStoppedV2 = "run-stopped.v2";
     public const string RunResumedV2 = "run-resumed.v2";
+    /// <summary>Charges of calls whose answer was lost, and their settling (new with the checksums).</summary>
+    public const string QuotaChargedInDoubtV2 = "quota-charged-in-doubt.v2";
+    public const string QuotaSettledV2 = "quota-settled.v2";
+    /// <summary>The ledger's snapshot with the reservations charged in doubt: the v2 body followed by each user's in-doubt charges.</summary>
+    public const string QuotaSnapshotV3 = "quota-snapshot.v3";
 
     private const int ChecksumBytes = 4;
 
@@ -77,7 +83,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         QuotaReserved => QuotaReservedV2,
         QuotaCharged => QuotaChargedV2,
         QuotaReleased => QuotaReleasedV2,
-        QuotaLedgerSnapshot => QuotaSnapshotV2,
+        QuotaLedgerSnapshot => QuotaSnapshotV3,
+        QuotaChargedInDoubt => QuotaChargedInDoubtV2,
+        QuotaSettled => QuotaSettledV2,
         ExperimentRegistered => ExperimentRegisteredV2,
         RegistrySnapshot => RegistrySnapshotV2,
         StepReplay => StepReplayV2,
@@ -130,6 +138,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         UserRegistrySnapshotV2 => UserRegistrySnapshotV2,
         RunStoppedV2 => RunStoppedV2,
         RunResumedV2 => RunResumedV2,
+        QuotaChargedInDoubtV2 => QuotaChargedInDoubtV2,
+        QuotaSettledV2 => QuotaSettledV2,
+        QuotaSnapshotV3 => QuotaSnapshotV3,
         _ => null,
     };
 
@@ -143,7 +154,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     /// <summary>The current (version-2, checksummed) bytes of <paramref name="obj"/> (usable without an actor system).</summary>
     public static byte[] Encode(object obj)
     {
-        var body = EncodeV1(obj);
+        var body = EncodeBody(obj, current: true);
         var bytes = new byte[body.Length + ChecksumBytes];
         body.CopyTo(bytes, 0);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(body.Length), Crc32.HashToUInt32(body));
@@ -151,7 +162,10 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     }
 
     /// <summary>The version-1 bytes (the body of version 2): what earlier builds wrote, kept for the format tests.</summary>
-    public static byte[] EncodeV1(object obj)
+    public static byte[] EncodeV1(object obj) => EncodeBody(obj, current: false);
+
+    /// <summary>The body the current version checksums (<paramref name="current"/>), or the version-1 body.</summary>
+    private static byte[] EncodeBody(object obj, bool current)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
@@ -173,6 +187,8 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                 case QuotaReserved q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
                 case QuotaCharged q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
                 case QuotaReleased q: w.Write(q.User); w.Write(q.ReservationId); break;
+                case QuotaChargedInDoubt q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
+                case QuotaSettled q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
                 case QuotaLedgerSnapshot s:
                     w.Write(s.NextReservationId);
                     w.Write(s.Users.Length);
@@ -185,6 +201,14 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                         w.Write(u.Reservations.Count);
                         foreach (var (id, micros) in u.Reservations) { w.Write(id); w.Write(micros); }
                     }
+                    // Version 3 only: the in-doubt charges after the v1 body, so an older body reads as having none.
+                    if (current)
+                        foreach (var u in s.Users)
+                        {
+                            var d = u.InDoubt ?? ImmutableSortedDictionary<long, double>.Empty;
+                            w.Write(d.Count);
+                            foreach (var (id, micros) in d) { w.Write(id); w.Write(micros); }
+                        }
                     break;
                 case ExperimentRegistered r: WriteRegistered(w, r); break;
                 case RegistrySnapshot s:
@@ -244,7 +268,10 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             QuotaReservedV1 => new QuotaReserved(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             QuotaChargedV1 => new QuotaCharged(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             QuotaReleasedV1 => new QuotaReleased(r.ReadString(), r.ReadInt64()),
-            QuotaSnapshotV1 => ReadQuotaSnapshot(r),
+            QuotaSnapshotV1 => ReadQuotaSnapshot(r, withInDoubt: false),
+            QuotaSnapshotV3 => ReadQuotaSnapshot(r, withInDoubt: true),
+            QuotaChargedInDoubtV2 => new QuotaChargedInDoubt(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
+            QuotaSettledV2 => new QuotaSettled(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             ExperimentRegisteredV1 => ReadRegistered(r),
             RegistrySnapshotV1 => ReadRegistry(r),
             StepReplayV1 => ReadReplay(r),
@@ -387,7 +414,7 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         return b.ToImmutable();
     }
 
-    private static QuotaLedgerSnapshot ReadQuotaSnapshot(BinaryReader r)
+    private static QuotaLedgerSnapshot ReadQuotaSnapshot(BinaryReader r, bool withInDoubt)
     {
         long next = r.ReadInt64();
         int n = Count(r, "quota users");
@@ -403,6 +430,14 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             for (int j = 0; j < m; j++) res[r.ReadInt64()] = r.ReadDouble();
             users.Add(new QuotaUserState(user, hasLimit ? limit : null, charged, res.ToImmutable()));
         }
+        if (withInDoubt)
+            for (int i = 0; i < n; i++)
+            {
+                int m = Count(r, "in-doubt charges");
+                var doubt = ImmutableSortedDictionary.CreateBuilder<long, double>();
+                for (int j = 0; j < m; j++) doubt[r.ReadInt64()] = r.ReadDouble();
+                users[i] = users[i] with { InDoubt = doubt.ToImmutable() };
+            }
         return new QuotaLedgerSnapshot(next, users.MoveToImmutable());
     }
 
