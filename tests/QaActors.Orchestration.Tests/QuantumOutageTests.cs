@@ -56,14 +56,16 @@ public class QuantumOutageTests : Akka.TestKit.Xunit2.TestKit
         };
         var trainer = Sys.ActorOf(TrainerActor.Props("quantum-outage", services));
         trainer.Tell(new StartExperiment(ToyProcedure.Spec("quantum-outage", 16, method: "qpu", fallback: "gibbs", user: "alice"), TestActor));
-
-        // Two steps on the QPU, then the solver goes offline for a while, then comes back.
-        FishForMessage<StepReport>(r => r.Step == 2, TimeSpan.FromSeconds(60));
+        // Two steps on the QPU; the run holds there (a fast machine would otherwise be steps ahead of this test), the
+        // solver goes offline, and the next step runs entirely inside the outage; then the solver comes back.
+        trainer.Tell(new PauseExperiment("quantum-outage", AfterStep: 2));
+        object held;
+        while ((held = ExpectMsg<object>(TimeSpan.FromSeconds(60))) is StepReport or ExperimentAttached) { }
+        Assert.Equal("paused", Assert.IsType<ExperimentFailed>(held).Reason);
         sim.Faults.SetSolverOffline("Sim_P4", true);
-        // The step in progress may finish on the QPU; the next one runs entirely inside the outage.
-        var during = ExpectMsg<StepReport>(TimeSpan.FromSeconds(60));
-        var whole = ExpectMsg<StepReport>(TimeSpan.FromSeconds(60));
-        Assert.Equal(during.Step + 1, whole.Step);
+        trainer.Tell(new ResumeExperiment("quantum-outage", TestActor));
+        var whole = FishForMessage<StepReport>(_ => true, TimeSpan.FromSeconds(60));
+        Assert.Equal(3, whole.Step);
         Assert.Equal(4, whole.StepProvenance.SamplerCounts.GetValueOrDefault("gibbs"));
         sim.Faults.SetSolverOffline("Sim_P4", false);
         ExperimentCompleted? done = null;
