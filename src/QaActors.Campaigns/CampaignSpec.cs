@@ -17,6 +17,7 @@ public sealed class CampaignSpecException(string file, string keyPath, string pr
 }
 
 /// <summary>Which part of the paper a cell belongs to: Sec. 5.1 (equivalence) or Sec. 5.2 (training by sampling).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<Study>))]
 public enum Study
 {
     Equivalence,
