@@ -150,3 +150,67 @@ public class CampaignReportTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
 }
+
+public class RuntimeStudyTests
+{
+    [Fact]
+    public void Runtime_rows_measure_then_extrapolate_linearly_and_the_qpu_stops_at_the_graphs_capacity()
+    {
+        var spec = new RuntimeSpec { MinSize = 10, MaxSize = 10_000, PointsPerDecade = 1, MeasureMaxSize = 100, Reads = 5, Sweeps = 20, Repeats = 1 };
+        var pegasus = QaActors.DWave.Topology.Pegasus.Create(3);
+        var zephyr = QaActors.DWave.Topology.Zephyr.Create(2, 4);
+        var study = RuntimeStudy.Run(spec, default, null, pegasus, zephyr);
+        Assert.Equal([10, 100, 1000, 10_000], study.Rows.Select(r => r.Size).ToArray());
+        Assert.Equal([true, true, false, false], study.Rows.Select(r => r.Measured).ToArray());
+        var last = study.Rows[1];
+        Assert.Equal(last.GibbsSeconds * 100, study.Rows[3].GibbsSeconds, 9);
+        Assert.Equal(last.MlpSeconds * 10, study.Rows[2].MlpSeconds, 9);
+        // The capacity is where the constructive embedder stops: N embeds, N + 1 does not.
+        Assert.True(study.MaxPegasus > 10 && study.MaxPegasus < pegasus.NumNodes, $"{study.MaxPegasus}");
+        Assert.NotNull(RuntimeStudy.StarEmbedding(study.MaxPegasus, pegasus));
+        Assert.Null(RuntimeStudy.StarEmbedding(study.MaxPegasus + 1, pegasus));
+        Assert.True(study.MaxZephyr > 0);
+        foreach (var r in study.Rows)
+        {
+            Assert.Equal(r.Size <= study.MaxPegasus, r.QpuAccessSeconds is not null);
+            Assert.True(r.MlpSeconds > 0 && r.GibbsSeconds > 0);
+        }
+        // The published model: programming (Advantage 4.1: 14,072.88 µs typical + 1,000 µs thermalization) plus per read
+        // (anneal 20 µs, readout, delay 20.54 µs).
+        var q = study.Rows[0];
+        Assert.Equal(0.01507288, q.QpuProgrammingSeconds!.Value, 9);
+        Assert.InRange(q.QpuAccessSeconds!.Value - q.QpuProgrammingSeconds!.Value, 5 * 40e-6, 5 * 300e-6);
+        Assert.NotNull(q.SimulatorSeconds);
+        string dir = Path.Combine(Path.GetTempPath(), "qa-runtime-test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            study.Write(dir);
+            Assert.Equal(study.Rows.Count + 2, File.ReadAllLines(Path.Combine(dir, "runtime.csv")).Length);
+            Assert.True(new FileInfo(Path.Combine(dir, "fig5.png")).Length > 1000);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void Cell_results_round_trip_through_json()
+    {
+        var cell = new Cell(Study.Training, "mnist", 0, 1, TrainingMethod.Qpu, 3, new CellSettings { Tiles = 5 });
+        var r = CellResult.For(cell, "x-m-0-1-qpu-s3", "bob", CellStatus.Completed) with
+        {
+            History = [new HistoryPoint(0, ImmutableSortedDictionary.CreateRange([KeyValuePair.Create("test_accuracy", 0.5)]))],
+            Provenance = new CellProvenance(ImmutableSortedDictionary.CreateRange([KeyValuePair.Create("qpu", 3L)]), ImmutableSortedDictionary<string, long>.Empty, 0.5, 0.1, 3, 1),
+            WallSeconds = 2,
+        };
+        string dir = Path.Combine(Path.GetTempPath(), "qa-cell-test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            LocalCampaign.Save(dir, r);
+            var back = LocalCampaign.TryLoad(dir, r.ExperimentId)!;
+            Assert.Equal((r.ExperimentId, r.Study, r.Method, r.Seed, r.Settings, r.Status, r.User), (back.ExperimentId, back.Study, back.Method, back.Seed, back.Settings, back.Status, back.User));
+            Assert.Equal(0.5, back.History[0].Values["test_accuracy"]);
+            Assert.Equal(3, back.Provenance.Samplers["qpu"]);
+            Assert.Null(LocalCampaign.TryLoad(dir, "missing"));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
+}
