@@ -23,7 +23,11 @@ public static class CampaignCommands
     {
         var cmd = new Command("campaign", "Campaigns: the paper's Sec. 5 as grids of datasets x class pairs x methods x seeds, reported as Tables 1-3 and Figs. 3-5.");
         cmd.Add(Run());
+        cmd.Add(List());
+        cmd.Add(StatusCommand());
         cmd.Add(Report());
+        cmd.Add(Action("cancel", "Cancel a campaign: its running experiments stop after their current step, nothing more is submitted.", "cancel"));
+        cmd.Add(Action("retry-failed", "Submit a campaign's failed (and cancelled) experiments again, with fresh attempts.", "retry-failed"));
         cmd.Add(Runtime());
         return cmd;
     }
@@ -51,11 +55,20 @@ public static class CampaignCommands
         var user = new Option<string?>("--user") { Description = "--local: the user recorded with the cells (default $QA_USER, else the OS user)." };
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
-        var cmd = new Command("run", "Run a campaign: every cell of its grid exactly once, then its report.") { file, name, local, outDir, user, dataDir, json };
+        var detach = new Option<bool>("--detach") { Description = "With a node: print the campaign id once it is submitted and return (`qa campaign status ID` follows it)." };
+        var server = new Client.ServerOptions();
+        var cmd = new Command("run", "Run a campaign: every cell of its grid exactly once (on a node, or --local in this process), then its report.") { file, name, local, outDir, user, dataDir, json, detach };
+        server.AddTo(cmd);
         cmd.SetAction(async (pr, ct) =>
         {
             var spec = Load(pr.GetValue(file)!, pr.GetValue(name));
-            if (!pr.GetValue(local)) throw new UsageException("campaign run needs --local here (in-process, direct engine); campaigns on a node are not available in this build.");
+            if (!pr.GetValue(local))
+            {
+                using var client = server.Resolve(pr, new DataStore(pr.GetValue(dataDir)).Root)
+                    ?? throw new UsageException("campaign run needs a node (--server / QA_SERVER, or a `qa node` that owns the data dir) or --local to train the cells in this process.");
+                return await RunOnNode(client, pr.GetValue(file)!, pr.GetValue(name), pr.GetValue(detach), pr.GetValue(json), ct);
+            }
+            if (pr.GetValue(detach)) throw new UsageException("--detach needs a node; with --local the campaign runs in this process.");
             string who = pr.GetValue(user) ?? (Environment.GetEnvironmentVariable("QA_USER") is { Length: > 0 } u ? u : Environment.UserName is { Length: > 0 } n ? n : "default");
             string id = CampaignGrid.CampaignId(spec, who);
             string dir = Path.GetFullPath(pr.GetValue(outDir) ?? Path.Combine("runs", "campaign-" + id));
@@ -106,6 +119,129 @@ public static class CampaignCommands
         return cmd;
     }
 
+    private static async Task<int> RunOnNode(Client.QaClient client, string file, string? name, bool detach, bool asJson, CancellationToken ct)
+    {
+        var body = new JsonObject { ["text"] = File.ReadAllText(file), ["source"] = Path.GetFileName(file), ["name"] = name };
+        var res = await client.PostAsync("api/v1/campaigns", body, ct);
+        string id = res["campaign_id"]!.GetValue<string>();
+        bool created = res["created"]?.GetValue<bool>() ?? false;
+        if (!asJson) AnsiConsole.MarkupLineInterpolated($"campaign [bold]{id}[/] on {client.Server}: {res["experiments"]} experiments{(created ? "" : " (already submitted: following it)")}");
+        if (detach)
+        {
+            if (asJson) Cli.WriteJson(res);
+            else AnsiConsole.MarkupLineInterpolated($"follow it with `qa campaign status {id}`, its report with `qa campaign report {id} --out DIR`");
+            return Cli.ExitOk;
+        }
+        Cli.InterruptNote = () => $"campaign {id} keeps running on the node; `qa campaign status {id}` follows it, `qa campaign cancel {id}` stops it.";
+        JsonNode status = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(id)}", ct);
+        if (asJson)
+        {
+            while (status["state"]?.GetValue<string>() == CellStatus.Running)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                status = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(id)}", ct);
+            }
+            Cli.WriteJson(status);
+            return status["failed"]?.GetValue<int>() > 0 ? Cli.ExitFailure : Cli.ExitOk;
+        }
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var bar = ctx.AddTask("experiments", maxValue: status["total"]!.GetValue<int>());
+                while (true)
+                {
+                    int done = status["completed"]!.GetValue<int>() + status["failed"]!.GetValue<int>() + status["cancelled"]!.GetValue<int>();
+                    bar.Value = done;
+                    bar.Description = $"done {status["completed"]} / running {status["running"]} / failed {status["failed"]} / waiting {status["waiting"]}";
+                    if (status["state"]?.GetValue<string>() != CellStatus.Running) break;
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    status = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(id)}", ct);
+                }
+            });
+        AnsiConsole.Write(CellsTable(status));
+        AnsiConsole.MarkupLineInterpolated($"campaign {id}: {status["state"]}; its report: `qa campaign report {id} --out DIR`");
+        return status["failed"]?.GetValue<int>() > 0 ? Cli.ExitFailure : Cli.ExitOk;
+    }
+
+    /// <summary>One row per cell: experiment, state, attempts, steps, final test accuracy, reason.</summary>
+    private static Table CellsTable(JsonNode status)
+    {
+        var t = new Table().AddColumn("experiment").AddColumn("state").AddColumn("attempts").AddColumn("final test accuracy").AddColumn("reason");
+        foreach (var c in status["cells"]?.AsArray() ?? [])
+        {
+            var history = c!["history"]?.AsArray();
+            var last = history is { Count: > 0 } ? history[^1]!["values"]?["test_accuracy"]?.GetValue<double>() : null;
+            t.AddRow(Markup.Escape(c["experiment_id"]!.GetValue<string>()), c["status"]!.GetValue<string>(), c["attempts"]!.ToString(),
+                last is double a ? a.ToString("F4", CultureInfo.InvariantCulture) : "-", Markup.Escape(c["reason"]?.GetValue<string>() ?? ""));
+        }
+        return t;
+    }
+
+    private static Client.QaClient Node(Client.ServerOptions server, ParseResult pr, Option<string?> dataDir) =>
+        server.Resolve(pr, new DataStore(pr.GetValue(dataDir)).Root)
+        ?? throw new UsageException("campaigns live on a node: give --server / QA_SERVER, or run `qa node` on this data dir");
+
+    private static Command List()
+    {
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var server = new Client.ServerOptions();
+        var cmd = new Command("list", "List your campaigns on the node (admins: everyone's).") { json, dataDir };
+        server.AddTo(cmd);
+        cmd.SetAction(async (pr, ct) =>
+        {
+            using var client = Node(server, pr, dataDir);
+            var list = await client.GetAsync("api/v1/campaigns", ct);
+            if (pr.GetValue(json)) { Cli.WriteJson(list); return Cli.ExitOk; }
+            var t = new Table().AddColumn("campaign").AddColumn("name").AddColumn("user").AddColumn("state").AddColumn("done").AddColumn("running").AddColumn("failed").AddColumn("waiting");
+            foreach (var c in list.AsArray())
+                t.AddRow(Markup.Escape(c!["campaign_id"]!.GetValue<string>()), Markup.Escape(c["name"]?.GetValue<string>() ?? ""), Markup.Escape(c["user"]?.GetValue<string>() ?? ""),
+                    c["state"]?.GetValue<string>() ?? "", $"{c["completed"]}/{c["total"]}", $"{c["running"]}", $"{c["failed"]}", $"{c["waiting"]}");
+            AnsiConsole.Write(t);
+            return Cli.ExitOk;
+        });
+        return cmd;
+    }
+
+    private static Command StatusCommand()
+    {
+        var id = new Argument<string>("ID") { Description = "Campaign id (as `qa campaign run` printed it)." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var server = new Client.ServerOptions();
+        var cmd = new Command("status", "A campaign's cells: done, running, failed (with the reason), waiting.") { id, json, dataDir };
+        server.AddTo(cmd);
+        cmd.SetAction(async (pr, ct) =>
+        {
+            using var client = Node(server, pr, dataDir);
+            var s = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(pr.GetValue(id)!)}", ct);
+            if (pr.GetValue(json)) { Cli.WriteJson(s); return Cli.ExitOk; }
+            AnsiConsole.Write(CellsTable(s));
+            AnsiConsole.MarkupLineInterpolated($"campaign {s["campaign_id"]} ({s["name"]}): {s["state"]}; {s["completed"]} of {s["total"]} done, {s["running"]} running, {s["failed"]} failed, {s["waiting"]} waiting");
+            return Cli.ExitOk;
+        });
+        return cmd;
+    }
+
+    private static Command Action(string verb, string description, string path)
+    {
+        var id = new Argument<string>("ID") { Description = "Campaign id." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var server = new Client.ServerOptions();
+        var cmd = new Command(verb, description) { id, json, dataDir };
+        server.AddTo(cmd);
+        cmd.SetAction(async (pr, ct) =>
+        {
+            using var client = Node(server, pr, dataDir);
+            var s = await client.PostAsync($"api/v1/campaigns/{Uri.EscapeDataString(pr.GetValue(id)!)}/{path}", null, ct);
+            if (pr.GetValue(json)) { Cli.WriteJson(s); return Cli.ExitOk; }
+            AnsiConsole.MarkupLineInterpolated($"campaign {s["campaign_id"]}: {s["state"]}; {s["completed"]} of {s["total"]} done, {s["running"]} running, {s["failed"]} failed, {s["waiting"]} waiting, {s["cancelled"]} cancelled");
+            return Cli.ExitOk;
+        });
+        return cmd;
+    }
+
     private static int Finish(bool asJson, CampaignReport report, string dir, IReadOnlyList<string> files)
     {
         if (asJson)
@@ -142,29 +278,52 @@ public static class CampaignCommands
 
     private static Command Report()
     {
-        var from = new Option<string>("--from") { Description = "Folder of a `campaign run --local` (its cells/ folder is read).", Required = true };
+        var id = new Argument<string?>("ID") { Description = "Campaign id on the node (or give --from for a local run).", Arity = ArgumentArity.ZeroOrOne };
+        var from = new Option<string?>("--from") { Description = "Folder of a `campaign run --local` (its cells/ folder is read) instead of a campaign on a node." };
         var outDir = new Option<string>("--out") { Description = "Folder for tables.md, tables.csv, report.json and the PNGs.", Required = true };
         var json = CommonOptions.Json();
-        var cmd = new Command("report", "Write a campaign's report (Tables 1-3 beside the paper's values, Fig. 4 per pair, Fig. 3 per equivalence pair, provenance).") { from, outDir, json };
-        cmd.SetAction((pr, ct) =>
+        var dataDir = CommonOptions.DataDir();
+        var server = new Client.ServerOptions();
+        var cmd = new Command("report", "Write a campaign's report (Tables 1-3 beside the paper's values, Fig. 4 per pair, Fig. 3 per equivalence pair, provenance).") { id, from, outDir, json, dataDir };
+        server.AddTo(cmd);
+        cmd.SetAction(async (pr, ct) =>
         {
-            string src = Path.GetFullPath(pr.GetValue(from)!);
-            string cellsDir = Path.Combine(src, LocalCampaign.CellsFolder);
-            if (!Directory.Exists(cellsDir)) throw new UsageException($"--from {src} has no {LocalCampaign.CellsFolder}/ folder; give the --out folder of a `qa campaign run --local`");
-            var cells = new List<CellResult>();
-            foreach (var f in Directory.GetFiles(cellsDir, "*.json").Order(StringComparer.Ordinal))
-            {
-                try { cells.Add(LocalCampaign.TryLoad(src, Path.GetFileNameWithoutExtension(f))!); }
-                catch (System.Text.Json.JsonException e) { throw new UsageException($"{f} is not a cell result ({e.Message}); remove it and run the campaign again to redo that cell"); }
-            }
-            if (cells.Count == 0) throw new UsageException($"{cellsDir} holds no cell results yet");
-            var (campaignId, campaignName) = ReadIdentity(src);
             string dir = Path.GetFullPath(pr.GetValue(outDir)!);
-            var report = CampaignReport.Build(campaignId, campaignName, cells);
+            CampaignReport report;
+            if (pr.GetValue(from) is { } f)
+            {
+                if (pr.GetValue(id) is not null) throw new UsageException("give either a campaign ID (on a node) or --from DIR (a local run), not both");
+                report = LocalReport(f);
+            }
+            else
+            {
+                string cid = pr.GetValue(id) ?? throw new UsageException("campaign report needs a campaign ID (on a node) or --from DIR (a `campaign run --local` folder)");
+                using var client = Node(server, pr, dataDir);
+                var s = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(cid)}", ct);
+                var cells = System.Text.Json.JsonSerializer.Deserialize<List<CellResult>>(s["cells"]!.ToJsonString(), CampaignReport.JsonOptions)
+                    ?? throw new InvalidDataException($"the node sent no cells for campaign {cid}");
+                report = CampaignReport.Build(cid, s["name"]?.GetValue<string>() ?? cid, cells);
+            }
             var files = report.WriteAll(dir);
-            return Task.FromResult(Finish(pr.GetValue(json), report, dir, files));
+            return Finish(pr.GetValue(json), report, dir, files);
         });
         return cmd;
+    }
+
+    private static CampaignReport LocalReport(string from)
+    {
+        string src = Path.GetFullPath(from);
+        string cellsDir = Path.Combine(src, LocalCampaign.CellsFolder);
+        if (!Directory.Exists(cellsDir)) throw new UsageException($"--from {src} has no {LocalCampaign.CellsFolder}/ folder; give the --out folder of a `qa campaign run --local`");
+        var cells = new List<CellResult>();
+        foreach (var f in Directory.GetFiles(cellsDir, "*.json").Order(StringComparer.Ordinal))
+        {
+            try { cells.Add(LocalCampaign.TryLoad(src, Path.GetFileNameWithoutExtension(f))!); }
+            catch (System.Text.Json.JsonException e) { throw new UsageException($"{f} is not a cell result ({e.Message}); remove it and run the campaign again to redo that cell"); }
+        }
+        if (cells.Count == 0) throw new UsageException($"{cellsDir} holds no cell results yet");
+        var (campaignId, campaignName) = ReadIdentity(src);
+        return CampaignReport.Build(campaignId, campaignName, cells);
     }
 
     private const string IdentityFile = "campaign.json";
