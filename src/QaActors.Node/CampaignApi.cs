@@ -67,22 +67,37 @@ public static class CampaignApi
             var result = new JsonArray();
             foreach (var e in list.Campaigns.Where(e => Sees(who, e.User)))
             {
-                var s = await qa.Campaigns.Ask<object>(new GetCampaignStatus(e.CampaignId), Ask, ct);
-                result.Add(s is CampaignStatus st ? StatusJson(st, withCells: false) : new JsonObject { ["campaign_id"] = e.CampaignId, ["user"] = e.User, ["name"] = e.Name, ["state"] = "unknown" });
+                var s = await qa.Campaigns.Ask<object>(new GetCampaignStatus(e.CampaignId, WithCells: false), Ask, ct);
+                result.Add(s is CampaignStatus st ? StatusJson(st) : new JsonObject { ["campaign_id"] = e.CampaignId, ["user"] = e.User, ["name"] = e.Name, ["state"] = "unknown" });
             }
             return Results.Ok(result);
         });
-        api.MapGet("/campaigns/{id}", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
-            await Owned(qa, new GetCampaignStatus(id), who, ct) is { } s ? Results.Ok(StatusJson(s, withCells: true)) : NotFound(id));
+        api.MapGet("/campaigns/{id}", async (string id, bool? cells, ClaimsPrincipal who, CancellationToken ct) =>
+        {
+            if (cells == false)
+                return await Owned(qa, new GetCampaignStatus(id, WithCells: false), who, ct) is { } counts ? Results.Ok(StatusJson(counts)) : NotFound(id);
+            if (await Owned(qa, new GetCampaignStatus(id), who, ct) is not { } first) return NotFound(id);
+            // The cells arrive in pages that each fit a remote frame; the answer has them all.
+            var all = JsonNode.Parse(first.CellsJson)!.AsArray();
+            for (var page = first; page.NextCellOffset is int next;)
+            {
+                if (await qa.Campaigns.Ask<object>(new GetCampaignStatus(id, next), Ask, ct) is not CampaignStatus more) break;
+                foreach (var c in JsonNode.Parse(more.CellsJson)!.AsArray().ToList()) all.Add(c!.DeepClone());
+                page = more;
+            }
+            var j = StatusJson(first);
+            j["cells"] = all;
+            return Results.Ok(j);
+        });
         api.MapPost("/campaigns/{id}/cancel", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
         {
-            if (await Owned(qa, new GetCampaignStatus(id), who, ct) is null) return NotFound(id);
-            return await qa.Campaigns.Ask<object>(new CancelCampaign(id), Ask, ct) is CampaignStatus s ? Results.Ok(StatusJson(s, true)) : NotFound(id);
+            if (await Owned(qa, new GetCampaignStatus(id, WithCells: false), who, ct) is null) return NotFound(id);
+            return await qa.Campaigns.Ask<object>(new CancelCampaign(id), Ask, ct) is CampaignStatus s ? Results.Ok(StatusJson(s)) : NotFound(id);
         });
         api.MapPost("/campaigns/{id}/retry-failed", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
         {
-            if (await Owned(qa, new GetCampaignStatus(id), who, ct) is null) return NotFound(id);
-            return await qa.Campaigns.Ask<object>(new RetryFailedCells(id), Ask, ct) is CampaignStatus s ? Results.Ok(StatusJson(s, true)) : NotFound(id);
+            if (await Owned(qa, new GetCampaignStatus(id, WithCells: false), who, ct) is null) return NotFound(id);
+            return await qa.Campaigns.Ask<object>(new RetryFailedCells(id), Ask, ct) is CampaignStatus s ? Results.Ok(StatusJson(s)) : NotFound(id);
         });
     }
 
@@ -101,7 +116,8 @@ public static class CampaignApi
         return await qa.Campaigns.Ask<object>(ask, Ask, ct) is CampaignStatus s && Sees(who, s.User) ? s : null;
     }
 
-    public static JsonObject StatusJson(CampaignStatus s, bool withCells)
+    /// <summary>The counts of a campaign (the cells, when asked for, are added by the caller from all pages).</summary>
+    public static JsonObject StatusJson(CampaignStatus s)
     {
         var j = new JsonObject
         {
@@ -110,7 +126,6 @@ public static class CampaignApi
             ["failed"] = s.Failed, ["cancelled"] = s.Cancelled,
             ["steps_in_flight"] = new JsonObject(s.StepsInFlight.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
         };
-        if (withCells) j["cells"] = JsonNode.Parse(s.CellsJson);
         return j;
     }
 }

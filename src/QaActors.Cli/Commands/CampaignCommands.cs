@@ -133,14 +133,16 @@ public static class CampaignCommands
             return Cli.ExitOk;
         }
         Cli.InterruptNote = () => $"campaign {id} keeps running on the node; `qa campaign status {id}` follows it, `qa campaign cancel {id}` stops it.";
-        JsonNode status = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(id)}", ct);
+        string counts = $"api/v1/campaigns/{Uri.EscapeDataString(id)}?cells=false", full = $"api/v1/campaigns/{Uri.EscapeDataString(id)}";
+        JsonNode status = await client.GetAsync(counts, ct);
         if (asJson)
         {
             while (status["state"]?.GetValue<string>() == CellStatus.Running)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                status = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(id)}", ct);
+                status = await client.GetAsync(counts, ct);
             }
+            status = await client.GetAsync(full, ct);
             Cli.WriteJson(status);
             return status["failed"]?.GetValue<int>() > 0 ? Cli.ExitFailure : Cli.ExitOk;
         }
@@ -155,9 +157,10 @@ public static class CampaignCommands
                     bar.Description = $"done {status["completed"]} / running {status["running"]} / failed {status["failed"]} / waiting {status["waiting"]}";
                     if (status["state"]?.GetValue<string>() != CellStatus.Running) break;
                     await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                    status = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(id)}", ct);
+                    status = await client.GetAsync(counts, ct);
                 }
             });
+        status = await client.GetAsync(full, ct);
         AnsiConsole.Write(CellsTable(status));
         AnsiConsole.MarkupLineInterpolated($"campaign {id}: {status["state"]}; its report: `qa campaign report {id} --out DIR`");
         return status["failed"]?.GetValue<int>() > 0 ? Cli.ExitFailure : Cli.ExitOk;

@@ -66,7 +66,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<CreateCampaign>(Create);
-        Command<GetCampaignStatus>(_ => Sender.Tell(Status()));
+        Command<GetCampaignStatus>(m => Sender.Tell(Status(m.WithCells ? m.CellOffset : -1)));
         Command<WakeCampaign>(_ => { });
         Command<CancelCampaign>(_ =>
         {
@@ -77,7 +77,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
                 foreach (var c in _progress.InFlight) _services.Trainers.Tell(new PauseExperiment(c.ExperimentId));
                 Apply(e);
                 Settle();
-                sender.Tell(Status());
+                sender.Tell(Status(-1));
             });
         });
         Command<RetryFailedCells>(_ =>
@@ -88,7 +88,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
             {
                 Apply(e);
                 _services.Registry().Tell(new CampaignReopenedNotice(_id));
-                sender.Tell(Status());
+                sender.Tell(Status(-1));
                 Pump();
             });
         });
@@ -295,12 +295,24 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private object Status()
+    /// <param name="offset">First cell of the page; -1 for the counts without cells.</param>
+    private object Status(int offset = 0)
     {
         if (_progress is null || _created is null) return new CampaignUnknown(_id);
         var p = _progress;
+        var page = new List<string>();
+        int chars = 2, i = Math.Max(0, offset);
+        if (offset >= 0)
+            for (; i < p.Cells.Count; i++)
+            {
+                string cell = JsonSerializer.Serialize(p.Cells[i], CampaignReport.JsonOptions);
+                if (page.Count > 0 && chars + cell.Length + 1 > CampaignStatus.PageChars) break;
+                page.Add(cell);
+                chars += cell.Length + 1;
+            }
+        int? next = offset >= 0 && i < p.Cells.Count ? i : null;
         return new CampaignStatus(_id, _created.User, _created.Name, p.State, p.Cells.Count, p.Count(CellStatus.Completed), p.Count(CellStatus.Running),
             p.Count(CellStatus.Waiting), p.Count(CellStatus.Failed), p.Count(CellStatus.Cancelled),
-            JsonSerializer.Serialize(p.Cells, CampaignReport.JsonOptions), _steps.ToImmutableSortedDictionary(StringComparer.Ordinal));
+            "[" + string.Join(",", page) + "]", next, _steps.ToImmutableSortedDictionary(StringComparer.Ordinal));
     }
 }

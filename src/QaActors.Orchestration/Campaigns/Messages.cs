@@ -25,8 +25,12 @@ public sealed record CampaignAccepted(string CampaignId, bool Created) : IQaMess
 
 public sealed record CampaignRejected(string CampaignId, string Reason) : IQaMessage;
 
-/// <summary>Answered with <see cref="CampaignStatus"/>, or <see cref="CampaignUnknown"/> when no such campaign was created.</summary>
-public sealed record GetCampaignStatus(string CampaignId) : IWithCampaignId, IQaMessage;
+/// <summary>
+/// Answered with <see cref="CampaignStatus"/>, or <see cref="CampaignUnknown"/> when no such campaign was created. The
+/// cells come in pages from <paramref name="CellOffset"/> (each reply small enough for a remote frame, see
+/// <see cref="CampaignStatus.NextCellOffset"/>); <paramref name="WithCells"/> false sends the counts only.
+/// </summary>
+public sealed record GetCampaignStatus(string CampaignId, int CellOffset = 0, bool WithCells = true) : IWithCampaignId, IQaMessage;
 
 /// <summary>Pauses the running experiments and submits nothing more; answered with <see cref="CampaignStatus"/>.</summary>
 public sealed record CancelCampaign(string CampaignId) : IWithCampaignId, IQaMessage;
@@ -39,10 +43,15 @@ public sealed record WakeCampaign(string CampaignId) : IWithCampaignId, IQaMessa
 
 /// <summary>
 /// A campaign's state. The cells travel as the report's JSON (a list of CellResult), the format the API and the
-/// report read, rather than as .NET objects between nodes.
+/// report read, rather than as .NET objects between nodes: a page of them from the asked offset, and
+/// <see cref="NextCellOffset"/> the offset of the next page (null: this was the last).
 /// </summary>
 public sealed record CampaignStatus(string CampaignId, string User, string Name, string State, int Total, int Completed, int Running,
-    int Waiting, int Failed, int Cancelled, string CellsJson, ImmutableSortedDictionary<string, long> StepsInFlight) : IQaMessage;
+    int Waiting, int Failed, int Cancelled, string CellsJson, int? NextCellOffset, ImmutableSortedDictionary<string, long> StepsInFlight) : IQaMessage
+{
+    /// <summary>A page of cells stays below this many characters of JSON (the remote frame is 128 kB by default).</summary>
+    public const int PageChars = 48_000;
+}
 
 public sealed record CampaignUnknown(string CampaignId) : IQaMessage;
 
