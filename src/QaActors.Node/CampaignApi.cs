@@ -55,8 +55,8 @@ public static class CampaignApi
             return reply switch
             {
                 CampaignAccepted a => a.Created
-                    ? Results.Created($"/api/v1/campaigns/{id}", Accepted(id, true, cells.Length))
-                    : Results.Ok(Accepted(id, false, cells.Length)),
+                    ? Results.Created($"/api/v1/campaigns/{id}", Accepted(id, true, cells.Length, spec.Runtime is not null))
+                    : Results.Ok(Accepted(id, false, cells.Length, spec.Runtime is not null)),
                 CampaignRejected r => Results.Conflict(new ApiError(r.Reason, "text")),
                 _ => Results.Json(new ApiError($"the campaign manager answered {reply.GetType().Name}"), statusCode: 500),
             };
@@ -101,9 +101,10 @@ public static class CampaignApi
         });
     }
 
-    private static JsonObject Accepted(string id, bool created, int cells) => new()
+    /// <param name="runtime">The file has a runtime block: a timing study, run by `qa campaign runtime`, not by the cluster.</param>
+    private static JsonObject Accepted(string id, bool created, int cells, bool runtime) => new()
     {
-        ["campaign_id"] = id, ["created"] = created, ["experiments"] = cells, ["url"] = $"/api/v1/campaigns/{id}",
+        ["campaign_id"] = id, ["created"] = created, ["experiments"] = cells, ["url"] = $"/api/v1/campaigns/{id}", ["runtime_study"] = runtime,
     };
 
     private static bool Sees(ClaimsPrincipal who, string owner) => who.IsInRole(BearerTokenHandler.AdminRole) || owner == who.Identity?.Name;

@@ -126,6 +126,8 @@ public static class CampaignCommands
         string id = res["campaign_id"]!.GetValue<string>();
         bool created = res["created"]?.GetValue<bool>() ?? false;
         if (!asJson) AnsiConsole.MarkupLineInterpolated($"campaign [bold]{id}[/] on {client.Server}: {res["experiments"]} experiments{(created ? "" : " (already submitted: following it)")}");
+        if (!asJson && res["runtime_study"]?.GetValue<bool>() == true)
+            AnsiConsole.MarkupLine("its runtime study (Sec. 5.3) runs on a machine of its own: [bold]qa campaign runtime --spec FILE --out DIR[/]");
         if (detach)
         {
             if (asJson) Cli.WriteJson(res);
@@ -254,7 +256,7 @@ public static class CampaignCommands
             Cli.WriteJson(j);
             return Cli.ExitOk;
         }
-        AnsiConsole.Write(TablesTable(report));
+        if (report.Rows.Count > 0) AnsiConsole.Write(TablesTable(report));
         AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(dir, "tables.md")} ({files.Count} files in {dir})");
         return Cli.ExitOk;
     }
