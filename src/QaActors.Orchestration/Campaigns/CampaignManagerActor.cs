@@ -245,6 +245,14 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
         if (_progress is null || !_progress.Contains(id) || _progress[id].Status != CellStatus.Running) return;
         // Another listener drives it (until trainers attach listeners): not a failure; the watchdog follows it up.
         if (f.Reason.Contains("already running", StringComparison.Ordinal)) return;
+        // A resume of a cell whose submission was recorded but never reached a trainer (the node died in between): not
+        // an attempt that failed, so it is started now with its spec.
+        if (f.Reason.Contains("does not exist", StringComparison.Ordinal))
+        {
+            _heard[id] = DateTimeOffset.UtcNow;
+            _services.Trainers.Tell(new StartExperiment(SpecOf(id), Self));
+            return;
+        }
         var decision = _progress.Decide(id);
         int attempt = _progress[id].Attempts;
         _log.Warning("campaign {0}: experiment {1} attempt {2} stopped: {3} ({4})", _id, id, attempt, f.Reason, decision);
