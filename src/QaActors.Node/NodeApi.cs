@@ -35,6 +35,7 @@ public static class NodeApi
         });
 
         var api = app.MapGroup("/api/v1").RequireAuthorization("user");
+        CampaignApi.Map(api, qa);
         api.MapGet("/experiments", async (ClaimsPrincipal who, CancellationToken ct) =>
         {
             var reg = await qa.Registry.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), Ask, ct);

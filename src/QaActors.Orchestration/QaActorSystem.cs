@@ -46,6 +46,9 @@ public sealed class QaActorSystem : IAsyncDisposable
     /// <summary>The user registry (users, hashed tokens, admin flags, fair-share weights): a singleton like the ledger.</summary>
     public IActorRef Users { get; private set; } = ActorRefs.Nobody;
     public IActorRef BqmWorkers { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The campaign shard (managers keyed by campaign id) and the campaign registry (docs/campaigns.md, "On a node").</summary>
+    public IActorRef Campaigns { get; private set; } = ActorRefs.Nobody;
+    public IActorRef CampaignRegistry { get; private set; } = ActorRefs.Nobody;
     public IReadOnlyDictionary<string, IActorRef> SamplerPools { get; private set; } = new Dictionary<string, IActorRef>();
     private readonly Dictionary<string, IActorRef> _gateways = new(StringComparer.Ordinal);
 
@@ -211,6 +214,7 @@ public sealed class QaActorSystem : IAsyncDisposable
         Trainers = Settings.HasRole("trainer")
             ? sharding.Start("trainer", id => TrainerActor.Props(id, trainerServices), ClusterShardingSettings.Create(System).WithRole("trainer"), new ExperimentMessageExtractor())
             : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor());
+        (Campaigns, CampaignRegistry) = global::QaActors.Orchestration.Campaigns.CampaignCluster.Start(this, Singleton);
     }
 
     /// <summary>

@@ -109,6 +109,23 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
             new AdminEnsured(true),
             User(),
             new UserRequestRejected(UserRejection.LastAdmin, "the last admin cannot be revoked"),
+            new Campaigns.CreateCampaign("paper-1a2b3c4d", "alice", "paper", "paper.conf", "campaign { name = paper }", "/data", "Sim_P4"),
+            new Campaigns.CampaignAccepted("paper-1a2b3c4d", true),
+            new Campaigns.CampaignRejected("paper-1a2b3c4d", "belongs to another user"),
+            new Campaigns.GetCampaignStatus("paper-1a2b3c4d", 8),
+            new Campaigns.GetCampaignStatus("paper-1a2b3c4d", WithCells: false),
+            new Campaigns.CancelCampaign("paper-1a2b3c4d"),
+            new Campaigns.RetryFailedCells("paper-1a2b3c4d"),
+            new Campaigns.WakeCampaign("paper-1a2b3c4d"),
+            new Campaigns.CampaignStatus("paper-1a2b3c4d", "alice", "paper", "running", 4, 1, 2, 1, 0, 0, "[{\"experiment_id\":\"x\"}]", 1,
+                ImmutableSortedDictionary<string, long>.Empty.Add("paper-1a2b3c4d-m-0-1-gibbs-s1", 7)),
+            new Campaigns.CampaignUnknown("nobody-00000000"),
+            new Campaigns.RegisterCampaign("paper-1a2b3c4d", "alice", "paper"),
+            new Campaigns.CampaignSettledNotice("paper-1a2b3c4d", "completed"),
+            new Campaigns.CampaignReopenedNotice("paper-1a2b3c4d"),
+            Campaigns.ListCampaigns.Instance,
+            new Campaigns.CampaignEntry("paper-1a2b3c4d", "alice", "paper", new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero), null),
+            new Campaigns.CampaignList([new Campaigns.CampaignEntry("paper-1a2b3c4d", "alice", "paper", new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero), "completed")]),
         ];
     }
 

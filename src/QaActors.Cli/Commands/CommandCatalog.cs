@@ -19,6 +19,7 @@ public static class CommandCatalog
         yield return UserCommands.Create();
         yield return ExperimentCommands.Experiment();
         yield return ExperimentCommands.Quota();
+        yield return CampaignCommands.Create();
     }
 
     /// <summary>Exception types from the libraries that mean "bad input" (exit 2) rather than a failure.</summary>
