@@ -254,6 +254,60 @@ public class NodeLossTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Losing_the_node_of_the_gateway_and_ledger_during_a_quantum_run_loses_no_step_and_never_undercharges()
+    {
+        if (PostgresDatabase.Create("qdrill") is not { } db) return;
+        using var _ = db;
+        using var sim = SapiSimProcess.Start(0, "--dead-fraction", "0");
+        string root = Temp("qdrill");
+        var nodes = new NodeProcess?[3];
+        try
+        {
+            int[] ports = [FreePort(), FreePort(), FreePort()];
+            string seeds = string.Join(',', ports.Select(p => $"akka.tcp://qa@127.0.0.1:{p}"));
+            var env = new Dictionary<string, string>
+            {
+                ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
+            };
+            for (int i = 0; i < 3; i++)
+                nodes[i] = NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node" + i)), env,
+                    "--db", db.ConnectionString, "--port", ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed-nodes", seeds);
+            string token = nodes[0]!.AdminToken;
+            var admin = new Dictionary<string, string> { ["QA_SERVER"] = nodes[0]!.Api.ToString(), ["QA_TOKEN"] = token };
+            var set = QaProcess.Run(["quota", "set", "admin", "60"], admin);
+            Assert.True(set.ExitCode == 0, set.Stderr);
+            const int steps = 12;
+            var submit = QaProcess.Run(["train", "--dataset", "mnist", "--classes", "0,1", "--method", "qpu", "--hidden", "8", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--train-size", "20", "--test-size", "20", "--reads", "200", "--tiles", "5", "--fallback", "gibbs", "--sweeps", "20",
+                "--out", Path.Combine(root, "out-q"), "--detach", "--json"], admin);
+            Assert.True(submit.ExitCode == 0, submit.Stderr);
+            string id = JsonNode.Parse(submit.Stdout)!["experiment_id"]!.GetValue<string>();
+            using (var c0 = nodes[0]!.Client(token))
+            {
+                var at = await WaitForStep(c0, id, 2, TimeSpan.FromSeconds(120));
+                Assert.True((long)at["step"]! < steps, "the run ended before the node could be lost");
+            }
+            nodes[0]!.Dispose(); // kill -9 of the oldest node: the gateway, the quota ledger and the registries go with it
+            nodes[0] = null;
+            using var c1 = nodes[1]!.Client(token);
+            var end = await WaitForEnd(c1, id, TimeSpan.FromSeconds(240));
+            Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString() + nodes[1]!.Stderr);
+            AssertEveryStepOnce(end, steps);
+            var quotas = JsonNode.Parse(await c1.GetStringAsync("api/v1/quotas"))!.AsArray();
+            double charged = quotas.Single(q => q!["user"]!.GetValue<string>() == "admin")!["charged_seconds"]!.GetValue<double>();
+            double used = sim.Usage().AccessMicros / 1e6;
+            output.WriteLine($"QPU access time run by the simulator {used:F6} s, charged {charged:F6} s, reported by the run {end["provenance"]!["qpu_access_time"]}");
+            Assert.True(charged >= used - 1e-6, $"charged {charged} s for {used} s of QPU time");
+            Assert.True(charged <= 60, $"charged {charged} s with a 60 s quota");
+        }
+        finally
+        {
+            foreach (var n in nodes) n?.Dispose();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static string ClusterPort(NodeProcess n) =>
         System.Text.RegularExpressions.Regex.Match(n.ReadyLine, @"cluster akka\.tcp://qa@127\.0\.0\.1:(\d+)").Groups[1].Value;
 }
