@@ -312,9 +312,9 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     /// </summary>
     private void Attach(Listener l)
     {
-        if (l.Spec is not null && _spec is not null && AggregatorActor.Incompatible(_spec, l.Spec) is { } why)
+        if (_spec is not null && OtherSettings(l) is { } why)
         {
-            l.Ref.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running with different settings ({why}); use another --out or follow it as it is"));
+            RefuseOtherSettings(l, why);
             return;
         }
         if (_listeners.Any(x => x.Ref.Equals(l.Ref))) _listeners.RemoveAll(x => x.Ref.Equals(l.Ref));
@@ -323,6 +323,12 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Context.Watch(l.Ref);
         l.Ref.Tell(new ExperimentAttached(_id, _last));
     }
+
+    /// <summary>Why a listener's start asked for another experiment than the one known (<see cref="_spec"/>), or null.</summary>
+    private string? OtherSettings(Listener l) => l.Spec is null ? null : AggregatorActor.Incompatible(_spec!, l.Spec);
+
+    private void RefuseOtherSettings(Listener l, string why) =>
+        l.Ref.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running with different settings ({why}); use another --out or follow it as it is"));
 
     private void Tell(object message)
     {
@@ -353,11 +359,11 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         _spec = s.Spec;
         _startSpec ??= s.Spec;
         // Starts that arrived before the experiment was known: refused now if they asked for other settings.
-        foreach (var l in _listeners.Where(l => l.Spec is not null && AggregatorActor.Incompatible(s.Spec, l.Spec) is not null).ToList())
+        foreach (var (l, why) in _listeners.Select(l => (l, OtherSettings(l))).Where(x => x.Item2 is not null).ToList())
         {
             _listeners.Remove(l);
             Context.Unwatch(l.Ref);
-            l.Ref.Tell(new ExperimentFailed(_id, $"experiment '{_id}' is already running with different settings ({AggregatorActor.Incompatible(s.Spec, l.Spec!)}); use another --out or follow it as it is"));
+            RefuseOtherSettings(l, why!);
         }
         _proc = s.Procedure;
         _state = s.State;
