@@ -32,7 +32,9 @@ public static class SapiSimConfig
     {
         var merged = hocon is null ? Parse(DefaultHocon) : Parse(hocon).WithFallback(Parse(DefaultHocon));
         var a = merged.GetConfig(Root);
-        var annealer = new HardwareAnnealer(a.GetInt("anneal.sweeps", 1000), a.GetDouble("anneal.hot-fraction", 0.01));
+        int threads = a.GetInt("anneal.threads", 0);
+        if (threads < 0) throw new FormatException($"sapi-sim.anneal.threads = {threads}: give 0 (every core) or a thread count of at least 1");
+        var annealer = new HardwareAnnealer(a.GetInt("anneal.sweeps", 1000), a.GetDouble("anneal.hot-fraction", 0.01), threads == 0 ? Environment.ProcessorCount : threads);
         return Load(merged, LatticeGraphSource.Instance, annealer, log);
     }
 

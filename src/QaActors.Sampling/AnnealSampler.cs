@@ -71,13 +71,13 @@ public sealed record AnnealOptions(int Sweeps = 1000, (double Lo, double Hi)? Be
 
 /// <summary>
 /// Metropolis simulated annealing on the Ising form ("anneal"), as dwave-samplers' SimulatedAnnealingSampler
-/// (dwave-neal) does it: each sweep proposes a flip of every spin once, ΔE_i = −2 s_i (h_i + Σ_j J_ij s_j), accepted when
-/// ΔE ≤ 0 or e^{−β ΔE} &gt; U. Local fields are kept incrementally (a flip of s_i moves each neighbour's field by
-/// 2 J_ij s_i), spins are proposed in index order. A bipartite graph dense between its sides (the star, K×M) runs a
-/// float32 kernel instead: side B's spins are conditionally independent given side A, so their proposals in one
-/// sweep are the same whether made one by one or all at once, and are made 16 lanes at a time; then side A's
-/// spins are proposed. Any <see cref="Bqm"/> works (converted to SPIN inside); rows come back in its vartype.
-/// Deterministic for a given seed: read r's stream derives from (seed, r) only.
+/// (dwave-neal) does it: each sweep proposes a flip of every spin once, in index order, ΔE_i = −2 s_i (h_i + Σ_j J_ij s_j),
+/// accepted when ΔE ≤ 0 or e^{−β ΔE} &gt; U. Two float32 kernels, each written once over <see cref="ILanes{TF, TU}"/> and
+/// giving the same bits at every vector width: a bipartite graph dense between its sides (the star, K×M) proposes side
+/// B's spins 16 lanes at a time (they are conditionally independent given side A, so proposing them one by one or all
+/// at once is the same), then side A's; any other graph ("sparse_lanes", e.g. a problem embedded on hardware) runs 16
+/// reads side by side, one per lane. Any <see cref="Bqm"/> works (converted to SPIN inside); rows come back in its
+/// vartype. Deterministic for a given seed: read r's streams derive from (seed, r) only.
 /// </summary>
 public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
 {
@@ -85,6 +85,13 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
 
     /// <summary>The dense kernel's vector width; only the tests force one (every width gives the same samples).</summary>
     internal SimdWidth Width { get; init; }
+
+    /// <summary>
+    /// Threads one request's reads are spread over (default 1: the caller parallelises across requests, as the node's
+    /// sampler pools do). The simulator's annealer, which serves one problem of many reads at a time, uses all cores.
+    /// The rows do not depend on it.
+    /// </summary>
+    public int Parallelism { get; init; } = 1;
 
     public string Name => "anneal";
 
@@ -132,27 +139,37 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
         int n = problem.NumVariables, reads = request.Reads;
         var samples = new sbyte[reads * n];
         var dense = DenseBipartite.TryCreate(spin);
-        string kernel;
-        if (dense is not null)
+        string kernel = dense is not null ? "dense_bipartite" : "sparse_lanes";
+        // Reads are independent (read r's streams derive from (seed, r) only), so splitting them over threads, in
+        // whole units (one read for the dense kernel, sixteen for the lane kernel), gives the same rows whatever the
+        // parallelism.
+        int units = dense is not null ? reads : (reads + SparseAnneal.Lanes - 1) / SparseAnneal.Lanes;
+        int chunks = Math.Clamp(Parallelism, 1, units);
+        void RunChunk(int c)
         {
-            kernel = "dense_bipartite";
-            var k = new DenseAnneal(dense, betas, Width);
-            for (int r = 0; r < reads; r++)
+            int from = (int)((long)units * c / chunks), to = (int)((long)units * (c + 1) / chunks);
+            if (dense is not null)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
+                var k = new DenseAnneal(dense, betas, Width);
+                for (int r = from; r < to; r++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
+                }
+            }
+            else
+            {
+                var k = new SparseAnneal(spin, betas, Width);
+                for (int g = from; g < to; g++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int first = g * SparseAnneal.Lanes, count = Math.Min(SparseAnneal.Lanes, reads - first);
+                    k.Run(request.Seed, first, count, samples.AsSpan(first * n, count * n), problem.Vartype);
+                }
             }
         }
-        else
-        {
-            kernel = "sequential";
-            var k = new SequentialAnneal(spin, betas);
-            for (int r = 0; r < reads; r++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                k.Run(SamplerCommon.ChainRng(request.Seed, r), samples.AsSpan(r * n, n), problem.Vartype);
-            }
-        }
+        if (chunks == 1) RunChunk(0);
+        else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks, CancellationToken = cancellationToken }, RunChunk);
         var info = SampleInfo.For(Name);
         // Only a constant schedule samples at the request's beta; recording it otherwise would misstate the run.
         if (Options.Schedule == AnnealSchedule.Constant) info = info.WithProperty("beta", request.Beta);
@@ -166,46 +183,109 @@ public sealed class AnnealSampler(AnnealOptions? options = null) : ISampler
         return Task.FromResult(SampleSet.FromSamples(problem, samples, info));
     }
 
-    /// <summary>The generic path, close to Ocean's cpu_sa.cpp: cached fields, sequential proposals.</summary>
-    private sealed class SequentialAnneal(Bqm spin, double[] betas)
+    /// <summary>
+    /// The generic path: Metropolis in index order, as Ocean's cpu_sa.cpp proposes, with sixteen reads advanced side by
+    /// side, one per vector lane (read r's initial state and uniforms come from its own stream, so a read's row does not
+    /// depend on the reads beside it). A spin's field is gathered from its neighbours' current values at each proposal
+    /// rather than kept incrementally: on the sparse graphs this path serves (hardware graphs have a handful of couplers
+    /// per qubit) that costs the same as the updates would, and float32 fields cannot drift over a long anneal.
+    /// Biases are used in float32, as in the dense kernels.
+    /// </summary>
+    [SkipLocalsInit]
+    private sealed class SparseAnneal
     {
-        // Ocean skips a proposal when ΔE ≥ 44.36142/β: e^{−44.36} is below any uniform it can draw.
-        private const double SkipExponent = 44.36142;
-        private readonly double[] _s = new double[spin.NumVariables];
-        private readonly double[] _f = new double[spin.NumVariables];
+        public const int Lanes = 16;
+        private readonly SimdWidth _width;
+        private readonly float[] _betas;
+        private readonly float[] _h;
+        private readonly int[] _start;
+        private readonly int[] _at;   // a neighbour's offset in _s (index × 16)
+        private readonly float[] _j;
+        private readonly float[] _s;  // spin i of lane l at i × 16 + l
 
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run(Rng rng, Span<sbyte> row, Vartype vartype)
+        public SparseAnneal(Bqm spin, double[] betas, SimdWidth width)
         {
-            int n = _s.Length;
-            var s = _s;
-            var f = _f;
-            for (int i = 0; i < n; i++) s[i] = (rng.NextUInt64() >> 63) != 0 ? 1.0 : -1.0;
+            int n = spin.NumVariables;
+            _width = SimdWidths.Resolve(width);
+            _betas = betas.Select(b => (float)b).ToArray();
+            _h = new float[n];
+            _start = new int[n + 1];
             for (int i = 0; i < n; i++)
             {
-                double fi = spin.Linear[i];
+                _h[i] = (float)spin.Linear[i];
+                _start[i + 1] = _start[i] + spin.Neighbours(i).Length;
+            }
+            _at = new int[_start[n]];
+            _j = new float[_start[n]];
+            for (int i = 0; i < n; i++)
+            {
                 var nb = spin.Neighbours(i);
                 var bias = spin.NeighbourBiases(i);
-                for (int q = 0; q < nb.Length; q++) fi += bias[q] * s[nb[q]];
-                f[i] = fi;
-            }
-            foreach (double beta in betas)
-            {
-                double skip = SkipExponent / beta;
-                for (int i = 0; i < n; i++)
+                for (int q = 0; q < nb.Length; q++)
                 {
-                    double dE = -2 * s[i] * f[i];
-                    if (dE >= skip) continue;
-                    if (dE > 0 && Math.Exp(-beta * dE) <= rng.NextDouble()) continue;
-                    s[i] = -s[i];
-                    double twoS = 2 * s[i];
-                    var nb = spin.Neighbours(i);
-                    var bias = spin.NeighbourBiases(i);
-                    for (int q = 0; q < nb.Length; q++) f[nb[q]] += twoS * bias[q];
+                    _at[_start[i] + q] = nb[q] * Lanes;
+                    _j[_start[i] + q] = (float)bias[q];
                 }
             }
-            for (int i = 0; i < n; i++) row[i] = SamplerCommon.Value(s[i], vartype);
+            _s = new float[n * Lanes];
+        }
+
+        /// <summary>Reads first .. first + count − 1 (count ≤ 16) into <paramref name="rows"/>, row after row.</summary>
+        public void Run(ulong seed, int first, int count, Span<sbyte> rows, Vartype vartype)
+        {
+            int n = _h.Length;
+            Span<uint> words = stackalloc uint[4 * Lanes];
+            for (int l = 0; l < Lanes; l++)
+            {
+                // Lanes past the last read run on a stream of their own and are not written out.
+                var rng = SamplerCommon.ChainRng(seed, first + l);
+                for (int i = 0; i < n; i++) _s[i * Lanes + l] = (rng.NextUInt64() >> 63) != 0 ? 1f : -1f;
+                ulong a = rng.NextUInt64(), b = rng.NextUInt64();
+                // Lane l's four state words; an odd first word keeps the state from being all zero.
+                words[l] = (uint)a | 1;
+                words[Lanes + l] = (uint)(a >> 32);
+                words[2 * Lanes + l] = (uint)b;
+                words[3 * Lanes + l] = (uint)(b >> 32);
+            }
+            switch (_width)
+            {
+                case SimdWidth.V512: Sweep<Lanes512, Vector512<float>, Vector512<uint>>(words); break;
+                case SimdWidth.V256: Sweep<Lanes256, F256x2, U256x2>(words); break;
+                case SimdWidth.V128: Sweep<Lanes128, F128x4, U128x4>(words); break;
+                default: Sweep<LanesScalar, F1x16, U1x16>(words); break;
+            }
+            for (int l = 0; l < count; l++)
+                for (int i = 0; i < n; i++) rows[l * n + i] = SamplerCommon.Value(_s[i * Lanes + l], vartype);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Sweep<W, TF, TU>(ReadOnlySpan<uint> words)
+            where W : struct, ILanes<TF, TU> where TF : unmanaged where TU : unmanaged
+        {
+            TU s0 = W.Seed(words[..16]), s1 = W.Seed(words[16..32]), s2 = W.Seed(words[32..48]), s3 = W.Seed(words[48..]);
+            var two24 = W.Splat(1 << 24);
+            var zero = W.Splat(0f);
+            ref float sp = ref MemoryMarshal.GetArrayDataReference(_s);
+            var h = _h;
+            var start = _start;
+            var at = _at;
+            var j = _j;
+            int n = h.Length;
+            foreach (float beta in _betas)
+            {
+                var tb = W.Splat(2 * beta);
+                for (int i = 0; i < n; i++)
+                {
+                    var f = W.Splat(h[i]);
+                    for (int q = start[i], end = start[i + 1]; q < end; q++)
+                        f = W.Fma(W.Splat(j[q]), W.Load(ref sp, (nuint)at[q]), f);
+                    var s = W.Load(ref sp, (nuint)(i * Lanes));
+                    // −βΔE = 2β s f; accept when e^{min(x,0)} > U = k/2^24, as the dense kernels do
+                    var x = W.Min(W.Mul(W.Mul(tb, s), f), zero);
+                    s = W.SelectLess(W.NextOddScaled(ref s0, ref s1, ref s2, ref s3), W.Mul(W.Exp(x), two24), W.Neg(s), s);
+                    W.Store(s, ref sp, (nuint)(i * Lanes));
+                }
+            }
         }
     }
 

@@ -59,7 +59,7 @@ public class BoltzmannTests(ITestOutputHelper output)
         var (bqm, kernel) = Problem(name);
         var anneal = new AnnealSampler(AnnealOptions.ConstantAtRequestBeta(40));
         var set = anneal.Run(bqm, Reads, Beta, 6);
-        Assert.Equal(kernel == "coloured" ? "sequential" : kernel, set.Info.Notes["kernel"]);
+        Assert.Equal(kernel == "coloured" ? "sparse_lanes" : kernel, set.Info.Notes["kernel"]);
         Assert.Equal(Reads, set.NumRows);
         AssertBoltzmann($"anneal {name}", bqm, set, expectMatch: true);
         AssertBoltzmann($"anneal {name} at 1.5 beta", bqm, anneal.Run(bqm, Reads, 1.5 * Beta, 6), expectMatch: false);

@@ -266,6 +266,25 @@ public class AnnealScheduleTests
         Assert.Equal(ground, set.Energies.ToArray().Min(), 9);
     }
 
+    [Theory]
+    [InlineData("sparse")]
+    [InlineData("dense")]
+    public void ReadsSpreadOverThreadsAreTheSameRows(string kernel)
+    {
+        // 40 reads over 3 threads: uneven chunks (the lane kernel's units are 16, 16 and 8 reads); each read's streams
+        // depend on (seed, read) only, so fewer reads are the first rows of more.
+        var bqm = kernel == "dense" ? TestSupport.CompleteBipartite(3, 40, 0.5, 0.5, 9) : TestSupport.Random(30, 0.2, 1, 1, 8);
+        // At a warm constant beta the reads stay diverse (an anneal to the ground state would make them all alike).
+        var one = new AnnealSampler(AnnealOptions.ConstantAtRequestBeta(50)).Run(bqm, 40, 0.3, 11);
+        var three = new AnnealSampler(AnnealOptions.ConstantAtRequestBeta(50)) { Parallelism = 3 }.Run(bqm, 40, 0.3, 11);
+        var fewer = new AnnealSampler(AnnealOptions.ConstantAtRequestBeta(50)).Run(bqm, 21, 0.3, 11);
+        Assert.Equal(kernel == "dense" ? "dense_bipartite" : "sparse_lanes", one.Info.Notes["kernel"]);
+        Assert.Equal(one.Samples.ToArray(), three.Samples.ToArray());
+        Assert.Equal(one.Samples[..(21 * bqm.NumVariables)].ToArray(), fewer.Samples.ToArray());
+        // The rows differ from read to read, so equal sets are not equal by accident.
+        Assert.NotEqual(one.Row(0).ToArray(), one.Row(1).ToArray());
+    }
+
     [Fact]
     public void BadOptionsAreRejectedWithTheFix()
     {
