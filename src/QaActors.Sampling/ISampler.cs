@@ -7,6 +7,13 @@ namespace QaActors.Sampling;
 /// </summary>
 public sealed record SampleRequest(int Reads, double Beta, ulong Seed)
 {
+    /// <summary>
+    /// A name a remote sampler attaches to the work it submits, so that the work can be found again after its answer is
+    /// lost (a QPU problem's SAPI label, as Ocean's <c>sample(..., label=...)</c>). It never changes the samples;
+    /// local samplers ignore it.
+    /// </summary>
+    public string? Label { get; init; }
+
     public void Validate()
     {
         if (Reads < 1) throw new ArgumentOutOfRangeException(nameof(Reads), Reads, "reads must be at least 1");

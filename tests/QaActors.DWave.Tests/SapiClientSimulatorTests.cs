@@ -143,6 +143,29 @@ public class SapiClientSimulatorTests
         Assert.Equal(0, hx.Sim.ProblemCount);
     }
 
+    /// <summary>
+    /// A call's label reaches the job (the structured sampler puts a call's own label over the configured one), and
+    /// listing by label finds exactly the problems with that label, not those whose label only contains it.
+    /// </summary>
+    [Fact]
+    public async Task Problems_are_listed_by_their_exact_label()
+    {
+        await using var hx = await SimulatorHarness.StartAsync();
+        using var c = hx.Client();
+        var s = await c.GetSolverAsync(SimulatorHarness.Solver);
+        var structured = new QaActors.DWave.Structured.SapiStructuredSampler(c, s, new QaActors.DWave.Structured.SapiCallOptions { Label = "configured" });
+        await structured.SampleAsync(Chain(s), new QpuParameters { NumReads = 3, Label = "qaactors-reservation-1-100" });
+        await structured.SampleAsync(Chain(s), new QpuParameters { NumReads = 3, Label = "qaactors-reservation-1-100" });
+        await structured.SampleAsync(Chain(s), new QpuParameters { NumReads = 3, Label = "qaactors-reservation-11-100" });
+        await structured.SampleAsync(Chain(s), new QpuParameters { NumReads = 3 });
+        Assert.Equal(2, (await structured.ProblemsLabelledAsync("qaactors-reservation-1-100")).Count);
+        Assert.Single(await structured.ProblemsLabelledAsync("qaactors-reservation-11-100"));
+        Assert.Single(await c.ListProblemsAsync("configured"));
+        Assert.Empty(await c.ListProblemsAsync("qaactors-reservation-1"));
+        // The label is a field of the job, never a solver parameter.
+        Assert.False(new QpuParameters { Label = "x" }.ToJson().ContainsKey("label"));
+    }
+
     [Fact]
     public async Task UnknownProblem_IsNotFound_AndStatusEndpointsWork()
     {

@@ -244,11 +244,12 @@ public class GatewayTests : Akka.TestKit.Xunit2.TestKit
         var rep = await again.Ask<QuotaReport>(new GetQuota("c"), TimeSpan.FromSeconds(5));
         Assert.Equal(0.25, rep.Accounts[0].ChargedSeconds, 12);
         Assert.Equal(0, rep.Accounts[0].ReservedSeconds);
-        // A late charge for the in-doubt reservation is not counted twice.
+        // A late real charge for the orphaned reservation (its gateway outlived the ledger) replaces it, once.
+        await again.Ask<Status.Success>(new ChargeQuota("c", r.ReservationId, 100_000), TimeSpan.FromSeconds(5));
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
             again.Ask<object>(new ChargeQuota("c", r.ReservationId, 100_000), TimeSpan.FromSeconds(5)));
         rep = await again.Ask<QuotaReport>(new GetQuota("c"), TimeSpan.FromSeconds(5));
-        Assert.Equal(0.25, rep.Accounts[0].ChargedSeconds, 12);
+        Assert.Equal(0.1, rep.Accounts[0].ChargedSeconds, 12);
     }
 
     [Fact]

@@ -24,7 +24,8 @@ public class LostAnswerTests : Akka.TestKit.Xunit2.TestKit
 
     private static readonly TimeSpan T = TimeSpan.FromSeconds(30);
 
-    private sealed record Rig(SapiSimulator Sim, SapiClient Client, QpuSampler Sampler, IActorRef Ledger, IActorRef Gateway) : IAsyncDisposable
+    private sealed record Rig(SapiSimulator Sim, SapiClient Client, QpuSampler Sampler, IActorRef Ledger, IActorRef Gateway,
+        Func<TimeSpan, IActorRef> NewGateway) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
@@ -34,7 +35,7 @@ public class LostAnswerTests : Akka.TestKit.Xunit2.TestKit
         }
     }
 
-    private async Task<Rig> StartAsync(string ledgerId, TimeSpan giveUpAfter)
+    private async Task<Rig> StartAsync(string ledgerId, TimeSpan giveUpAfter, bool withGateway = true)
     {
         var sim = await SapiSimulator.StartAsync(new SapiSimulatorOptions
         {
@@ -63,8 +64,9 @@ public class LostAnswerTests : Akka.TestKit.Xunit2.TestKit
             LostAnswerMaxBackoff = TimeSpan.FromMilliseconds(400),
             LostAnswerGiveUpAfter = giveUpAfter,
         };
-        var gw = Sys.ActorOf(QpuGatewayActor.Props(new QpuSamplerBackend(sampler), ledger, pools, gs, qs));
-        return new Rig(sim, client, sampler, ledger, gw);
+        IActorRef NewGateway(TimeSpan callTimeout) => Sys.ActorOf(QpuGatewayActor.Props(new QpuSamplerBackend(sampler), ledger, pools, gs with { CallTimeout = callTimeout }, qs));
+        var gw = withGateway ? NewGateway(gs.CallTimeout) : ActorRefs.Nobody;
+        return new Rig(sim, client, sampler, ledger, gw, NewGateway);
     }
 
     private static readonly Bqm Problem = Bqm.FromArrays(Vartype.Spin, [0.1, -0.2, 0.3, 0.05], [0, 1, 2], [1, 2, 3], [-0.5, 0.25, 0.4], labels: [0, 1, 2, 3]);
@@ -147,6 +149,134 @@ public class LostAnswerTests : Akka.TestKit.Xunit2.TestKit
     }
 }
 
+/// <summary>
+/// A gateway lost with a call open (its node died, or the singleton moved): the gateway that takes over adopts the
+/// reservation, charged in full, and settles it to what the simulator ran once the call's problems, found by their
+/// label, have ended and nothing more of the call can arrive.
+/// </summary>
+public class GatewayTakeOverTests : Akka.TestKit.Xunit2.TestKit
+{
+    private const string Token = "DEV-orchestration-take-over-0001";
+    private readonly ITestOutputHelper _out;
+
+    public GatewayTakeOverTests(ITestOutputHelper output) : base(TestConfig.WithTestJournal(), output: output) => _out = output;
+
+    private static readonly TimeSpan T = TimeSpan.FromSeconds(30);
+    private static readonly Bqm Problem = Bqm.FromArrays(Vartype.Spin, [0.1, -0.2, 0.3, 0.05], [0, 1, 2], [1, 2, 3], [-0.5, 0.25, 0.4], labels: [0, 1, 2, 3]);
+
+    private async Task<(SapiSimulator Sim, SapiClient Client, QpuSampler Sampler, IActorRef Ledger, Func<TimeSpan, IActorRef> Gateway)> StartAsync(string ledgerId)
+    {
+        var sim = await SapiSimulator.StartAsync(new SapiSimulatorOptions
+        {
+            Tokens = [Token],
+            Solvers = [SimulatedSolverSpec.AdvantageLike("Sim_P4", LatticeGraphSource.Instance.Build("pegasus", [4]))],
+            Sampler = new AnnealSampler(new AnnealOptions(Sweeps: 30)),
+        });
+        var client = new SapiClient(new SapiClientOptions
+        {
+            Endpoint = sim.SapiEndpoint,
+            Token = new SecretToken(Token),
+            RequestTimeout = TimeSpan.FromSeconds(2),
+            Retry = new SapiRetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxElapsed = TimeSpan.FromMilliseconds(500) },
+            LongPollSeconds = 1,
+        });
+        var sampler = await QpuSampler.CreateAsync(client, "Sim_P4",
+            // A call waits long enough for the answer the simulator hides: it is still open when its gateway is stopped.
+            new QpuSamplerOptions { Call = new QaActors.DWave.Structured.SapiCallOptions { Deadline = TimeSpan.FromSeconds(20) } });
+        var qs = TestConfig.Quotas(defaultSeconds: 100, reserveFactor: 1.25);
+        var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, ledgerId));
+        var pools = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(_ => new GibbsSampler(new GibbsOptions(Sweeps: 10)), 1)) };
+        var gs = TestConfig.Gateway(maxFailures: 100) with
+        {
+            LostAnswerFirstLook = TimeSpan.FromMilliseconds(200),
+            LostAnswerMaxBackoff = TimeSpan.FromMilliseconds(400),
+            LostAnswerGiveUpAfter = TimeSpan.FromMinutes(5),
+        };
+        return (sim, client, sampler, ledger,
+            callTimeout => Sys.ActorOf(QpuGatewayActor.Props(new QpuSamplerBackend(sampler), ledger, pools, gs with { CallTimeout = callTimeout }, qs)));
+    }
+
+    private static async Task<QuotaAccount> Account(IActorRef ledger) => (await ledger.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0];
+
+    [Fact]
+    public async Task The_next_gateway_settles_a_call_the_lost_one_left_open_to_what_the_simulator_ran()
+    {
+        var (sim, client, sampler, ledger, newGateway) = await StartAsync("ledger-take-over");
+        try
+        {
+            // One call served as usual, then one whose answer the simulator hides for 3 s: the first gateway is stopped
+            // while that call is open, as when its node dies (the call itself ends later, unheard).
+            var first = newGateway(TimeSpan.FromMinutes(5));
+            first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 1), "gibbs", null));
+            Assert.Equal("qpu", ExpectMsg<SampleReply>(T).ServedBy);
+            sim.Faults.LoseNextAnswers(1, TimeSpan.FromSeconds(3), dropConnection: false);
+            first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 2), "gibbs", null));
+            await AwaitConditionAsync(() => Task.FromResult(sim.Usage(Token).ProblemsCompleted == 2), T);
+            Watch(first);
+            Sys.Stop(first);
+            ExpectTerminated(first, T);
+            var open = await Account(ledger);
+            Assert.True(open.ReservedSeconds > 0, "the open call's reservation is still held");
+
+            // The next gateway (a short call timeout, so that the test need not wait five minutes for the lost
+            // gateway's call to be surely over) adopts it: charged in full at once, settled later.
+            var second = newGateway(TimeSpan.FromSeconds(2));
+            await AwaitAssertAsync(async () => Assert.Equal(0, (await Account(ledger)).ReservedSeconds, 12), T, TimeSpan.FromMilliseconds(100));
+            double simNow = sim.Usage(Token).QpuAccessTimeMicroseconds;
+            var adopted = await Account(ledger);
+            _out.WriteLine($"adopted: simulator {simNow / 1e6:F6} s, charged {adopted.ChargedSeconds:F6} s");
+            Assert.True(adopted.ChargedSeconds * 1e6 > simNow * 1.05, $"charged {adopted.ChargedSeconds} s should hold the orphaned reservation over the simulator's {simNow / 1e6} s");
+
+            double simEnd = 0;
+            await AwaitAssertAsync(async () =>
+            {
+                simEnd = sim.Usage(Token).QpuAccessTimeMicroseconds;
+                Assert.Equal(simEnd / 1e6, (await Account(ledger)).ChargedSeconds, 9);
+            }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200));
+            _out.WriteLine($"settled: simulator {simEnd / 1e6:F6} s over {sim.Usage(Token).ProblemsCompleted} problems, charged {(await Account(ledger)).ChargedSeconds:F6} s");
+            Assert.Equal(2, sim.Usage(Token).ProblemsCompleted);
+            // The settled call's QPU time counts for alice at the new gateway.
+            var status = await second.Ask<GatewayStatus>(GetGatewayStatus.Instance, T);
+            Assert.True(status.QpuMicrosByUser.GetValueOrDefault("alice") > 0);
+        }
+        finally
+        {
+            sampler.Dispose();
+            client.Dispose();
+            await sim.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_reservation_whose_call_never_reached_the_QPU_is_settled_to_nothing()
+    {
+        var (sim, client, sampler, ledger, newGateway) = await StartAsync("ledger-take-over-unsent");
+        try
+        {
+            // A gateway of Sim_P4 reserved and was lost before its call was sent; another solver's reservation is not its business.
+            var mine = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 5000, "Sim_P4"), T);
+            var other = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 700, "Other_Solver"), T);
+            Assert.StartsWith(QuotaLabels.Prefix + mine.ReservationId + "-", mine.Label);
+            newGateway(TimeSpan.FromSeconds(1));
+            await AwaitAssertAsync(async () =>
+            {
+                var acc = await Account(ledger);
+                Assert.Equal(0, acc.ChargedSeconds, 12);
+                Assert.Equal(700 / 1e6, acc.ReservedSeconds, 12);
+            }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+            Assert.Equal(0, sim.Usage(Token).ProblemsCompleted);
+            // Settled once: a late real charge of the same reservation would still be refused.
+            await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new SettleQuota("alice", mine.ReservationId, 1), T));
+        }
+        finally
+        {
+            sampler.Dispose();
+            client.Dispose();
+            await sim.DisposeAsync();
+        }
+    }
+}
+
 /// <summary>The ledger's charge-in-doubt and settle: persisted, applied once, and kept across a snapshot.</summary>
 public class LedgerInDoubtTests : Akka.TestKit.Xunit2.TestKit
 {
@@ -164,9 +294,9 @@ public class LedgerInDoubtTests : Akka.TestKit.Xunit2.TestKit
         var r2 = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 2000), T);
         await ledger.Ask<Status.Success>(new ChargeQuotaInDoubt("alice", r1.ReservationId), T);
         await ledger.Ask<Status.Success>(new ChargeQuotaInDoubt("alice", r2.ReservationId), T);
-        // An in-doubt charge is not a reservation: it cannot be released any more, nor charged again.
+        // An in-doubt charge is not a reservation: it cannot be released any more (a real charge would settle it,
+        // see Adopting_orphans_...).
         await ledger.Ask<Status.Success>(new ReleaseQuota("alice", r1.ReservationId), T);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new ChargeQuota("alice", r1.ReservationId, 1), T));
         var acc = (await ledger.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0];
         Assert.Equal(3000 / 1e6, acc.ChargedSeconds, 12);
         Assert.Equal(0, acc.ReservedSeconds, 12);
@@ -193,8 +323,8 @@ public class LedgerInDoubtTests : Akka.TestKit.Xunit2.TestKit
             new QuotaUserState("alice", 2e6, 1234.5, ImmutableSortedDictionary<long, double>.Empty.Add(5, 10), ImmutableSortedDictionary<long, double>.Empty.Add(3, 99.25)),
             new QuotaUserState("bob", null, 0, ImmutableSortedDictionary<long, double>.Empty),
         ]);
-        Assert.Equal(PersistedSerializer.QuotaSnapshotV3, PersistedSerializer.ManifestOf(s));
-        var back = (QuotaLedgerSnapshot)PersistedSerializer.Decode(PersistedSerializer.Encode(s), PersistedSerializer.QuotaSnapshotV3);
+        Assert.Equal(PersistedSerializer.QuotaSnapshotV4, PersistedSerializer.ManifestOf(s));
+        var back = (QuotaLedgerSnapshot)PersistedSerializer.Decode(PersistedSerializer.Encode(s), PersistedSerializer.QuotaSnapshotV4);
         Assert.Equal(99.25, back.Users[0].InDoubt![3]);
         Assert.Empty(back.Users[1].InDoubt!);
         Assert.Equal(10, back.Users[0].Reservations[5]);
@@ -203,7 +333,72 @@ public class LedgerInDoubtTests : Akka.TestKit.Xunit2.TestKit
         var old = (QuotaLedgerSnapshot)PersistedSerializer.Decode(PersistedSerializer.EncodeV1(s), PersistedSerializer.QuotaSnapshotV1);
         Assert.Null(old.Users[0].InDoubt);
         Assert.Equal(1234.5, old.Users[0].ChargedMicros);
-        foreach (var e in new IPersisted[] { new QuotaChargedInDoubt("alice", 3, 99.25), new QuotaSettled("alice", 3, 50) })
+        foreach (var e in new IPersisted[] { new QuotaChargedInDoubt("alice", 3, 99.25), new QuotaSettled("alice", 3, 50), new QuotaOrphaned("alice", 4, 12.5) })
             Assert.Equal(e, PersistedSerializer.Decode(PersistedSerializer.Encode(e), PersistedSerializer.ManifestOf(e)));
+    }
+
+    [Fact]
+    public void Reservations_and_snapshots_keep_their_calls_and_older_records_read_as_having_none()
+    {
+        var at = new DateTimeOffset(2026, 12, 2, 2, 30, 0, TimeSpan.Zero).AddTicks(1234567);
+        var reserved = new QuotaReserved("alice", 9, 1500, "Advantage_sim4.1", at);
+        Assert.Equal(PersistedSerializer.QuotaReservedV3, PersistedSerializer.ManifestOf(reserved));
+        Assert.Equal(reserved, PersistedSerializer.Decode(PersistedSerializer.Encode(reserved), PersistedSerializer.QuotaReservedV3));
+        Assert.Equal(reserved with { Solver = null, At = null }, PersistedSerializer.Decode(PersistedSerializer.Encode(reserved with { Solver = null, At = null }), PersistedSerializer.QuotaReservedV3));
+        // What a v2 record carries (the v1 body and its checksum) reads with no call.
+        var v1 = PersistedSerializer.EncodeV1(reserved);
+        Assert.Equal(reserved with { Solver = null, At = null }, PersistedSerializer.Decode(v1, PersistedSerializer.QuotaReservedV1));
+
+        var s = new QuotaLedgerSnapshot(10, [
+            new QuotaUserState("alice", null, 10, ImmutableSortedDictionary<long, double>.Empty.Add(9, 1500), ImmutableSortedDictionary<long, double>.Empty.Add(8, 200),
+                ImmutableSortedDictionary<long, QuotaCall>.Empty.Add(8, new QuotaCall("Advantage_sim4.1", at, true)).Add(9, new QuotaCall("Advantage_sim4.1", at, false))),
+        ]);
+        Assert.Equal(PersistedSerializer.QuotaSnapshotV4, PersistedSerializer.ManifestOf(s));
+        var back = (QuotaLedgerSnapshot)PersistedSerializer.Decode(PersistedSerializer.Encode(s), PersistedSerializer.QuotaSnapshotV4);
+        Assert.Equal(new QuotaCall("Advantage_sim4.1", at, true), back.Users[0].Calls![8]);
+        Assert.Equal(PersistedSerializer.Encode(s), PersistedSerializer.Encode(back));
+        // A damaged v3 reservation is named, not read as other data.
+        var bytes = PersistedSerializer.Encode(reserved);
+        bytes[3] ^= 0x10;
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => PersistedSerializer.Decode(bytes, PersistedSerializer.QuotaReservedV3));
+    }
+
+    [Fact]
+    public async Task Adopting_orphans_the_solvers_open_reservations_a_real_charge_settles_them_and_recovery_keeps_them()
+    {
+        var qs = TestConfig.Quotas(defaultSeconds: 1);
+        var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-adopt"));
+        var a = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 1000, "S1"), T);
+        var b = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 2000, "S1"), T);
+        var other = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 400, "S2"), T);
+        var untagged = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 300), T);
+        Assert.NotEqual(a.Label, b.Label);
+
+        var calls = await ledger.Ask<CallsInDoubt>(new AdoptCalls("S1"), T);
+        Assert.Equal([a.ReservationId, b.ReservationId], calls.Calls.Select(c => c.ReservationId));
+        Assert.All(calls.Calls, c => Assert.True(c.Orphaned));
+        Assert.Equal(a.Label, calls.Calls[0].Label);
+        var acc = (await ledger.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0];
+        Assert.Equal(3000 / 1e6, acc.ChargedSeconds, 12);
+        Assert.Equal(700 / 1e6, acc.ReservedSeconds, 12);
+        // The orphaned call's gateway was alive after all and reports what it used: that settles it, once.
+        await ledger.Ask<Status.Success>(new ChargeQuota("alice", a.ReservationId, 640), T);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new ChargeQuota("alice", a.ReservationId, 640), T));
+        Assert.Equal((640 + 2000) / 1e6, (await ledger.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0].ChargedSeconds, 12);
+        // Adopting again answers the one still in doubt and orphans nothing new.
+        Assert.Equal([b.ReservationId], (await ledger.Ask<CallsInDoubt>(new AdoptCalls("S1"), T)).Calls.Select(c => c.ReservationId));
+
+        // Recovery orphans every open reservation (S2's and the untagged one) and keeps b's call, still adoptable.
+        Watch(ledger);
+        ledger.Tell(StopSingleton.Instance);
+        ExpectTerminated(ledger, T);
+        var again = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-adopt"));
+        var after = (await again.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0];
+        Assert.Equal((640 + 2000 + 400 + 300) / 1e6, after.ChargedSeconds, 12);
+        Assert.Equal(0, after.ReservedSeconds, 12);
+        var s2 = await again.Ask<CallsInDoubt>(new AdoptCalls("S2"), T);
+        Assert.Equal([other.ReservationId], s2.Calls.Select(c => c.ReservationId));
+        Assert.Equal(b.Label, (await again.Ask<CallsInDoubt>(new AdoptCalls("S1"), T)).Calls.Single().Label);
+        await again.Ask<Status.Success>(new SettleQuota("alice", untagged.ReservationId, 0), T);
     }
 }

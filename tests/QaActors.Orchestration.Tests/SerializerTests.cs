@@ -110,8 +110,9 @@ public class SerializerTests
             var ser = sys.Serialization.FindSerializerFor(e);
             Assert.IsType<PersistedSerializer>(ser);
             var m = ((SerializerWithStringManifest)ser).Manifest(e);
-            // The current version of each format: v2 (checksummed), v3 for the ledger's snapshot (with in-doubt charges).
-            Assert.EndsWith(e is QuotaLedgerSnapshot ? ".v3" : ".v2", m);
+            // The current version of each format: v2 (checksummed), v3 for a reservation (with its call), v4 for the
+            // ledger's snapshot (with in-doubt charges and calls).
+            Assert.EndsWith(e switch { QuotaLedgerSnapshot => ".v4", QuotaReserved => ".v3", _ => ".v2" }, m);
             AssertSame(e, sys.Serialization.Deserialize(ser.ToBinary(e), ser.Identifier, m));
         }
         Assert.Throws<SerializationException>(() => PersistedSerializer.Decode([1, 2, 3], "checkpoint.v99"));

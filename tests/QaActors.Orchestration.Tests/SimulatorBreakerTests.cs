@@ -25,7 +25,7 @@ internal sealed class DirectSapiBackend(SapiClient client, SolverInfo solver) : 
     public async Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken ct)
     {
         var r = await client.SampleAsync(solver, QpuProblem.FromBqm(problems[0].ToSpin()),
-            new QpuParameters { NumReads = requests[0].Reads, AutoScale = false, AnswerMode = "raw" }, TimeSpan.FromSeconds(5), ct: ct);
+            new QpuParameters { NumReads = requests[0].Reads, AutoScale = false, AnswerMode = "raw" }, TimeSpan.FromSeconds(5), label: requests[0].Label, ct: ct);
         return [r.Samples];
     }
 
@@ -33,13 +33,15 @@ internal sealed class DirectSapiBackend(SapiClient client, SolverInfo solver) : 
 
     public IReadOnlyList<string> ProblemsInDoubt(Exception error) => DelegateQpuBackend.SapiProblemsInDoubt(error);
 
-    public async Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken ct)
+    public async Task<LabelUsage?> UsageOfLabelAsync(string label, CancellationToken ct)
     {
+        var problems = await client.ListProblemsAsync(label, ct);
+        int unfinished = 0;
         double total = 0;
-        foreach (var id in problemIds)
-            if (await client.AccessTimeOfAsync(id, ct) is { } t) total += t;
-            else return null;
-        return total;
+        foreach (var p in problems)
+            if (await client.AccessTimeOfAsync(p.Id, ct) is { } t) total += t;
+            else unfinished++;
+        return new LabelUsage(problems.Count, unfinished, total);
     }
 }
 

@@ -108,8 +108,8 @@ public sealed class FakeQpu(TimeProvider clock) : IQpuBackend
     public QpuFailureKind Classify(Exception error) => DelegateQpuBackend.DefaultClassify(error);
     /// <summary>This fake fails before anything runs: nothing is ever in doubt.</summary>
     public IReadOnlyList<string> ProblemsInDoubt(Exception error) => [];
-    public Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken ct) =>
-        throw new InvalidOperationException("the fake QPU leaves no problems in doubt");
+    /// <summary>The fake keeps no list of problems (as a local sampler): a reservation orphaned by a lost gateway stays charged.</summary>
+    public Task<LabelUsage?> UsageOfLabelAsync(string label, CancellationToken ct) => Task.FromResult<LabelUsage?>(null);
 
     public async Task<QpuPlan> PlanAsync(Bqm problem, QpuJobSettings settings, CancellationToken ct)
     {

@@ -36,7 +36,7 @@ internal static class EmbeddedCall
             HRange = (solver.HRange.Min, solver.HRange.Max),
             JRange = (solver.JRange.Min, solver.JRange.Max),
         });
-        var parameters = new QpuParameters { NumReads = request.Reads, AnnealingTime = settings.AnnealingTime, AutoScale = false };
+        var parameters = new QpuParameters { NumReads = request.Reads, AnnealingTime = settings.AnnealingTime, AutoScale = false, Label = request.Label };
         var call = await child.SampleAsync(QpuProblem.FromBqm(embedded.Target), parameters, ct).ConfigureAwait(false);
         var unembedded = embedded.UnembedAll(call.Samples, settings.Unembed with { Seed = request.Seed });
         int k = logical.Count;

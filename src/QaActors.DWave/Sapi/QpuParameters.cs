@@ -18,6 +18,8 @@ public sealed record QpuParameters
     public double? ProgrammingThermalization { get; init; }
     public double? ReadoutThermalization { get; init; }
     public IReadOnlyDictionary<string, JsonNode?> Extra { get; init; } = new Dictionary<string, JsonNode?>();
+    /// <summary>The problem's label: a field of the submitted job beside <c>params</c>, not a solver parameter (<see cref="ToJson"/> leaves it out).</summary>
+    public string? Label { get; init; }
 
     public JsonObject ToJson()
     {

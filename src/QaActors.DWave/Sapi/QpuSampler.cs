@@ -131,14 +131,11 @@ public sealed class QpuSampler : IBatchSampler, IDisposable
         (await StackAsync(temperature, maxTiles, ct).ConfigureAwait(false)).Temperature;
 
     /// <summary>
-    /// How much QPU time an accepted problem whose call failed used (<see cref="SapiException.InDoubt"/>): µs when it
-    /// completed, 0 when it ended without an answer, null while unfinished. Only a solver reached over SAPI loses
-    /// track of problems, so only it can be asked.
+    /// Where problems of this sampler can be looked up again after a call lost track of them (by label, or by id:
+    /// how much QPU time they used), or null: only a solver reached over SAPI keeps problems to look up.
     /// </summary>
-    public async Task<double?> AccessTimeOfAsync(string problemId, CancellationToken ct = default) =>
-        await StructuredAsync(ct).ConfigureAwait(false) is IProblemLookup lookup
-            ? await lookup.AccessTimeOfAsync(problemId, ct).ConfigureAwait(false)
-            : throw new NotSupportedException($"solver {SolverName} is not reached over SAPI; its problems cannot be looked up by id");
+    public async Task<IProblemLookup?> LookupAsync(CancellationToken ct = default) =>
+        await StructuredAsync(ct).ConfigureAwait(false) as IProblemLookup;
 
     public async Task<IReadOnlyList<SampleSet>> SampleManyAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests,
         QpuTemperature temperature, int maxTiles, CancellationToken ct = default)

@@ -320,6 +320,21 @@ public sealed class SapiClient : IDisposable
         return ProblemStatus.Parse(body as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, "problem status is not an object"));
     }
 
+    /// <summary>
+    /// The caller's problems whose label is exactly <paramref name="label"/>, newest first: <c>GET problems/?label=…</c>
+    /// (SAPI REST "List problems"; the server's label filter may match more loosely, so the exact match is checked
+    /// here). SAPI keeps problems for a limited time, so an old label may list nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<ProblemStatus>> ListProblemsAsync(string label, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(label);
+        var body = await SendAsync(HttpMethod.Get, $"problems/?label={Uri.EscapeDataString(label)}&max_results=1000", ProblemsType, null, idempotent: true, ct: ct).ConfigureAwait(false);
+        var arr = body as JsonArray ?? throw new SapiException(SapiErrorKind.Protocol, "GET problems/?label=: expected a list");
+        return arr.Select(x => x as JsonObject ?? throw new SapiException(SapiErrorKind.Protocol, "status is not an object"))
+            .Where(o => o["label"] is JsonValue v && v.TryGetValue(out string? l) && l == label)
+            .Select(ProblemStatus.Parse).ToArray();
+    }
+
     /// <summary>One long poll: <c>GET problems/?id=…&amp;timeout=N</c>; the server answers when one completes or N s pass.</summary>
     public async Task<IReadOnlyList<ProblemStatus>> PollAsync(IReadOnlyCollection<string> ids, int timeoutSeconds, CancellationToken ct = default)
     {

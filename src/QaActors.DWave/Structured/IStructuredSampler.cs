@@ -33,6 +33,9 @@ public interface IProblemLookup
 {
     /// <summary>The problem's qpu_access_time (µs) when it completed, 0 when it ended without an answer, null while unfinished.</summary>
     Task<double?> AccessTimeOfAsync(string problemId, CancellationToken cancellationToken = default);
+
+    /// <summary>The ids of the problems submitted under <paramref name="label"/> (<see cref="SampleRequest.Label"/>) that the server still lists.</summary>
+    Task<IReadOnlyList<string>> ProblemsLabelledAsync(string label, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Helpers shared by the structured samplers.</summary>

@@ -32,11 +32,15 @@ public sealed class SapiStructuredSampler : IStructuredSampler, IProblemLookup, 
         Target = StructuredSamplers.TargetOf(solver);
     }
 
+    /// <summary>A call's own label (<see cref="QpuParameters.Label"/>) wins over the configured one.</summary>
     public Task<QpuCallResult> SampleAsync(QpuProblem problem, QpuParameters parameters, CancellationToken cancellationToken = default) =>
-        _client.SampleAsync(Solver, problem, parameters, Options.Deadline, Options.MaxAccessTimeMicroseconds, Options.Label, cancellationToken);
+        _client.SampleAsync(Solver, problem, parameters, Options.Deadline, Options.MaxAccessTimeMicroseconds, parameters.Label ?? Options.Label, cancellationToken);
 
     public Task<double?> AccessTimeOfAsync(string problemId, CancellationToken cancellationToken = default) =>
         _client.AccessTimeOfAsync(problemId, cancellationToken);
+
+    public async Task<IReadOnlyList<string>> ProblemsLabelledAsync(string label, CancellationToken cancellationToken = default) =>
+        (await _client.ListProblemsAsync(label, cancellationToken).ConfigureAwait(false)).Select(p => p.Id).ToArray();
 
     public void Dispose()
     {

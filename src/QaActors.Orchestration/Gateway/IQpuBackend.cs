@@ -18,6 +18,9 @@ public enum QpuFailureKind
 /// <param name="Key">Identifies the layout for the backend's estimate (e.g. the structure's embedding).</param>
 public sealed record QpuPlan(int CopiesPerCall, object? Key = null);
 
+/// <summary>What the problems submitted under one label used: how many the QPU lists, how many have not ended, and the QPU time (µs) of those that have.</summary>
+public sealed record LabelUsage(int Problems, int Unfinished, double Micros);
+
 /// <summary>
 /// What the gateway needs from a QPU: a plan for a problem structure (the embedding search, which may take seconds,
 /// or the first contact with the solver), an estimate of a call's access time (to check the quota before
@@ -39,7 +42,10 @@ public interface IQpuBackend
     /// <summary>Expected qpu_access_time (µs) of one call carrying <paramref name="copies"/> problems under <paramref name="plan"/>.</summary>
     double EstimateAccessMicros(QpuPlan plan, int copies, SampleRequest request);
 
-    /// <summary>One call: the problems (at most the plan's copies), one request each; results in the same order.</summary>
+    /// <summary>
+    /// One call: the problems (at most the plan's copies), one request each; results in the same order. The requests'
+    /// <see cref="SampleRequest.Label"/> (the reservation's) goes with every problem the call submits.
+    /// </summary>
     Task<IReadOnlyList<SampleSet>> SampleAsync(IReadOnlyList<Bqm> problems, IReadOnlyList<SampleRequest> requests, QpuJobSettings settings, CancellationToken cancellationToken);
 
     QpuFailureKind Classify(Exception error);
@@ -48,12 +54,12 @@ public interface IQpuBackend
     /// The problems a failed call had handed to the QPU without learning how they ended (the answer could not be
     /// fetched, the wait timed out, the connection dropped): they may have run and used QPU time. Empty when nothing of
     /// the call can have run (refused before submission, or it ended without an answer). The gateway charges such a
-    /// call its reservation and asks <see cref="AccessMicrosOfAsync"/> later (docs/architecture.md, "Gateway").
+    /// call its reservation and asks <see cref="UsageOfLabelAsync"/> later (docs/architecture.md, "Gateway").
     /// </summary>
     IReadOnlyList<string> ProblemsInDoubt(Exception error);
 
-    /// <summary>The QPU time (µs) the problems in doubt used, once every one has ended; null while any is unfinished.</summary>
-    Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken cancellationToken);
+    /// <summary>What the problems labelled <paramref name="label"/> used; null when this backend cannot list problems (nothing remote).</summary>
+    Task<LabelUsage?> UsageOfLabelAsync(string label, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -83,8 +89,8 @@ public sealed class DelegateQpuBackend(
     /// <summary>A local sampler hands nothing to a remote QPU: a failed call used nothing.</summary>
     public IReadOnlyList<string> ProblemsInDoubt(Exception error) => [];
 
-    public Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken ct) =>
-        throw new InvalidOperationException($"sampler {sampler.Name} leaves no problems in doubt to look up");
+    /// <summary>A local sampler keeps no list of problems to look in.</summary>
+    public Task<LabelUsage?> UsageOfLabelAsync(string label, CancellationToken ct) => Task.FromResult<LabelUsage?>(null);
 
     /// <summary>The problem a SAPI call lost track of (<see cref="QaActors.DWave.Sapi.SapiException.InDoubt"/>), if any.</summary>
     public static IReadOnlyList<string> SapiProblemsInDoubt(Exception e) => e switch

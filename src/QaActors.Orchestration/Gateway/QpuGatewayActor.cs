@@ -31,6 +31,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         public QpuPlan? Plan { get; } = plan;
         public double Estimate { get; set; }
         public long ReservationId { get; set; }
+        /// <summary>The reservation's label, which the call's problems carry at the QPU (<see cref="QuotaLabels"/>).</summary>
+        public string? Label { get; set; }
         public string User => Jobs[0].User;
         public string Fallback => Jobs[0].Fallback;
         public DateTimeOffset? Deadline => Jobs[0].Deadline;
@@ -43,9 +45,20 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private sealed record AdmissionFailed(Unit U, Exception Error);
     private sealed record QpuDone(Unit U, IReadOnlyList<SampleSet> Samples);
     private sealed record QpuFailed(Unit U, Exception Error);
-    /// <summary>Look again at the problems of a call whose answer was lost (its reservation was charged in doubt).</summary>
-    private sealed record LookUp(string User, long ReservationId, double Estimate, IReadOnlyList<string> Problems, int Attempt, DateTimeOffset Since);
-    private sealed record LookedUp(LookUp Of, double? Micros, Exception? Error);
+    /// <summary>
+    /// Look again, by the reservation's label, at the problems of a call whose answer was lost or whose gateway was
+    /// (its reservation was charged in doubt). <paramref name="Own"/>: this gateway's call, whose estimate the fair queue
+    /// holds as used. <paramref name="NoneSentAfter"/>: for an orphaned call, the time after which no problem of it can
+    /// still reach the QPU, so that what is listed then is all it used; null for a call that has ended.
+    /// </summary>
+    private sealed record LookUp(string User, long ReservationId, double Estimate, string Label, bool Own, DateTimeOffset? NoneSentAfter, int Attempt, DateTimeOffset Since);
+    private sealed record LookedUp(LookUp Of, LabelUsage? Usage, Exception? Error);
+    private sealed record AdoptNow
+    {
+        public static readonly AdoptNow Instance = new();
+    }
+    private sealed record Adopted(object Reply);
+    private sealed record AdoptFailed(Exception Error);
     private sealed record RefreshWeights
     {
         public static readonly RefreshWeights Instance = new();
@@ -80,6 +93,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private int _consecutiveRetries;
     private long _submitted, _servedByQpu, _fellBack, _lostAnswers;
+    /// <summary>Reservations being looked up, so that one adopted twice is looked for once.</summary>
+    private readonly HashSet<long> _lookingUp = [];
     private readonly SortedDictionary<string, double> _qpuMicrosByUser = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _fellBackByUser = new(StringComparer.Ordinal);
 
@@ -131,6 +146,13 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             _log.Warning("the user registry did not give the fair-share weights ({0}); the last known ones stay", f.Error.Message);
         });
         Receive<LookedUp>(OnLookedUp);
+        Receive<AdoptNow>(_ => Adopt());
+        Receive<Adopted>(OnAdopted);
+        Receive<AdoptFailed>(f =>
+        {
+            _log.Warning("the quota ledger did not answer which calls of {0} are in doubt ({1}); asking again in 5 s", _backend.Solver, f.Error.Message);
+            Timers.StartSingleTimer("adopt", AdoptNow.Instance, TimeSpan.FromSeconds(5));
+        });
         Receive<GetGatewayStatus>(_ => Sender.Tell(new GatewayStatus(_backend.Solver, _breaker.State, _inFlight, QueuedProblems(),
             _submitted, _servedByQpu, _fellBack, _qpuMicrosByUser.ToImmutableSortedDictionary(StringComparer.Ordinal), _lostAnswers, UserStates())));
     }
@@ -139,9 +161,34 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     {
         // Deadlines of queued requests are checked even when nothing else happens.
         Timers.StartPeriodicTimer("sweep", Pump.Instance, TimeSpan.FromMilliseconds(250));
+        // Before any reservation of ours reaches the ledger (asks from one actor arrive in order): the calls an earlier
+        // gateway of this solver left open or in doubt become ours to look up.
+        Adopt();
         if (_users is null) return;
         AskWeights();
         Timers.StartPeriodicTimer("weights", RefreshWeights.Instance, _gs.WeightsRefresh);
+    }
+
+    private void Adopt() =>
+        _ledger.Ask<object>(new AdoptCalls(_backend.Solver), _gs.AskTimeout)
+            .PipeTo(Self, success: r => new Adopted(r), failure: e => new AdoptFailed(e));
+
+    private void OnAdopted(Adopted a)
+    {
+        if (a.Reply is not CallsInDoubt calls)
+        {
+            Self.Tell(new AdoptFailed(new InvalidOperationException($"the ledger answered {a.Reply.GetType().Name}")));
+            return;
+        }
+        var now = _clock.GetUtcNow();
+        foreach (var c in calls.Calls)
+        {
+            if (!_lookingUp.Add(c.ReservationId)) continue;
+            _log.Info("looking for the problems of {0}'s call {1} (reservation {2}, charged {3} µs in doubt)", c.User, c.Label, c.ReservationId, c.ChargedMicros);
+            // An orphaned call of the earlier gateway cannot submit anything later than one call timeout from now.
+            var look = new LookUp(c.User, c.ReservationId, c.ChargedMicros, c.Label, Own: false, c.Orphaned ? now + _gs.CallTimeout : null, 0, now);
+            Timers.StartSingleTimer(LookUpKey(look), look, _gs.LostAnswerFirstLook);
+        }
     }
 
     private void AskWeights()
@@ -240,7 +287,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     {
         _queue.Start(u.User, u.Estimate);
         _reserving++;
-        _ledger.Ask<object>(new ReserveQuota(u.User, u.Estimate * _qs.ReserveFactor), _gs.AskTimeout)
+        _ledger.Ask<object>(new ReserveQuota(u.User, u.Estimate * _qs.ReserveFactor, _backend.Solver), _gs.AskTimeout)
             .PipeTo(Self, success: r => new Admitted(u, r), failure: e => new AdmissionFailed(u, e));
     }
 
@@ -331,6 +378,7 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
         {
             case QuotaReservedReply r:
                 u.ReservationId = r.ReservationId;
+                u.Label = r.Label;
                 _ready.Enqueue(u);
                 break;
             case QuotaDenied d:
@@ -392,7 +440,8 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             var cts = new CancellationTokenSource(_gs.CallTimeout);
             try
             {
-                call = _backend.SampleAsync(u.Jobs.Select(j => j.Problem).ToArray(), u.Jobs.Select(j => j.Request).ToArray(), u.Settings, cts.Token);
+                // Labelled with the reservation, so the problems can be found again whatever becomes of this gateway.
+                call = _backend.SampleAsync(u.Jobs.Select(j => j.Problem).ToArray(), u.Jobs.Select(j => j.Request with { Label = u.Label }).ToArray(), u.Settings, cts.Token);
             }
             catch (Exception e) { call = Task.FromException<IReadOnlyList<SampleSet>>(e); }
             call.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
@@ -441,8 +490,12 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
             _ledger.Tell(new ChargeQuotaInDoubt(u.User, u.ReservationId));
             // The fair queue keeps the estimate as used (the refund below gives it back), until the look finds the truth.
             _queue.Adjust(u.User, u.Estimate);
-            var look = new LookUp(u.User, u.ReservationId, u.Estimate, inDoubt, 0, _clock.GetUtcNow());
-            Timers.StartSingleTimer(LookUpKey(look), look, _gs.LostAnswerFirstLook);
+            _log.Info("answer of {0}'s call lost (problems {1}); its reservation {2} is charged until a look finds what they used", u.User, string.Join(",", inDoubt), u.ReservationId);
+            if (u.Label is { } label && _lookingUp.Add(u.ReservationId))
+            {
+                var look = new LookUp(u.User, u.ReservationId, u.Estimate, label, Own: true, NoneSentAfter: null, 0, _clock.GetUtcNow());
+                Timers.StartSingleTimer(LookUpKey(look), look, _gs.LostAnswerFirstLook);
+            }
         }
         // Nothing reached the QPU (or it ended without running): no QPU time was used, the reservation is released.
         else _ledger.Tell(new ReleaseQuota(u.User, u.ReservationId));
@@ -467,28 +520,41 @@ public sealed class QpuGatewayActor : ReceiveActor, IWithTimers
     private void OnLookUp(LookUp l)
     {
         var cts = new CancellationTokenSource(_gs.CallTimeout);
-        Task<double?> look;
-        try { look = _backend.AccessMicrosOfAsync(l.Problems, cts.Token); }
-        catch (Exception e) { look = Task.FromException<double?>(e); }
+        Task<LabelUsage?> look;
+        try { look = _backend.UsageOfLabelAsync(l.Label, cts.Token); }
+        catch (Exception e) { look = Task.FromException<LabelUsage?>(e); }
         look.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default);
-        look.PipeTo(Self, success: m => new LookedUp(l, m, null), failure: e => new LookedUp(l, null, Unwrap(e)));
+        look.PipeTo(Self, success: u => new LookedUp(l, u, null), failure: e => new LookedUp(l, null, Unwrap(e)));
     }
 
     private void OnLookedUp(LookedUp r)
     {
         var l = r.Of;
-        if (r.Micros is { } used)
+        var now = _clock.GetUtcNow();
+        if (r.Error is null && r.Usage is null)
         {
-            _log.Info("lost answer of {0}'s call (problems {1}) found: {2} µs of QPU time, charged instead of its reservation", l.User, string.Join(",", l.Problems), used);
-            _ledger.Tell(new SettleQuota(l.User, l.ReservationId, used));
-            _queue.Adjust(l.User, used - l.Estimate);
-            _qpuMicrosByUser[l.User] = _qpuMicrosByUser.GetValueOrDefault(l.User) + used;
+            _lookingUp.Remove(l.ReservationId);
+            _log.Warning("the QPU backend of {0} cannot list problems by label: {1}'s reservation {2} stays charged", _backend.Solver, l.User, l.ReservationId);
             return;
         }
-        if (_clock.GetUtcNow() - l.Since >= _gs.LostAnswerGiveUpAfter)
+        // A failed call of ours sends nothing more: its problems are all listed once the QPU took them. An orphaned
+        // call may still be sending (its gateway's node left gracefully) until NoneSentAfter; after that what is listed
+        // is all it sent, and nothing listed means it never reached the QPU.
+        double? used = r.Usage is { Unfinished: 0 } u && (l.NoneSentAfter is { } t ? now >= t : u.Problems > 0) ? u.Micros : null;
+        if (used is { } micros)
         {
-            _log.Warning("gave up looking for the answer of {0}'s call (problems {1}) after {2}: its reservation stays charged ({3})",
-                l.User, string.Join(",", l.Problems), _gs.LostAnswerGiveUpAfter, r.Error?.Message ?? "still unfinished");
+            _lookingUp.Remove(l.ReservationId);
+            _log.Info("the problems of {0}'s call {1} used {2} µs of QPU time ({3} problem(s)), charged instead of its reservation", l.User, l.Label, micros, r.Usage!.Problems);
+            _ledger.Tell(new SettleQuota(l.User, l.ReservationId, micros));
+            if (l.Own) _queue.Adjust(l.User, micros - l.Estimate);
+            _qpuMicrosByUser[l.User] = _qpuMicrosByUser.GetValueOrDefault(l.User) + micros;
+            return;
+        }
+        if (now - l.Since >= _gs.LostAnswerGiveUpAfter)
+        {
+            _lookingUp.Remove(l.ReservationId);
+            _log.Warning("gave up looking for the problems of {0}'s call {1} after {2}: its reservation stays charged ({3})",
+                l.User, l.Label, _gs.LostAnswerGiveUpAfter, r.Error?.Message ?? (r.Usage is { Problems: 0 } ? "none listed" : "still unfinished"));
             return;
         }
         double ms = Math.Min(_gs.LostAnswerMaxBackoff.TotalMilliseconds, _gs.LostAnswerFirstLook.TotalMilliseconds * Math.Pow(2, Math.Min(30, l.Attempt + 1)));

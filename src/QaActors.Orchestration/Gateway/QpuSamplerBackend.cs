@@ -32,14 +32,17 @@ public sealed class QpuSamplerBackend(QpuSampler sampler) : IQpuBackend
 
     public IReadOnlyList<string> ProblemsInDoubt(Exception error) => DelegateQpuBackend.SapiProblemsInDoubt(error);
 
-    public async Task<double?> AccessMicrosOfAsync(IReadOnlyList<string> problemIds, CancellationToken cancellationToken)
+    public async Task<LabelUsage?> UsageOfLabelAsync(string label, CancellationToken cancellationToken)
     {
+        if (await sampler.LookupAsync(cancellationToken).ConfigureAwait(false) is not { } lookup) return null;
+        var ids = await lookup.ProblemsLabelledAsync(label, cancellationToken).ConfigureAwait(false);
+        int unfinished = 0;
         double total = 0;
-        foreach (var id in problemIds)
+        foreach (var id in ids)
         {
-            if (await sampler.AccessTimeOfAsync(id, cancellationToken).ConfigureAwait(false) is not { } t) return null;
-            total += t;
+            if (await lookup.AccessTimeOfAsync(id, cancellationToken).ConfigureAwait(false) is { } t) total += t;
+            else unfinished++;
         }
-        return total;
+        return new LabelUsage(ids.Count, unfinished, total);
     }
 }

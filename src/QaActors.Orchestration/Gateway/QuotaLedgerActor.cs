@@ -7,8 +7,10 @@ using QaActors.Orchestration.Persistence;
 
 namespace QaActors.Orchestration.Gateway;
 
-public sealed record ReserveQuota(string User, double Micros) : IQaMessage;
-public sealed record QuotaReservedReply(long ReservationId, double Micros) : IQaMessage;
+/// <param name="Solver">The solver of the gateway asking (null: a caller that is not a gateway, e.g. a test).</param>
+public sealed record ReserveQuota(string User, double Micros, string? Solver = null) : IQaMessage;
+/// <param name="Label">What the call's problems are labelled with at the QPU (<see cref="QuotaLabels"/>).</param>
+public sealed record QuotaReservedReply(long ReservationId, double Micros, string Label) : IQaMessage;
 public sealed record QuotaDenied(string User, string Reason) : IQaMessage;
 public sealed record ChargeQuota(string User, long ReservationId, double Micros) : IQaMessage;
 public sealed record ReleaseQuota(string User, long ReservationId) : IQaMessage;
@@ -17,6 +19,14 @@ public sealed record ChargeQuotaInDoubt(string User, long ReservationId) : IQaMe
 /// <summary>What a reservation charged in doubt really used, found by a later look at its problems.</summary>
 public sealed record SettleQuota(string User, long ReservationId, double Micros) : IQaMessage;
 public sealed record SetQuota(string User, double Seconds) : IQaMessage;
+/// <summary>
+/// From a gateway that starts: the reservations of its solver still open belong to calls of an earlier gateway, which
+/// nobody follows now; charge them in full (orphaned, open for one settle), and answer every unsettled in-doubt charge
+/// of the solver so that the new gateway can look for what those calls used.
+/// </summary>
+public sealed record AdoptCalls(string Solver) : IQaMessage;
+public sealed record CallInDoubt(string User, long ReservationId, double ChargedMicros, string Label, DateTimeOffset ReservedAt, bool Orphaned) : IQaMessage;
+public sealed record CallsInDoubt(ImmutableArray<CallInDoubt> Calls) : IQaMessage;
 public sealed record GetQuota(string? User) : IQaMessage;
 
 /// <summary>One user's QPU-time account, in seconds.</summary>
@@ -34,8 +44,10 @@ public sealed record QuotaReport(ImmutableArray<QuotaAccount> Accounts) : IQaMes
 /// (the answer was lost) is charged its reservation, never released: it may have run; when a later look finds what it
 /// used, that replaces the charge once (<see cref="SettleQuota"/>). Every change is persisted before it is
 /// acknowledged, so the guarantee holds across restarts and across all experiments and gateways.
-/// Reservations still open when the ledger recovers belong to calls whose outcome is unknown (the
-/// process died): they are charged at their reserved amount, never silently dropped.
+/// Reservations still open when the ledger recovers, or when their solver's gateway starts again
+/// (<see cref="AdoptCalls"/>), belong to calls whose outcome is unknown (the process died): they are charged at their
+/// reserved amount, never silently dropped, and settled like charges in doubt when the new gateway finds their problems
+/// by their label (docs/architecture.md, "Gateway").
 /// Every <see cref="SnapshotEvery"/> events the whole ledger is snapshotted and the events and snapshots before it are
 /// deleted, so the journal holds at most that many of its events. A journal record that fails its checksum stops
 /// recovery there: the ledger then refuses every reservation and change, naming the record, rather than grant quota
@@ -53,6 +65,8 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         public readonly SortedDictionary<long, double> Reservations = new();
         /// <summary>Charged in doubt (amount charged), awaiting their settling.</summary>
         public readonly SortedDictionary<long, double> InDoubt = new();
+        /// <summary>The calls of open and in-doubt reservations whose solver is known.</summary>
+        public readonly SortedDictionary<long, QuotaCall> Calls = new();
         public double ReservedMicros => Reservations.Values.Sum();
     }
 
@@ -90,16 +104,24 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         Recover<QuotaReleased>(Apply);
         Recover<QuotaChargedInDoubt>(Apply);
         Recover<QuotaSettled>(Apply);
-        Recover<RecoveryCompleted>(_ => ChargeInDoubtReservations());
+        Recover<QuotaOrphaned>(Apply);
+        Recover<RecoveryCompleted>(_ => OrphanOpenReservations());
 
         Command<ReserveQuota>(r => _damage is not null, r => Sender.Tell(new QuotaDenied(r.User, _damage!)));
-        Command<object>(m => _damage is not null && m is ChargeQuota or ReleaseQuota or ChargeQuotaInDoubt or SettleQuota or SetQuota or GetQuota,
+        Command<object>(m => _damage is not null && m is ChargeQuota or ReleaseQuota or ChargeQuotaInDoubt or SettleQuota or SetQuota or GetQuota or AdoptCalls,
             _ => Sender.Tell(new Status.Failure(new InvalidDataException(_damage))));
         Command<ReserveQuota>(OnReserve);
         Command<ChargeQuota>(c =>
         {
             var sender = Sender;
             var a = AccountOf(c.User);
+            if (a.InDoubt.ContainsKey(c.ReservationId))
+            {
+                // Orphaned or charged in doubt while its call was in fact still running (the ledger restarted under a
+                // live gateway): the real figure settles it.
+                PersistAndAck(new QuotaSettled(c.User, c.ReservationId, c.Micros), sender);
+                return;
+            }
             if (!a.Reservations.ContainsKey(c.ReservationId))
             {
                 // Already charged (a duplicate) or unknown: never charge twice.
@@ -156,6 +178,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
                 sender.Tell(Report(s.User));
             });
         });
+        Command<AdoptCalls>(OnAdopt);
         Command<StopSingleton>(_ => Context.Stop(Self));
         Command<GetQuota>(g => Sender.Tell(Report(g.User)));
         Command<SaveSnapshotSuccess>(s =>
@@ -189,13 +212,47 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
             return;
         }
         long id = _nextId;
-        Persist(new QuotaReserved(r.User, id, r.Micros), e =>
+        var at = DateTimeOffset.UtcNow;
+        Persist(new QuotaReserved(r.User, id, r.Micros, r.Solver, at), e =>
         {
             Apply(e);
             MaybeSnapshot();
-            sender.Tell(new QuotaReservedReply(e.ReservationId, e.Micros));
+            sender.Tell(new QuotaReservedReply(e.ReservationId, e.Micros, QuotaLabels.For(e.ReservationId, at)));
         });
     }
+
+    private void OnAdopt(AdoptCalls c)
+    {
+        var sender = Sender;
+        var orphans = _accounts.SelectMany(kv => kv.Value.Reservations
+                .Where(r => kv.Value.Calls.TryGetValue(r.Key, out var call) && call.Solver == c.Solver)
+                .Select(r => new QuotaOrphaned(kv.Key, r.Key, r.Value)))
+            .ToList();
+        if (orphans.Count == 0)
+        {
+            sender.Tell(InDoubtOf(c.Solver));
+            return;
+        }
+        _log.Warning("the gateway of {0} started with {1} reservation(s) of an earlier gateway open: charged in full until their problems are found", c.Solver, orphans.Count);
+        int left = orphans.Count;
+        PersistAll(orphans, e =>
+        {
+            Apply(e);
+            MaybeSnapshot();
+            if (--left == 0) sender.Tell(InDoubtOf(c.Solver));
+        });
+    }
+
+    private CallsInDoubt InDoubtOf(string solver) => new(_accounts
+        .SelectMany(kv => kv.Value.InDoubt
+            .Where(d => kv.Value.Calls.TryGetValue(d.Key, out var call) && call.Solver == solver)
+            .Select(d =>
+            {
+                var call = kv.Value.Calls[d.Key];
+                return new CallInDoubt(kv.Key, d.Key, d.Value, QuotaLabels.For(d.Key, call.At), call.At, call.Orphaned);
+            }))
+        .OrderBy(x => x.ReservationId)
+        .ToImmutableArray());
 
     private void PersistAndAck(IPersisted e, IActorRef sender)
     {
@@ -207,6 +264,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
                 case QuotaReleased r: Apply(r); break;
                 case QuotaChargedInDoubt d: Apply(d); break;
                 case QuotaSettled q: Apply(q); break;
+                case QuotaOrphaned o: Apply(o); break;
             }
             MaybeSnapshot();
             sender.Tell(new Status.Success(null));
@@ -221,10 +279,14 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         return message;
     }
 
-    private void ChargeInDoubtReservations()
+    /// <summary>
+    /// Reservations open at recovery belong to calls whose outcome is unknown (the process died): they are charged in
+    /// full, never dropped, and stay open for a settle when the solver's gateway finds what they used.
+    /// </summary>
+    private void OrphanOpenReservations()
     {
         if (_damage is not null) return;
-        var open = _accounts.SelectMany(kv => kv.Value.Reservations.Select(r => new QuotaCharged(kv.Key, r.Key, r.Value))).ToList();
+        var open = _accounts.SelectMany(kv => kv.Value.Reservations.Select(r => new QuotaOrphaned(kv.Key, r.Key, r.Value))).ToList();
         if (open.Count == 0) return;
         _log.Warning("charging {0} reservation(s) whose calls were in progress when the ledger stopped", open.Count);
         PersistAll(open, e =>
@@ -246,7 +308,9 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
 
     private void Apply(QuotaReserved e)
     {
-        AccountOf(e.User).Reservations[e.ReservationId] = e.Micros;
+        var a = AccountOf(e.User);
+        a.Reservations[e.ReservationId] = e.Micros;
+        if (e.Solver is not null && e.At is { } at) a.Calls[e.ReservationId] = new QuotaCall(e.Solver, at, Orphaned: false);
         _nextId = Math.Max(_nextId, e.ReservationId + 1);
     }
 
@@ -254,9 +318,15 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
     {
         var a = AccountOf(e.User);
         if (a.Reservations.Remove(e.ReservationId)) a.ChargedMicros += e.Micros;
+        a.Calls.Remove(e.ReservationId);
     }
 
-    private void Apply(QuotaReleased e) => AccountOf(e.User).Reservations.Remove(e.ReservationId);
+    private void Apply(QuotaReleased e)
+    {
+        var a = AccountOf(e.User);
+        a.Reservations.Remove(e.ReservationId);
+        a.Calls.Remove(e.ReservationId);
+    }
 
     private void Apply(QuotaChargedInDoubt e)
     {
@@ -266,10 +336,20 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         a.InDoubt[e.ReservationId] = e.Micros;
     }
 
+    private void Apply(QuotaOrphaned e)
+    {
+        var a = AccountOf(e.User);
+        if (!a.Reservations.Remove(e.ReservationId)) return;
+        a.ChargedMicros += e.Micros;
+        a.InDoubt[e.ReservationId] = e.Micros;
+        if (a.Calls.TryGetValue(e.ReservationId, out var call)) a.Calls[e.ReservationId] = call with { Orphaned = true };
+    }
+
     private void Apply(QuotaSettled e)
     {
         var a = AccountOf(e.User);
         if (a.InDoubt.Remove(e.ReservationId, out double charged)) a.ChargedMicros += e.Micros - charged;
+        a.Calls.Remove(e.ReservationId);
     }
 
     private void MaybeSnapshot()
@@ -280,7 +360,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
     private QuotaLedgerSnapshot Snapshot() => new(_nextId,
         _accounts.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => new QuotaUserState(kv.Key, kv.Value.LimitMicros, kv.Value.ChargedMicros, kv.Value.Reservations.ToImmutableSortedDictionary(),
-                kv.Value.InDoubt.ToImmutableSortedDictionary()))
+                kv.Value.InDoubt.ToImmutableSortedDictionary(), kv.Value.Calls.ToImmutableSortedDictionary()))
             .ToImmutableArray());
 
     private void ApplySnapshot(QuotaLedgerSnapshot s)
@@ -294,6 +374,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
             a.ChargedMicros = u.ChargedMicros;
             foreach (var (id, m) in u.Reservations) a.Reservations[id] = m;
             foreach (var (id, m) in u.InDoubt ?? ImmutableSortedDictionary<long, double>.Empty) a.InDoubt[id] = m;
+            foreach (var (id, call) in u.Calls ?? ImmutableSortedDictionary<long, QuotaCall>.Empty) a.Calls[id] = call;
         }
     }
 

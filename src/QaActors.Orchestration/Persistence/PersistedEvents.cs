@@ -80,8 +80,13 @@ public sealed record ExperimentSnapshot(
 
 public sealed record QuotaLimitSet(string User, double LimitMicros, DateTimeOffset At) : IPersisted;
 
-/// <summary>An admission: QPU time set aside before a submission (estimate × reserve factor).</summary>
-public sealed record QuotaReserved(string User, long ReservationId, double Micros) : IPersisted;
+/// <summary>
+/// An admission: QPU time set aside before a submission (estimate × reserve factor). <paramref name="Solver"/> and
+/// <paramref name="At"/> (version 3; null in older records) name the gateway's solver and the time of the reservation:
+/// with the id they make the label the call's problems carry at the QPU (<see cref="Gateway.QuotaLabels"/>), so a later
+/// gateway can find what the call used after its own gateway was lost.
+/// </summary>
+public sealed record QuotaReserved(string User, long ReservationId, double Micros, string? Solver = null, DateTimeOffset? At = null) : IPersisted;
 
 /// <summary>The real qpu_access_time of a reservation, replacing it.</summary>
 public sealed record QuotaCharged(string User, long ReservationId, double Micros) : IPersisted;
@@ -98,9 +103,20 @@ public sealed record QuotaChargedInDoubt(string User, long ReservationId, double
 /// <summary>The real qpu_access_time of a reservation charged in doubt, replacing the charged reservation.</summary>
 public sealed record QuotaSettled(string User, long ReservationId, double Micros) : IPersisted;
 
+/// <summary>
+/// A reservation whose call nobody follows any more (its gateway stopped with the call open, or the ledger recovered
+/// with it open): charged in full like a charge in doubt and open for one <see cref="QuotaSettled"/>, but unlike one
+/// its problems may never have reached the QPU.
+/// </summary>
+public sealed record QuotaOrphaned(string User, long ReservationId, double Micros) : IPersisted;
+
+/// <summary>What the ledger knows of an open or in-doubt reservation's call: its solver, when it was reserved, and whether it was orphaned.</summary>
+public sealed record QuotaCall(string Solver, DateTimeOffset At, bool Orphaned);
+
 /// <param name="InDoubt">Reservations charged in doubt and not yet settled, with the amount charged (null: none; older snapshots have none).</param>
+/// <param name="Calls">The calls of open and in-doubt reservations whose solver is known (null: none; snapshots before version 4 have none).</param>
 public sealed record QuotaUserState(string User, double? LimitMicros, double ChargedMicros, ImmutableSortedDictionary<long, double> Reservations,
-    ImmutableSortedDictionary<long, double>? InDoubt = null);
+    ImmutableSortedDictionary<long, double>? InDoubt = null, ImmutableSortedDictionary<long, QuotaCall>? Calls = null);
 
 public sealed record QuotaLedgerSnapshot(long NextReservationId, ImmutableArray<QuotaUserState> Users) : IPersisted;
 

@@ -20,7 +20,8 @@ namespace QaActors.Orchestration.Persistence;
 /// Version 2 of every format is its version-1 body followed by the body's CRC-32 (IEEE 802.3, little-endian), so a
 /// damaged record is detected instead of being read as other data (one flipped bit in a step's samples would resume
 /// into a different model). Version 3 of the ledger's snapshot is its version-1 body followed by each user's in-doubt
-/// charges, then the checksum. Records that fail their checksum, or do not parse, reach the actor as a
+/// charges, then the checksum; version 4 adds each user's open calls (solver and time) after that, and version 3 of a
+/// reservation its solver and time after the version-1 body. Records that fail their checksum, or do not parse, reach the actor as a
 /// <see cref="DamagedRecord"/> rather than as an exception, so that it can refuse to continue and say which record.
 /// </summary>
 public sealed class PersistedSerializer : SerializerWithStringManifest
@@ -64,6 +65,11 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
     public const string QuotaSettledV2 = "quota-settled.v2";
     /// <summary>The ledger's snapshot with the reservations charged in doubt: the v2 body followed by each user's in-doubt charges.</summary>
     public const string QuotaSnapshotV3 = "quota-snapshot.v3";
+    /// <summary>A reservation with its solver and time (the v1 body, then the solver, or "" for none, and the time's ticks, or 0).</summary>
+    public const string QuotaReservedV3 = "quota-reserved.v3";
+    /// <summary>The v3 snapshot followed by each user's calls (id, solver, ticks, orphaned).</summary>
+    public const string QuotaSnapshotV4 = "quota-snapshot.v4";
+    public const string QuotaOrphanedV2 = "quota-orphaned.v2";
 
     private const int ChecksumBytes = 4;
 
@@ -80,10 +86,11 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         StepCheckpoint => CheckpointV2,
         ExperimentSnapshot => ExperimentSnapshotV2,
         QuotaLimitSet => QuotaLimitV2,
-        QuotaReserved => QuotaReservedV2,
+        QuotaReserved => QuotaReservedV3,
         QuotaCharged => QuotaChargedV2,
         QuotaReleased => QuotaReleasedV2,
-        QuotaLedgerSnapshot => QuotaSnapshotV3,
+        QuotaLedgerSnapshot => QuotaSnapshotV4,
+        QuotaOrphaned => QuotaOrphanedV2,
         QuotaChargedInDoubt => QuotaChargedInDoubtV2,
         QuotaSettled => QuotaSettledV2,
         ExperimentRegistered => ExperimentRegisteredV2,
@@ -141,6 +148,9 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         QuotaChargedInDoubtV2 => QuotaChargedInDoubtV2,
         QuotaSettledV2 => QuotaSettledV2,
         QuotaSnapshotV3 => QuotaSnapshotV3,
+        QuotaSnapshotV4 => QuotaSnapshotV4,
+        QuotaReservedV3 => QuotaReservedV3,
+        QuotaOrphanedV2 => QuotaOrphanedV2,
         _ => null,
     };
 
@@ -184,7 +194,11 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                     WriteProvenance(w, s.Totals);
                     break;
                 case QuotaLimitSet q: w.Write(q.User); w.Write(q.LimitMicros); w.Write(q.At.UtcTicks); break;
-                case QuotaReserved q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
+                case QuotaReserved q:
+                    w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros);
+                    if (current) { w.Write(q.Solver ?? ""); w.Write(q.At?.UtcTicks ?? 0); }
+                    break;
+                case QuotaOrphaned q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
                 case QuotaCharged q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
                 case QuotaReleased q: w.Write(q.User); w.Write(q.ReservationId); break;
                 case QuotaChargedInDoubt q: w.Write(q.User); w.Write(q.ReservationId); w.Write(q.Micros); break;
@@ -208,6 +222,14 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                             var d = u.InDoubt ?? ImmutableSortedDictionary<long, double>.Empty;
                             w.Write(d.Count);
                             foreach (var (id, micros) in d) { w.Write(id); w.Write(micros); }
+                        }
+                    // Version 4 only: the calls after the v3 body.
+                    if (current)
+                        foreach (var u in s.Users)
+                        {
+                            var c = u.Calls ?? ImmutableSortedDictionary<long, QuotaCall>.Empty;
+                            w.Write(c.Count);
+                            foreach (var (id, call) in c) { w.Write(id); w.Write(call.Solver); w.Write(call.At.UtcTicks); w.Write(call.Orphaned); }
                         }
                     break;
                 case ExperimentRegistered r: WriteRegistered(w, r); break;
@@ -268,8 +290,11 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
             QuotaReservedV1 => new QuotaReserved(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             QuotaChargedV1 => new QuotaCharged(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             QuotaReleasedV1 => new QuotaReleased(r.ReadString(), r.ReadInt64()),
-            QuotaSnapshotV1 => ReadQuotaSnapshot(r, withInDoubt: false),
-            QuotaSnapshotV3 => ReadQuotaSnapshot(r, withInDoubt: true),
+            QuotaSnapshotV1 => ReadQuotaSnapshot(r, withInDoubt: false, withCalls: false),
+            QuotaSnapshotV3 => ReadQuotaSnapshot(r, withInDoubt: true, withCalls: false),
+            QuotaSnapshotV4 => ReadQuotaSnapshot(r, withInDoubt: true, withCalls: true),
+            QuotaReservedV3 => ReadReservedV3(r),
+            QuotaOrphanedV2 => new QuotaOrphaned(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             QuotaChargedInDoubtV2 => new QuotaChargedInDoubt(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             QuotaSettledV2 => new QuotaSettled(r.ReadString(), r.ReadInt64(), r.ReadDouble()),
             ExperimentRegisteredV1 => ReadRegistered(r),
@@ -414,7 +439,15 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
         return b.ToImmutable();
     }
 
-    private static QuotaLedgerSnapshot ReadQuotaSnapshot(BinaryReader r, bool withInDoubt)
+    private static QuotaReserved ReadReservedV3(BinaryReader r)
+    {
+        var q = new QuotaReserved(r.ReadString(), r.ReadInt64(), r.ReadDouble());
+        string solver = r.ReadString();
+        long ticks = r.ReadInt64();
+        return q with { Solver = solver.Length == 0 ? null : solver, At = ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero) };
+    }
+
+    private static QuotaLedgerSnapshot ReadQuotaSnapshot(BinaryReader r, bool withInDoubt, bool withCalls)
     {
         long next = r.ReadInt64();
         int n = Count(r, "quota users");
@@ -437,6 +470,14 @@ public sealed class PersistedSerializer : SerializerWithStringManifest
                 var doubt = ImmutableSortedDictionary.CreateBuilder<long, double>();
                 for (int j = 0; j < m; j++) doubt[r.ReadInt64()] = r.ReadDouble();
                 users[i] = users[i] with { InDoubt = doubt.ToImmutable() };
+            }
+        if (withCalls)
+            for (int i = 0; i < n; i++)
+            {
+                int m = Count(r, "calls");
+                var calls = ImmutableSortedDictionary.CreateBuilder<long, QuotaCall>();
+                for (int j = 0; j < m; j++) calls[r.ReadInt64()] = new QuotaCall(r.ReadString(), ReadTime(r), r.ReadBoolean());
+                users[i] = users[i] with { Calls = calls.ToImmutable() };
             }
         return new QuotaLedgerSnapshot(next, users.MoveToImmutable());
     }
