@@ -271,6 +271,7 @@ public sealed class CampaignReport
             ["tables"] = new JsonArray(Rows.Select(r => (JsonNode)new JsonObject
             {
                 ["dataset"] = r.Dataset, ["pair"] = r.Pair, ["label"] = r.Label, ["method"] = r.Method.ToWire(),
+                ["dataset_title"] = DatasetTitle(r.Dataset), ["method_title"] = MethodTitle(r.Method),
                 ["runs"] = r.Runs, ["successes"] = r.Successes, ["failed"] = r.Failed, ["pending"] = r.Pending,
                 ["final_accuracy"] = StatsJson(r.FinalAccuracy), ["paper_accuracy"] = Num(r.PaperAccuracy?.Value), ["accuracy_difference"] = Num(r.AccuracyDifference),
                 ["steps_to_70"] = r.StepsTo70, ["steps_to_70_text"] = r.StepsText, ["horizon"] = r.Horizon, ["run_steps_to_70"] = StatsJson(r.RunStepsTo70),
