@@ -9,7 +9,7 @@ namespace QaActors.Dashboard.Tests;
 /// The dashboard in a real chromium against a real `qa node` (docs/operations.md, "Dashboard"). Screenshots of every page
 /// go to TestResults/screenshots of this project.
 /// </summary>
-public sealed class DashboardTests(DashboardFixture f) : IClassFixture<DashboardFixture>
+public sealed partial class DashboardTests(DashboardFixture f) : IClassFixture<DashboardFixture>
 {
     private static readonly JsonObject LongGibbs = new()
     {

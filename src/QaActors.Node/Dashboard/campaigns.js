@@ -20,14 +20,15 @@ export function campaignsPage(me) {
   const heads = ['Campaign', 'Name', 'User', 'State', 'Progress', 'Done', 'Running', 'Failed', 'Waiting'];
   const table = el('table', { id: 'campaigns' }, el('thead', {}, el('tr', {}, heads.map(h => el('th', { scope: 'col' }, h)))), tbody);
   const draw = () => keepFocus(table, () => {
+    // data-label names each cell's column for the stacked layout of a narrow window (app.css).
+    const td = (i, content, cls) => el('td', { class: cls, dataset: { label: heads[i] } }, content);
     tbody.replaceChildren(...rows.map(c => el('tr', { dataset: { id: c.campaign_id } },
-      el('td', {}, el('a', { href: `#/campaigns/${c.campaign_id}`, dataset: { key: `open-${c.campaign_id}` } }, c.campaign_id)),
-      el('td', {}, c.name ?? ''), el('td', {}, c.user ?? ''),
-      el('td', {}, el('span', { class: `badge ${stateClass(c.state)}` }, c.state)),
-      el('td', {}, c.total === undefined ? '' : el('progress', { max: c.total || 1, value: doneOf(c), 'aria-label': `${c.campaign_id}: ${doneOf(c)} of ${c.total} cells finished` })),
-      el('td', { class: 'num' }, c.total === undefined ? '' : `${c.completed}/${c.total}`),
-      el('td', { class: 'num' }, String(c.running ?? '')), el('td', { class: 'num' }, String(c.failed ?? '')),
-      el('td', { class: 'num' }, String(c.waiting ?? '')))));
+      td(0, el('a', { href: `#/campaigns/${c.campaign_id}`, dataset: { key: `open-${c.campaign_id}` } }, c.campaign_id)),
+      td(1, c.name ?? ''), td(2, c.user ?? ''),
+      td(3, el('span', { class: `badge ${stateClass(c.state)}` }, c.state)),
+      td(4, c.total === undefined ? '' : el('progress', { max: c.total || 1, value: doneOf(c), 'aria-label': `${c.campaign_id}: ${doneOf(c)} of ${c.total} cells finished` })),
+      td(5, c.total === undefined ? '' : `${c.completed}/${c.total}`, 'num'),
+      td(6, String(c.running ?? ''), 'num'), td(7, String(c.failed ?? ''), 'num'), td(8, String(c.waiting ?? ''), 'num'))));
     count.textContent = !loaded ? 'Loading…' : rows.length ? `${rows.length} campaign${rows.length === 1 ? '' : 's'}.`
       : me.admin ? 'No campaigns on this node yet.' : 'You have no campaigns yet: `qa campaign run FILE` starts one.';
   });
@@ -54,9 +55,9 @@ export function campaignPage(id) {
   const cancel = el('button', { type: 'button', class: 'danger', id: 'cancel', hidden: true }, 'Cancel campaign');
   const retry = el('button', { type: 'button', id: 'retry', hidden: true }, 'Retry failed cells');
   const cellsBody = el('tbody');
+  const cellHeads = ['Experiment', 'State', 'Step', 'Final test accuracy', 'Dataset', 'Classes', 'Method', 'Seed', 'Attempts', 'Reason'];
   const cellsTable = el('table', { id: 'cells' },
-    el('thead', {}, el('tr', {}, ['Experiment', 'Dataset', 'Classes', 'Method', 'Seed', 'State', 'Step', 'Final test accuracy', 'Attempts', 'Reason']
-      .map(h => el('th', { scope: 'col' }, h)))), cellsBody);
+    el('thead', {}, el('tr', {}, cellHeads.map(h => el('th', { scope: 'col' }, h)))), cellsBody);
   const tables = el('div', { id: 'report-tables' }), figures = el('div', { class: 'figures', id: 'figures' });
   const reportNote = el('p', { class: 'help', id: 'report-note' }, 'The report appears once a cell is done.');
   show(el('h1', {}, 'Campaign ', el('span', { class: 'mono' }, id)), err,
@@ -96,13 +97,15 @@ export function campaignPage(id) {
     const steps = view.steps_in_flight || {};
     cellsBody.replaceChildren(...(view.cells || []).map(c => {
       const step = c.status === 'running' && steps[c.experiment_id] !== undefined ? steps[c.experiment_id] : c.last_step;
+      const td = (i, content, cls, field) => el('td', { class: cls, dataset: { label: cellHeads[i], field } }, content);
       return el('tr', { dataset: { id: c.experiment_id, status: c.status } },
-        el('td', {}, el('a', { href: `#/experiments/${c.experiment_id}`, dataset: { key: `open-${c.experiment_id}` } }, c.experiment_id)),
-        el('td', {}, c.study === 'Equivalence' ? `${c.dataset} (Sec. 5.1)` : c.dataset),
-        el('td', {}, `${c.class_a},${c.class_b}`), el('td', {}, c.method), el('td', { class: 'num' }, String(c.seed)),
-        el('td', {}, el('span', { class: `badge ${stateClass(c.status)}`, dataset: { field: 'status' } }, CELL_LABEL[c.status] ?? c.status)),
-        el('td', { class: 'num', dataset: { field: 'step' } }, step === undefined || step === null ? '–' : `${step}/${c.steps ?? '?'}`),
-        el('td', { class: 'num' }, fmt(c.final_accuracy, 4)), el('td', { class: 'num' }, String(c.attempts)), el('td', {}, c.reason ?? ''));
+        td(0, el('a', { href: `#/experiments/${c.experiment_id}`, dataset: { key: `open-${c.experiment_id}` } }, c.experiment_id)),
+        td(1, el('span', { class: `badge ${stateClass(c.status)}`, dataset: { field: 'status' } }, CELL_LABEL[c.status] ?? c.status)),
+        td(2, step === undefined || step === null ? '–' : `${step}/${c.steps ?? '?'}`, 'num', 'step'),
+        td(3, fmt(c.final_accuracy, 4), 'num'),
+        td(4, c.study === 'Equivalence' ? `${c.dataset} (Sec. 5.1)` : c.dataset),
+        td(5, `${c.class_a},${c.class_b}`), td(6, String(c.method).toLowerCase()), td(7, String(c.seed), 'num'),
+        td(8, String(c.attempts), 'num'), td(9, c.reason ?? ''));
     }));
   });
 
@@ -237,7 +240,7 @@ function reportTable(tableId, caption, rows, cells) {
     el('thead', {},
       el('tr', {}, el('th', { scope: 'col', rowspan: 2 }, 'Dataset'), el('th', { scope: 'col', rowspan: 2 }, 'Class'),
         methods.map(([, title]) => el('th', { scope: 'colgroup', colspan: 3, class: 'group' }, title))),
-      el('tr', {}, methods.flatMap(() => [el('th', { scope: 'col' }, 'ours'), el('th', { scope: 'col' }, 'paper'), el('th', { scope: 'col' }, 'Δ')]))),
+      el('tr', {}, methods.flatMap(() => ['ours', 'paper', 'Δ'].map(h => el('th', { scope: 'col', class: 'num' }, h))))),
     el('tbody', {}, pairs.map(p => el('tr', { dataset: { pair: `${p.dataset} ${p.pair}` } },
       el('th', { scope: 'row' }, p.dataset_title ?? p.dataset), el('td', {}, p.label ?? p.pair),
       methods.flatMap(([m]) => {
