@@ -35,14 +35,16 @@ public sealed partial class DashboardTests
         // 1 pair x backprop, gibbs x 2 seeds, one cell at a time: the cells finish one after another while the page watches.
         // The paper's 20 steps of batch 5 with a narrower hidden layer: every run succeeds (so Table 1 and Fig. 4 have
         // numbers and curves), and a gibbs step takes a visible moment.
-        var page = await f.OpenAsync("alice");
-        string id = await SubmitCampaignAsync("alice", CampaignSpec("watched", "backprop, gibbs", "1, 2", "hidden = 128, train-size = 20, steps = 20, reads = 100"));
+        // Erin's own user, so that her experiments do not enter the experiment tests' tables.
+        await f.AddUserAsync("erin");
+        var page = await f.OpenAsync("erin");
+        string id = await SubmitCampaignAsync("erin", CampaignSpec("watched", "backprop, gibbs", "1, 2", "hidden = 128, train-size = 20, steps = 20, reads = 100"));
         // Keyboard: the nav link to the campaigns, and from the list the campaign's own link, open its page.
         await page.Locator("#nav a[data-page=campaigns]").FocusAsync();
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(page.Locator("main h1")).ToHaveTextAsync("Campaigns");
         var listed = page.Locator($"#campaigns tr[data-id='{id}']");
-        await Assertions.Expect(listed).ToContainTextAsync("alice", new() { Timeout = 10000 });
+        await Assertions.Expect(listed).ToContainTextAsync("erin", new() { Timeout = 10000 });
         await f.ShotAsync(page, "13-campaigns");
         await listed.Locator("a").FocusAsync();
         await page.Keyboard.PressAsync("Enter");
@@ -78,7 +80,7 @@ public sealed partial class DashboardTests
         var row = page.Locator("#table1 tbody tr[data-pair='mnist 2-3']");
         await Assertions.Expect(row).ToBeVisibleAsync(new() { Timeout = 15000 });
         await Assertions.Expect(row.Locator("[data-method=backprop][data-field=paper]")).ToHaveTextAsync("0.8277");
-        using (var api = f.Api("alice"))
+        using (var api = f.Api("erin"))
         {
             // The page's numbers are the report's.
             var report = JsonNode.Parse(await api.GetStringAsync($"api/v1/campaigns/{id}/report"))!;
@@ -118,7 +120,7 @@ public sealed partial class DashboardTests
         await page.Context.CloseAsync();
 
         // A narrow window: the campaign page fits without sideways scrolling of the page itself.
-        var narrow = await f.OpenAsync("alice", width: 390, height: 844, fragment: $"#/campaigns/{id}");
+        var narrow = await f.OpenAsync("erin", width: 390, height: 844, fragment: $"#/campaigns/{id}");
         await Assertions.Expect(narrow.Locator("#figures figure img")).ToBeVisibleAsync(new() { Timeout = 15000 });
         await f.ShotAsync(narrow, "16-narrow-campaign");
         Assert.True(await narrow.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"),
@@ -146,8 +148,13 @@ public sealed partial class DashboardTests
     public async Task An_admin_cancels_a_users_campaign_from_its_page()
     {
         // Long gibbs cells, one at a time: the campaign is still running when the admin looks.
-        string id = await SubmitCampaignAsync("alice", CampaignSpec("long", "gibbs", "1, 2, 3", "hidden = 32, train-size = 20, steps = 5000, reads = 20, sweeps = 50"));
-        var page = await f.OpenAsync("admin", fragment: $"#/campaigns/{id}");
+        await f.AddUserAsync("frank");
+        string id = await SubmitCampaignAsync("frank", CampaignSpec("long", "gibbs", "1, 2, 3", "hidden = 32, train-size = 20, steps = 5000, reads = 20, sweeps = 50"));
+        // The admin's list has everyone's campaigns, frank's among them.
+        var page = await f.OpenAsync("admin", fragment: "#/campaigns");
+        var listed = page.Locator($"#campaigns tr[data-id='{id}']");
+        await Assertions.Expect(listed).ToContainTextAsync("frank", new() { Timeout = 10000 });
+        await listed.Locator("a").ClickAsync();
         await Assertions.Expect(page.Locator("#state")).ToHaveTextAsync("running", new() { Timeout = 10000 });
         await Assertions.Expect(page.Locator("#cells tbody tr[data-status=running]")).ToHaveCountAsync(1, new() { Timeout = 30000 });
         // The running cell's step moves on the page while the campaign runs.
@@ -166,7 +173,7 @@ public sealed partial class DashboardTests
         await f.ShotAsync(page, "19-campaign-cancelled");
         f.AssertNoScriptErrors(page);
         await page.Context.CloseAsync();
-        using var alice = f.Api("alice");
-        Assert.Equal("cancelled", JsonNode.Parse(await alice.GetStringAsync($"api/v1/campaigns/{id}?cells=false"))!["state"]!.GetValue<string>());
+        using var frank = f.Api("frank");
+        Assert.Equal("cancelled", JsonNode.Parse(await frank.GetStringAsync($"api/v1/campaigns/{id}?cells=false"))!["state"]!.GetValue<string>());
     }
 }

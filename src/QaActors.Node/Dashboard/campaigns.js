@@ -136,7 +136,7 @@ export function campaignPage(id) {
 
   const drawReport = report => {
     const rows = report.tables || [];
-    reportNote.textContent = rows.length ? `Ours beside the paper (${report.paper}); the definitions are in docs/campaigns.md. ${doneOf(view)} of ${view.total} cells finished.`
+    reportNote.textContent = rows.length ? `Ours beside the paper (${report.paper}); the definitions are in docs/campaigns.md. As of ${report.cells.filter(c => c.status === 'completed').length} of ${report.cells.length} cells done.`
       : 'No training pairs in this campaign: Tables 1-3 are made of its Sec. 5.2 cells.';
     tables.replaceChildren(...(rows.length ? [
       reportTable('table1', 'Table 1: mean final test accuracy of the successful runs', rows, r => [
