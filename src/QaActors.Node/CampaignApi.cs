@@ -92,6 +92,7 @@ public static class CampaignApi
             return await qa.Campaigns.Ask<object>(new RetryFailedCells(id), Ask, ct) is CampaignStatus s ? Results.Ok(StatusJson(s)) : NotFound(id);
         });
         CampaignReportApi.Map(api, qa);
+        CampaignRuntimeApi.Map(api, qa);
     }
 
     /// <summary>Every cell of a campaign: they arrive in pages that each fit a remote frame, from the first page on.</summary>

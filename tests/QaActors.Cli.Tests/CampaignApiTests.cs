@@ -19,6 +19,7 @@ public class CampaignApiTests
           seeds = [1, 2]
           settings { hidden = 16, train-size = 20, steps = 3, reads = 10, sweeps = 20 }
           max-concurrent = 2
+          runtime { min-size = 10, max-size = 100, points-per-decade = 1, measure-max-size = 100, reads = 5, sweeps = 20, repeats = 1 }
         }
         """;
 
@@ -114,6 +115,35 @@ public class CampaignApiTests
             Assert.DoesNotContain(JsonNode.Parse(await bob.GetStringAsync("api/v1/campaigns"))!.AsArray(), c => c!["campaign_id"]!.GetValue<string>() == id);
             Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("api/v1/campaigns/nobody-00000000/report")).StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("api/v1/campaigns/not..an/report")).StatusCode);
+
+            // Fig. 5: the runtime study runs on the node only when asked, then its figure is served beside the report's.
+            Assert.Equal("none", JsonNode.Parse(await alice.GetStringAsync($"{b}/runtime"))!["state"]!.GetValue<string>());
+            Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"{b}/figures/fig5.png")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"{b}/runtime", null)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await bob.PostAsync($"{b}/runtime", null)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync($"{b}/runtime")).StatusCode);
+            var started = await alice.PostAsync($"{b}/runtime", null);
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            Assert.Equal("running", JsonNode.Parse(await started.Content.ReadAsStringAsync())!["state"]!.GetValue<string>());
+            // Asked again while it runs: the same study, not a second one.
+            Assert.Equal(HttpStatusCode.OK, (await alice.PostAsync($"{b}/runtime", null)).StatusCode);
+            JsonNode runtime;
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(300);
+            while ((runtime = JsonNode.Parse(await alice.GetStringAsync($"{b}/runtime"))!)["state"]!.GetValue<string>() == "running")
+            {
+                Assert.True(DateTime.UtcNow < until, "the runtime study is still running after 300 s");
+                await Task.Delay(500);
+            }
+            Assert.True(runtime["state"]!.GetValue<string>() == "completed", runtime.ToJsonString());
+            var study = runtime["study"]!;
+            Assert.Equal([10, 100], study["rows"]!.AsArray().Select(r => r!["size"]!.GetValue<int>()));
+            Assert.True(study["max_size_pegasus16"]!.GetValue<int>() > 100);
+            var fig5 = await alice.GetByteArrayAsync($"{b}/figures/fig5.png");
+            Assert.True(fig5.Length > 1000, $"fig5.png has {fig5.Length} bytes");
+            Assert.Equal(PngMagic, fig5[..8]);
+            Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync($"{b}/figures/fig5.png")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"{b}/figures/fig5.png")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"{b}/figures/fig5.png")).StatusCode);
 
             // `qa campaign report` writes the node's report: the same report.json, tables and figure.
             string outDir = Path.Combine(dir, "report");

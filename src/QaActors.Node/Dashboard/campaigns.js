@@ -60,11 +60,14 @@ export function campaignPage(id) {
     el('thead', {}, el('tr', {}, cellHeads.map(h => el('th', { scope: 'col' }, h)))), cellsBody);
   const tables = el('div', { id: 'report-tables' }), figures = el('div', { class: 'figures', id: 'figures' });
   const reportNote = el('p', { class: 'help', id: 'report-note' }, 'The report appears once a cell is done.');
+  const runtime = el('section', { 'aria-labelledby': 'h-runtime', id: 'runtime', hidden: true }, el('h3', { id: 'h-runtime' }, 'Fig. 5: the runtime study'));
+  const runtimeBody = el('div', { 'aria-live': 'polite' });
+  runtime.append(runtimeBody);
   show(el('h1', {}, 'Campaign ', el('span', { class: 'mono' }, id)), err,
     el('div', { class: 'exp-head' }, stateBadge, who, counts, progress, el('span', { class: 'actions' }, retry, cancel)), live,
     el('section', { 'aria-labelledby': 'h-cells' }, el('h2', { id: 'h-cells' }, 'Cells'), el('div', { class: 'table-wrap' }, cellsTable)),
     el('section', { 'aria-labelledby': 'h-report' }, el('h2', { id: 'h-report' }, 'Report'), reportNote, tables,
-      el('h3', {}, 'Figures'), figures));
+      el('h3', {}, 'Figures'), figures, runtime));
 
   const act = async (button, path, done) => {
     button.disabled = true;
@@ -171,8 +174,8 @@ export function campaignPage(id) {
       el('p', { class: 'help' }, 'No figures yet.')])));
   };
 
-  const figureCard = (name, url) => {
-    const what = name.startsWith('fig3-') ? `Fig. 3 (equivalence), ${name.slice(5, -4)}` : `Fig. 4, ${name.slice(5, -4)}`;
+  const figureCard = (name, url, caption, alt) => {
+    const what = caption ?? (name.startsWith('fig3-') ? `Fig. 3 (equivalence), ${name.slice(5, -4)}` : `Fig. 4, ${name.slice(5, -4)}`);
     const button = el('button', { type: 'button', class: 'link', dataset: { figure: name, key: `download-${name}` } }, `Download ${name}`);
     button.addEventListener('click', async () => {
       button.disabled = true;
@@ -182,11 +185,55 @@ export function campaignPage(id) {
     });
     return el('figure', { class: 'card figure', dataset: { name } },
       el('figcaption', {}, what),
-      el('img', { src: url, alt: name.startsWith('fig3-')
+      el('img', { src: url, alt: alt ?? name.startsWith('fig3-')
         ? `${what}: the MLP's training loss, the EBM's log-likelihood and both test accuracies, each with the other's weights`
         : `${what}: mean test accuracy per step of each method over its successful runs, shaded ± one std` }),
       button);
   };
+
+  // Fig. 5 is measured on the node when asked (CampaignRuntimeApi), not with the grid; its state is polled while it runs.
+  let runtimeUrl = null, stopRuntimePoll = null;
+  const drawRuntime = async st => {
+    runtime.hidden = false;
+    if (st.state === 'completed') {
+      if (stopRuntimePoll) { stopRuntimePoll(); stopRuntimePoll = null; }
+      if (!runtimeUrl) {
+        const r = await call(`/campaigns/${id}/figures/fig5.png`, { raw: true, signal: ctl.signal });
+        runtimeUrl = URL.createObjectURL(await r.blob());
+      }
+      const s = st.study || {};
+      runtimeBody.replaceChildren(
+        el('p', { class: 'help' }, `Measured on this node: sizes ${st.sizes[0]} to ${st.sizes[st.sizes.length - 1]}, ${s.reads} reads, ${s.sweeps} sweeps, measured up to ${s.measure_max_size} `
+          + `and extrapolated above; the largest N-1 model embedded is N = ${s.max_size_pegasus16} on Pegasus P16 and ${s.max_size_zephyr15} on Zephyr Z15.`),
+        figureCard('fig5.png', runtimeUrl, 'Fig. 5, runtime against model size',
+          'Fig. 5: log-log runtime against model size of the MLP product, the EBM Gibbs sampling and the QPU access time, with the graphs\' capacities marked'));
+      return;
+    }
+    const start = el('button', { type: 'button', id: 'run-runtime' }, st.state === 'failed' ? 'Run the runtime study again' : 'Run the runtime study on this node');
+    start.addEventListener('click', async () => {
+      start.disabled = true;
+      try { await drawRuntime(await call(`/campaigns/${id}/runtime`, { method: 'POST' })); }
+      catch (e) {
+        if (e instanceof ApiError && (e.status === 401 || e.status === 429)) return;
+        runtimeBody.append(banner('error', `Not started: ${lostMessage(e)}`));
+        start.disabled = false;
+      }
+    });
+    runtimeBody.replaceChildren(
+      st.state === 'running' ? el('p', { id: 'runtime-state' }, `Running on this node since ${new Date(st.started).toLocaleTimeString()}; the figure appears here when it is done.`)
+        : el('p', { class: 'help', id: 'runtime-state' }, st.state === 'failed' ? `The study failed: ${st.reason}` :
+          `This campaign has a runtime study (${st.sizes.length} sizes from ${st.sizes[0]} to ${st.sizes[st.sizes.length - 1]}). It measures the machine it runs on, `
+          + 'so it runs only when asked, one at a time per node; it takes from a minute to much longer with large sizes.'),
+      st.state === 'running' ? null : start);
+    if (st.state === 'running' && !stopRuntimePoll) {
+      stopRuntimePoll = poller(async signal => { const again = await call(`/campaigns/${id}/runtime`, { signal }); if (again.state !== 'running') await drawRuntime(again); },
+        e => err.replaceChildren(banner('error', `The runtime study's state could not be read: ${lostMessage(e)}`)));
+    }
+  };
+  call(`/campaigns/${id}/runtime`, { signal: ctl.signal }).then(drawRuntime, e => {
+    // 404: no runtime block (or not the caller's campaign, which the event stream says for the whole page).
+    if (!stopped && !(e instanceof ApiError && [401, 404, 429].includes(e.status))) err.replaceChildren(banner('error', `The runtime study's state could not be read: ${lostMessage(e)}`));
+  });
 
   const onEvent = (name, data) => {
     const d = JSON.parse(data);
@@ -212,6 +259,8 @@ export function campaignPage(id) {
   start();
   return () => {
     stopped = true;
+    if (stopRuntimePoll) stopRuntimePoll();
+    if (runtimeUrl) URL.revokeObjectURL(runtimeUrl);
     clearTimeout(reportTimer);
     ctl.abort();
     for (const [, url] of blobs.values()) URL.revokeObjectURL(url);
