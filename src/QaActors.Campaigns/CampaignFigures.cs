@@ -7,8 +7,8 @@ public static class CampaignFigures
 {
     private static readonly Color[] Palette = [Colors.Black, Colors.Blue, Colors.Red, Colors.Green, Colors.Orange];
 
-    /// <summary>Fig. 4: mean test accuracy per step, shaded ± one unbiased std, one curve per method.</summary>
-    public static void WriteFig4(string path, string title, IReadOnlyList<Curve> curves)
+    /// <summary>Fig. 4 as PNG bytes: mean test accuracy per step, shaded ± one unbiased std, one curve per method.</summary>
+    public static byte[] Fig4Png(string title, IReadOnlyList<Curve> curves)
     {
         var plot = new Plot();
         plot.Title($"{title}: mean test accuracy of successful runs (± std)");
@@ -16,11 +16,11 @@ public static class CampaignFigures
         plot.YLabel("test accuracy of the MLP");
         AddCurves(plot, curves);
         plot.Axes.SetLimitsY(0.4, 1.0);
-        Save(plot, path, 800, 520);
+        return plot.GetImage(800, 520).GetImageBytes(ImageFormat.Png);
     }
 
-    /// <summary>Fig. 3: four panels (losses and accuracies of both models, each with the other's weights).</summary>
-    public static void WriteFig3(string path, string title, IReadOnlyList<(string Title, string YLabel, Curve[] Curves)> panels)
+    /// <summary>Fig. 3 as PNG bytes: four panels (losses and accuracies of both models, each with the other's weights).</summary>
+    public static byte[] Fig3Png(string title, IReadOnlyList<(string Title, string YLabel, Curve[] Curves)> panels)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(panels.Count);
@@ -33,9 +33,7 @@ public static class CampaignFigures
             plot.YLabel(panels[i].YLabel);
             AddCurves(plot, panels[i].Curves);
         }
-        string tmp = path + ".tmp.png";
-        multiplot.SavePng(tmp, 1200, 860);
-        File.Move(tmp, path, overwrite: true);
+        return multiplot.Render(1200, 860).GetImageBytes(ImageFormat.Png);
     }
 
     private static void AddCurves(Plot plot, IReadOnlyList<Curve> curves)

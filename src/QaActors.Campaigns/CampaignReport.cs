@@ -166,7 +166,7 @@ public sealed class CampaignReport
     private static string Stats(SampleStats s, string format = "F4") =>
         s.N == 0 ? "-" : s.N == 1 ? $"{F(s.Mean, format)} (n=1)" : $"{F(s.Mean, format)} ± {F(s.Std, format)} (n={s.N})";
 
-    private string DatasetTitle(string d) => d switch { "mnist" => "MNIST", "fashion-mnist" => "Fashion-MNIST", _ => d };
+    public static string DatasetTitle(string d) => d switch { "mnist" => "MNIST", "fashion-mnist" => "Fashion-MNIST", _ => d };
 
     public string TablesMarkdown()
     {
@@ -271,6 +271,7 @@ public sealed class CampaignReport
             ["tables"] = new JsonArray(Rows.Select(r => (JsonNode)new JsonObject
             {
                 ["dataset"] = r.Dataset, ["pair"] = r.Pair, ["label"] = r.Label, ["method"] = r.Method.ToWire(),
+                ["dataset_title"] = DatasetTitle(r.Dataset), ["method_title"] = MethodTitle(r.Method),
                 ["runs"] = r.Runs, ["successes"] = r.Successes, ["failed"] = r.Failed, ["pending"] = r.Pending,
                 ["final_accuracy"] = StatsJson(r.FinalAccuracy), ["paper_accuracy"] = Num(r.PaperAccuracy?.Value), ["accuracy_difference"] = Num(r.AccuracyDifference),
                 ["steps_to_70"] = r.StepsTo70, ["steps_to_70_text"] = r.StepsText, ["horizon"] = r.Horizon, ["run_steps_to_70"] = StatsJson(r.RunStepsTo70),
@@ -283,26 +284,37 @@ public sealed class CampaignReport
         };
     }
 
+    /// <summary>
+    /// The figures' file names (fig4-DATASET-A-B.png per pair, then fig3-... per equivalence pair), in report.json's
+    /// order. <see cref="FigurePng"/> draws any of them: the CLI writes them to files and the node serves them, one code.
+    /// </summary>
+    public IReadOnlyList<string> FigureNames =>
+        [.. Pairs.Select(p => Fig4Name(p.Dataset, p.Pair)), .. EquivalencePairs.Select(p => $"fig3-{FileSafe(p.Dataset)}-{p.Pair}.png")];
+
+    private static string Fig4Name(string dataset, string pair) => $"fig4-{FileSafe(dataset)}-{pair}.png";
+
+    /// <summary>The PNG of one of <see cref="FigureNames"/>, or null for a name that is not one of them.</summary>
+    public byte[]? FigurePng(string name)
+    {
+        foreach (var (d, p, label) in Pairs)
+            if (Fig4Name(d, p) == name) return CampaignFigures.Fig4Png($"{DatasetTitle(d)} {label}", Fig4(d, p));
+        foreach (var (d, p) in EquivalencePairs)
+            if ($"fig3-{FileSafe(d)}-{p}.png" == name) return CampaignFigures.Fig3Png($"{DatasetTitle(d)} {p}", Fig3(d, p));
+        return null;
+    }
+
+    /// <summary>report.json's text (indented, as <see cref="WriteAll"/> writes it and the node's API serves it).</summary>
+    public string ReportJson() => ToJson(FigureNames).ToJsonString(JsonOptions);
+
     /// <summary>Writes tables.md, tables.csv, report.json and the figures (fig4-*.png, fig3-*.png) into <paramref name="dir"/>.</summary>
     public IReadOnlyList<string> WriteAll(string dir)
     {
         Directory.CreateDirectory(dir);
-        var figures = new List<string>();
-        foreach (var (d, p, label) in Pairs)
-        {
-            string name = $"fig4-{FileSafe(d)}-{p}.png";
-            CampaignFigures.WriteFig4(Path.Combine(dir, name), $"{DatasetTitle(d)} {label}", Fig4(d, p));
-            figures.Add(name);
-        }
-        foreach (var (d, p) in EquivalencePairs)
-        {
-            string name = $"fig3-{FileSafe(d)}-{p}.png";
-            CampaignFigures.WriteFig3(Path.Combine(dir, name), $"{DatasetTitle(d)} {p}", Fig3(d, p));
-            figures.Add(name);
-        }
+        var figures = FigureNames;
+        foreach (var name in figures) WriteAtomically(Path.Combine(dir, name), FigurePng(name)!);
         WriteAtomically(Path.Combine(dir, "tables.md"), TablesMarkdown());
         WriteAtomically(Path.Combine(dir, "tables.csv"), TablesCsv());
-        WriteAtomically(Path.Combine(dir, "report.json"), ToJson(figures).ToJsonString(JsonOptions));
+        WriteAtomically(Path.Combine(dir, "report.json"), ReportJson());
         return [.. figures, "tables.md", "tables.csv", "report.json"];
     }
 
@@ -312,6 +324,13 @@ public sealed class CampaignReport
     {
         string tmp = path + ".tmp";
         File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public static void WriteAtomically(string path, byte[] bytes)
+    {
+        string tmp = path + ".tmp";
+        File.WriteAllBytes(tmp, bytes);
         File.Move(tmp, path, overwrite: true);
     }
 }

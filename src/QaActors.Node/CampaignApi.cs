@@ -77,16 +77,8 @@ public static class CampaignApi
             if (cells == false)
                 return await Owned(qa, new GetCampaignStatus(id, WithCells: false), who, ct) is { } counts ? Results.Ok(StatusJson(counts)) : NotFound(id);
             if (await Owned(qa, new GetCampaignStatus(id), who, ct) is not { } first) return NotFound(id);
-            // The cells arrive in pages that each fit a remote frame; the answer has them all.
-            var all = JsonNode.Parse(first.CellsJson)!.AsArray();
-            for (var page = first; page.NextCellOffset is int next;)
-            {
-                if (await qa.Campaigns.Ask<object>(new GetCampaignStatus(id, next), Ask, ct) is not CampaignStatus more) break;
-                foreach (var c in JsonNode.Parse(more.CellsJson)!.AsArray().ToList()) all.Add(c!.DeepClone());
-                page = more;
-            }
             var j = StatusJson(first);
-            j["cells"] = all;
+            j["cells"] = await AllCellsAsync(qa, first, ct);
             return Results.Ok(j);
         });
         api.MapPost("/campaigns/{id}/cancel", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
@@ -99,6 +91,21 @@ public static class CampaignApi
             if (await Owned(qa, new GetCampaignStatus(id, WithCells: false), who, ct) is null) return NotFound(id);
             return await qa.Campaigns.Ask<object>(new RetryFailedCells(id), Ask, ct) is CampaignStatus s ? Results.Ok(StatusJson(s)) : NotFound(id);
         });
+        CampaignReportApi.Map(api, qa);
+        CampaignRuntimeApi.Map(api, qa);
+    }
+
+    /// <summary>Every cell of a campaign: they arrive in pages that each fit a remote frame, from the first page on.</summary>
+    internal static async Task<JsonArray> AllCellsAsync(QaActorSystem qa, CampaignStatus first, CancellationToken ct)
+    {
+        var all = JsonNode.Parse(first.CellsJson)!.AsArray();
+        for (var page = first; page.NextCellOffset is int next;)
+        {
+            if (await qa.Campaigns.Ask<object>(new GetCampaignStatus(first.CampaignId, next), Ask, ct) is not CampaignStatus more) break;
+            foreach (var c in JsonNode.Parse(more.CellsJson)!.AsArray().ToList()) all.Add(c!.DeepClone());
+            page = more;
+        }
+        return all;
     }
 
     /// <param name="runtime">The file has a runtime block: a timing study, run by `qa campaign runtime`, not by the cluster.</param>
@@ -109,9 +116,9 @@ public static class CampaignApi
 
     private static bool Sees(ClaimsPrincipal who, string owner) => who.IsInRole(BearerTokenHandler.AdminRole) || owner == who.Identity?.Name;
 
-    private static IResult NotFound(string id) => Results.NotFound(new ApiError($"no campaign '{id}' of yours"));
+    internal static IResult NotFound(string id) => Results.NotFound(new ApiError($"no campaign '{id}' of yours"));
 
-    private static async Task<CampaignStatus?> Owned(QaActorSystem qa, GetCampaignStatus ask, ClaimsPrincipal who, CancellationToken ct)
+    internal static async Task<CampaignStatus?> Owned(QaActorSystem qa, GetCampaignStatus ask, ClaimsPrincipal who, CancellationToken ct)
     {
         if (ask.CampaignId.Length is 0 or > 64 || !ask.CampaignId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return null;
         return await qa.Campaigns.Ask<object>(ask, Ask, ct) is CampaignStatus s && Sees(who, s.User) ? s : null;

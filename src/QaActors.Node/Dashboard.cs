@@ -22,8 +22,9 @@ public static class Dashboard
 
     private const string ResourcePrefix = "dashboard/";
 
-    // The page's own script and style only: no inline script, nothing from another origin, not framable.
-    private const string Csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    // The page's own script and style only: no inline script, nothing from another origin, not framable. Images are
+    // blob: URLs of figures the page fetched itself (an <img src> cannot carry the bearer token).
+    private const string Csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
         + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     private static readonly Lazy<IReadOnlyDictionary<string, Asset>> Assets = new(Load);
@@ -40,8 +41,7 @@ public static class Dashboard
         {
             ["user"] = who.Identity!.Name,
             ["admin"] = IsAdmin(who),
-            ["weight"] = double.TryParse(who.FindFirstValue(BearerTokenHandler.WeightClaim), System.Globalization.NumberStyles.Float,
-                System.Globalization.CultureInfo.InvariantCulture, out var w) ? w : 1.0,
+            ["weight"] = Weight(who),
         }));
         api.MapGet("/gateways", async (ClaimsPrincipal who, CancellationToken ct) => Results.Ok(await Gateways(qa, who, ct)));
     }
@@ -53,7 +53,6 @@ public static class Dashboard
     private static async Task<JsonArray> Gateways(QaActorSystem qa, ClaimsPrincipal who, CancellationToken ct)
     {
         bool admin = IsAdmin(who);
-        string me = who.Identity!.Name!;
         var g = qa.Settings.Gateway;
         var result = new JsonArray();
         foreach (var solver in qa.Services.QpuBackends.Keys.Order(StringComparer.Ordinal))
@@ -66,9 +65,6 @@ public static class Dashboard
                 result.Add(new JsonObject { ["solver"] = solver, ["error"] = "the gateway did not answer within 5 s" });
                 continue;
             }
-            var byUser = (st.Users ?? []).ToDictionary(u => u.User, StringComparer.Ordinal);
-            var users = new SortedSet<string>(byUser.Keys.Concat(st.QpuMicrosByUser.Keys), StringComparer.Ordinal);
-            if (!admin) users = new SortedSet<string>(users.Where(u => u == me), StringComparer.Ordinal) { me };
             result.Add(new JsonObject
             {
                 ["solver"] = st.Solver,
@@ -80,18 +76,17 @@ public static class Dashboard
                 ["fell_back"] = st.FellBack,
                 ["max_in_flight"] = g.MaxInFlight,
                 ["rate_limit_per_second"] = g.RatePerSecond,
-                ["users"] = new JsonArray(users.Select(u => (JsonNode)new JsonObject
-                {
-                    ["user"] = u,
-                    ["queued"] = byUser.TryGetValue(u, out var s) ? s.Queued : 0,
-                    ["qpu_access_time"] = st.QpuMicrosByUser.GetValueOrDefault(u) / 1e6,
-                }).ToArray()),
+                ["users"] = admin ? GatewayJson.Users(st) : GatewayJson.Users(st, who.Identity!.Name!, Weight(who)),
             });
         }
         return result;
     }
 
     private static bool IsAdmin(ClaimsPrincipal who) => who.IsInRole(BearerTokenHandler.AdminRole);
+
+    private static double Weight(ClaimsPrincipal who) =>
+        double.TryParse(who.FindFirstValue(BearerTokenHandler.WeightClaim), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out var w) ? w : 1.0;
 
     private static IResult Serve(HttpContext ctx, string name)
     {

@@ -247,34 +247,48 @@ public static class CampaignCommands
         return cmd;
     }
 
-    private static int Finish(bool asJson, CampaignReport report, string dir, IReadOnlyList<string> files)
+    private static int Finish(bool asJson, CampaignReport report, string dir, IReadOnlyList<string> files) =>
+        Finish(asJson, report.ToJson(report.FigureNames), dir, files);
+
+    /// <summary>
+    /// Prints a written report from its report.json (the local report's, or the one the node sent): one way to show it,
+    /// whoever computed it.
+    /// </summary>
+    private static int Finish(bool asJson, JsonObject report, string dir, IReadOnlyList<string> files)
     {
         if (asJson)
         {
-            var j = report.ToJson(files);
-            j["out"] = dir;
-            Cli.WriteJson(j);
+            report["out"] = dir;
+            report["files"] = new JsonArray(files.Select(f => (JsonNode)f).ToArray());
+            Cli.WriteJson(report);
             return Cli.ExitOk;
         }
-        if (report.Rows.Count > 0) AnsiConsole.Write(TablesTable(report));
+        if (report["tables"] is JsonArray { Count: > 0 } rows) AnsiConsole.Write(TablesTable(rows));
         AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(dir, "tables.md")} ({files.Count} files in {dir})");
         return Cli.ExitOk;
     }
 
-    /// <summary>Tables 1-3 side by side for the terminal: ours (paper) per method.</summary>
-    public static Table TablesTable(CampaignReport report)
+    /// <summary>Tables 1-3 side by side for the terminal, from report.json's rows: ours (paper) per method.</summary>
+    public static Table TablesTable(JsonArray rows)
     {
+        var methods = rows.Select(r => r!["method"]!.GetValue<string>()).Distinct().ToList();
         var t = new Table().AddColumn("dataset").AddColumn("class");
-        foreach (var m in report.Methods) t.AddColumn($"{CampaignReport.MethodTitle(m)}\naccuracy (paper) | steps to 70 % (paper) | success % (paper)");
-        foreach (var (d, p, label) in report.Pairs)
+        foreach (var m in methods)
+            t.AddColumn($"{(Enum.TryParse<TrainingMethod>(m, ignoreCase: true, out var tm) ? CampaignReport.MethodTitle(tm) : m)}\naccuracy (paper) | steps to 70 % (paper) | success % (paper)");
+        string? Text(JsonNode? v, string format) => v is null ? null : v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            ? v.GetValue<double>().ToString(format, CultureInfo.InvariantCulture) : v.ToString();
+        foreach (var pair in rows.GroupBy(r => (Dataset: r!["dataset"]!.GetValue<string>(), Pair: r["pair"]!.GetValue<string>())))
         {
-            var cells = new List<string> { d, label };
-            foreach (var m in report.Methods)
+            var first = pair.First()!;
+            var cells = new List<string> { pair.Key.Dataset, first["label"]?.GetValue<string>() ?? pair.Key.Pair };
+            foreach (var m in methods)
             {
-                var r = report.Rows.First(x => x.Dataset == d && x.Pair == p && x.Method == m);
-                string acc = r.FinalAccuracy.N == 0 ? "-" : r.FinalAccuracy.Mean.ToString("F4", CultureInfo.InvariantCulture);
-                string rate = r.SuccessRate is double s ? s.ToString("F0", CultureInfo.InvariantCulture) : "-";
-                cells.Add($"{acc} ({r.PaperAccuracy?.Text ?? "-"}) | {r.StepsText} ({r.PaperSteps?.Text ?? "-"}) | {rate} ({r.PaperSuccess?.Text ?? "-"}) n={r.Runs}");
+                var r = pair.FirstOrDefault(x => x!["method"]!.GetValue<string>() == m);
+                if (r is null) { cells.Add("-"); continue; }
+                var acc = r["final_accuracy"]!;
+                string ours = acc["n"]!.GetValue<int>() == 0 ? "-" : Text(acc["mean"], "F4") ?? "-";
+                cells.Add($"{ours} ({Text(r["paper_accuracy"], "G4") ?? "-"}) | {r["steps_to_70_text"]} ({r["paper_steps_to_70"]?.ToString() ?? "-"}) | "
+                    + $"{Text(r["success_rate"], "F0") ?? "-"} ({Text(r["paper_success_rate"], "G4") ?? "-"}) n={r["runs"]}");
             }
             t.AddRow(cells.Select(c => Markup.Escape(c)).ToArray());
         }
@@ -304,15 +318,42 @@ public static class CampaignCommands
             {
                 string cid = pr.GetValue(id) ?? throw new UsageException("campaign report needs a campaign ID (on a node) or --from DIR (a `campaign run --local` folder)");
                 using var client = Node(server, pr, dataDir);
-                var s = await client.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(cid)}", ct);
-                var cells = System.Text.Json.JsonSerializer.Deserialize<List<CellResult>>(s["cells"]!.ToJsonString(), CampaignReport.JsonOptions)
-                    ?? throw new InvalidDataException($"the node sent no cells for campaign {cid}");
-                report = CampaignReport.Build(cid, s["name"]?.GetValue<string>() ?? cid, cells);
+                var (nodeReport, nodeFiles) = await DownloadReport(client, cid, dir, ct);
+                return Finish(pr.GetValue(json), nodeReport, dir, nodeFiles);
             }
             var files = report.WriteAll(dir);
             return Finish(pr.GetValue(json), report, dir, files);
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The node's report of a campaign, as the node built it (CampaignReportApi, the same CampaignReport as a local
+    /// report): report.json first (it names the figures), then the tables and every figure, into <paramref name="dir"/>.
+    /// </summary>
+    private static async Task<(JsonObject Report, IReadOnlyList<string> Files)> DownloadReport(Client.QaClient client, string campaignId, string dir, CancellationToken ct)
+    {
+        string basePath = $"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}";
+        var report = (await client.GetAsync($"{basePath}/report", ct)).AsObject();
+        Directory.CreateDirectory(dir);
+        var figures = report["figures"]?.AsArray().Select(f => f!.GetValue<string>()).ToList() ?? [];
+        var files = new List<string>();
+        foreach (var f in figures)
+        {
+            if (Path.GetFileName(f) != f) throw new InvalidDataException($"the node named a figure '{f}' that is not a plain file name");
+            if (!await client.DownloadAsync($"{basePath}/figures/{Uri.EscapeDataString(f)}", Path.Combine(dir, f), ct))
+                throw new InvalidDataException($"the node's report of {campaignId} names {f} but did not send it");
+            files.Add(f);
+        }
+        foreach (var f in new[] { "tables.md", "tables.csv" })
+        {
+            if (!await client.DownloadAsync($"{basePath}/report/{f}", Path.Combine(dir, f), ct))
+                throw new InvalidDataException($"the node did not send {f} of campaign {campaignId}");
+            files.Add(f);
+        }
+        CampaignReport.WriteAtomically(Path.Combine(dir, "report.json"), report.ToJsonString(CampaignReport.JsonOptions));
+        files.Add("report.json");
+        return (report, files);
     }
 
     private static CampaignReport LocalReport(string from)

@@ -1,59 +1,16 @@
-// The dashboard's pages (docs/operations.md, "Dashboard"): sign-in, overview, experiments and one experiment.
+// The dashboard's pages (docs/operations.md, "Dashboard"): sign-in, overview, experiments and one experiment,
+// campaigns and one campaign (campaigns.js).
 // Routes live in the fragment (#/experiments/ID) so that nothing but the page itself is ever sent to the server.
-import { call, download, hasToken, onSignedOut, readEvents, setToken, whoIs, ApiError } from './api.js';
+import { call, download, hasToken, onSignedOut, setToken, whoIs, ApiError } from './api.js';
+import { banner, el, fmt, follow, keepFocus, lastOf, lostMessage, poller, POLL_MS, show, stateClass } from './ui.js';
 import { drawChart } from './chart.js';
+import { campaignPage, campaignsPage } from './campaigns.js';
 
-const POLL_MS = 3000;
 const main = document.getElementById('main');
 let me = null;            // { user, admin, weight } of the signed-in token
 let cleanup = () => {};   // stops the current page's polling and streams
 let signInMessage = null; // why the sign-in page is shown
 let signInKind = 'info';  // 'info' for a prompt, 'error' for a refusal
-
-// ---- small DOM helpers: text always goes in as text, never as HTML ----
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : String(c));
-  return e;
-}
-// Live pages redraw parts of themselves; a keyboard user's focus must survive that. Focusable elements that are
-// redrawn carry data-key, and the element with the same key gets the focus back.
-function keepFocus(container, redraw) {
-  const a = document.activeElement;
-  const key = a && container.contains(a) ? a.dataset.key : undefined;
-  redraw();
-  if (key !== undefined) {
-    const again = [...container.querySelectorAll('[data-key]')].find(e => e.dataset.key === key);
-    if (again) again.focus();
-  }
-}
-const fmt = (x, d = 3) => (x === undefined || x === null || !Number.isFinite(x)) ? '–' : x.toFixed(d);
-function show(...nodes) { main.replaceChildren(...nodes); }
-function banner(kind, text) { return el('p', { class: `banner ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text); }
-function lastOf(history, key) {
-  for (let i = history.length - 1; i >= 0; i--) if (Number.isFinite(history[i][key])) return history[i][key];
-  return undefined;
-}
-
-// A poller that runs f every POLL_MS until stopped, reporting a lost node without piling up requests.
-function poller(f, onError) {
-  let stopped = false, timer = null;
-  const ctl = new AbortController();
-  const tick = async () => {
-    try { await f(ctl.signal); } catch (e) { if (!stopped && !(e instanceof ApiError && (e.status === 401 || e.status === 429))) onError(e); }
-    if (!stopped) timer = setTimeout(tick, POLL_MS);
-  };
-  tick();
-  return () => { stopped = true; clearTimeout(timer); ctl.abort(); };
-}
-const lostMessage = e => e instanceof ApiError ? e.message : 'The node cannot be reached; retrying every few seconds.';
 
 // ---- sign-in ----
 function renderSignIn() {
@@ -132,14 +89,16 @@ async function route() {
   document.getElementById('who').hidden = false;
   document.getElementById('who-name').textContent = `${me.user}${me.admin ? ' (admin)' : ''}`;
   const hash = location.hash || '#/overview';
-  const m = /^#\/experiments\/([A-Za-z0-9_-]{1,64})$/.exec(hash);
-  const page = m ? 'experiment' : hash === '#/experiments' ? 'experiments' : 'overview';
+  const m = /^#\/(experiments|campaigns)\/([A-Za-z0-9_-]{1,64})$/.exec(hash);
+  const page = m ? m[1].slice(0, -1) : hash === '#/experiments' ? 'experiments' : hash === '#/campaigns' ? 'campaigns' : 'overview';
   for (const a of document.querySelectorAll('#nav a')) {
-    if (a.dataset.page === page || (page === 'experiment' && a.dataset.page === 'experiments')) a.setAttribute('aria-current', 'page');
+    if (a.dataset.page === page || a.dataset.page === `${page}s`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  if (page === 'experiment') cleanup = experimentPage(m[1]);
+  if (page === 'experiment') cleanup = experimentPage(m[2]);
   else if (page === 'experiments') cleanup = experimentsPage();
+  else if (page === 'campaign') cleanup = campaignPage(m[2], me);
+  else if (page === 'campaigns') cleanup = campaignsPage(me);
   else cleanup = overviewPage();
   main.focus({ preventScroll: true });
 }
@@ -320,9 +279,6 @@ function experimentsPage() {
   }, e => err.replaceChildren(banner('error', lostMessage(e))));
 }
 
-function stateClass(s) {
-  return s === 'running' ? 'warn' : s === 'completed' ? 'ok' : s === 'failed' ? 'bad' : 'neutral';
-}
 
 // ---- one experiment: settings, live curves, provenance, artefacts ----
 const SETTINGS = ['Method', 'Hidden', 'Batch', 'LearningRate', 'Steps', 'Beta', 'Reads', 'Sweeps', 'Seed', 'TEff', 'AutoTemperature', 'Tiles', 'EvalEvery', 'Init'];
@@ -458,37 +414,12 @@ function experimentPage(id) {
     }
   };
 
-  (async () => {
-    let backoff = 1000;
-    while (!stopped) {
-      let heard = false;
-      try {
-        live.textContent = 'Live: following the experiment.';
-        await readEvents(`/experiments/${id}/events`, (name, data) => { heard = true; onEvent(name, data); }, ctl.signal);
-        if (stopped) return;
-        if (view && view.state !== 'running') { live.textContent = `The run is ${view.state}; nothing more will arrive.`; return; }
-        // The stream ended with the run still running (the node restarted, or another node drives it). A stream that
-        // brought news starts the backoff again; an empty one counts as a failure, so that retries slow down.
-        const wait = heard ? POLL_MS : backoff;
-        backoff = heard ? 2000 : Math.min(backoff * 2, 30000);
-        live.textContent = `The node closed the live stream; reconnecting in ${Math.round(wait / 1000)} s.`;
-        await sleep(wait);
-      } catch (e) {
-        if (stopped) return;
-        if (e instanceof ApiError) {
-          if (e.status === 401 || e.status === 429) return;
-          if (e.status === 404) { show(el('h1', {}, 'Experiment not found'), banner('error', `There is no experiment '${id}' of yours (it does not exist, or it belongs to someone else).`), el('p', {}, el('a', { href: '#/experiments' }, 'Back to the experiments'))); return; }
-        }
-        const wait = heard ? 1000 : backoff;
-        backoff = heard ? 2000 : Math.min(backoff * 2, 30000);
-        live.textContent = `Lost the live connection; reconnecting in ${Math.round(wait / 1000)} s.`;
-        await sleep(wait);
-      }
-    }
-  })();
+  follow(`/experiments/${id}/events`, {
+    onEvent, signal: ctl.signal, live, stopped: () => stopped, liveText: 'Live: following the experiment.',
+    over: () => view && view.state !== 'running' ? `The run is ${view.state}; nothing more will arrive.` : null,
+    notFound: () => show(el('h1', {}, 'Experiment not found'), banner('error', `There is no experiment '${id}' of yours (it does not exist, or it belongs to someone else).`), el('p', {}, el('a', { href: '#/experiments' }, 'Back to the experiments'))),
+  });
   return () => { stopped = true; clearTimeout(refetchTimer); cancelAnimationFrame(frame); window.removeEventListener('resize', onResize); ctl.abort(); };
 }
-
-const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 route();

@@ -67,6 +67,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
 
         Command<CreateCampaign>(Create);
         Command<GetCampaignStatus>(m => Sender.Tell(Status(m.WithCells ? m.CellOffset : -1)));
+        Command<GetCampaignSpec>(_ => Sender.Tell(_created is { } c ? new CampaignSpecText(c.CampaignId, c.User, c.Name, c.Source, c.SpecText) : new CampaignUnknown(_id)));
         Command<WakeCampaign>(_ => { });
         Command<CancelCampaign>(_ =>
         {

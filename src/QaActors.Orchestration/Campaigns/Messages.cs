@@ -55,6 +55,14 @@ public sealed record CampaignStatus(string CampaignId, string User, string Name,
 
 public sealed record CampaignUnknown(string CampaignId) : IQaMessage;
 
+/// <summary>
+/// The campaign file as it was submitted, for the work a node does beside the grid (its runtime study); answered with
+/// <see cref="CampaignSpecText"/>, or <see cref="CampaignUnknown"/> when no such campaign was created.
+/// </summary>
+public sealed record GetCampaignSpec(string CampaignId) : IWithCampaignId, IQaMessage;
+
+public sealed record CampaignSpecText(string CampaignId, string User, string Name, string Source, string Text) : IQaMessage;
+
 // ---- the registry (a cluster singleton) ----
 
 public sealed record RegisterCampaign(string CampaignId, string User, string Name) : IQaMessage;
