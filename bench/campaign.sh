@@ -140,5 +140,5 @@ id=$(jq -r .campaign_id "$work/two-status.json")
 [ "$(jq -r .state "$work/two-status.json")" = completed ] || { echo "bench: the two-node campaign did not complete" >&2; exit 1; }
 qa campaign report "$id" --out "$work/two-report" --json >"$work/two-report.json"
 check_same "$work/two-report.json"
-echo "two nodes: campaign wall $(echo "$e - $s" | bc) s; experiments per node (half: $((n / 2)), +- 20 %: $((n * 4 / 10))-$((n * 6 / 10))):"
-jq -r '.cells | group_by(.node) | .[] | "  \(.[0].node): \(length)"' "$work/two-status.json"
+echo "two nodes: campaign wall $(echo "$e - $s" | bc) s; experiments per node (half: $(echo "scale=1; $n / 2" | bc), +- 20 %: $(echo "scale=1; $n * 0.4" | bc) to $(echo "scale=1; $n * 0.6" | bc)):"
+jq -r --argjson n "$n" '.cells | group_by(.node) | .[] | "  \(.[0].node): \(length) (\(length / $n * 100 | round) %)"' "$work/two-status.json"
