@@ -8,9 +8,9 @@ using QaActors.Sampling;
 namespace QaActors.DWave.Tests;
 
 /// <summary>
-/// The chain-break fraction each QPU-served example reports (docs/dwave.md, "Unembedding"): per read, the fraction of
-/// the example's chains that are broken; per example, its occurrence-weighted mean over the reads of that example's own
-/// copy in a tiled call. Recomputed here from the raw qubit samples of the call.
+/// The chain-break fraction each QPU-served example reports (docs/dwave.md, "From a logical problem to qubits and
+/// back", step 7): per read, the fraction of the example's chains that are broken; per example, its occurrence-weighted
+/// mean over the reads of that example's own copy in a tiled call. Recomputed here from the raw qubit samples of the call.
 /// </summary>
 public class ChainBreakTests
 {
