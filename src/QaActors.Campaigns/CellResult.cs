@@ -39,7 +39,8 @@ public static class CellStatus
 
 /// <summary>
 /// What a campaign knows of one cell: its identity and settings, its state, and once it ran, the experiment's
-/// history (as the trainer records it), provenance totals and wall time. The report is computed from these alone.
+/// history (as the trainer records it), provenance totals, wall time and the node that ran its last step (null for a
+/// local run). The report is computed from these alone.
 /// </summary>
 public sealed record CellResult(
     [property: JsonPropertyName("experiment_id")] string ExperimentId,
@@ -56,7 +57,8 @@ public sealed record CellResult(
     [property: JsonPropertyName("user")] string User,
     [property: JsonPropertyName("history")] ImmutableArray<HistoryPoint> History,
     [property: JsonPropertyName("provenance")] CellProvenance Provenance,
-    [property: JsonPropertyName("wall_seconds")] double WallSeconds)
+    [property: JsonPropertyName("wall_seconds")] double WallSeconds,
+    [property: JsonPropertyName("node")] string? Node = null)
 {
     public static CellResult For(Cell cell, string experimentId, string user, string status = CellStatus.Waiting) =>
         new(experimentId, cell.Study, cell.Dataset, cell.ClassA, cell.ClassB, cell.Method, cell.Seed, cell.Settings, status, null, 0, user,

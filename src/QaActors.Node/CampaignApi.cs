@@ -51,7 +51,11 @@ public static class CampaignApi
             if (solver.Length == 0 && cells.Any(c => c.Method == TrainingMethod.Qpu))
                 return Results.BadRequest(new ApiError($"{source} has qpu cells and this node has no QPU configured (DWAVE_API_TOKEN / dwave.conf of the node)", "text"));
             string id = CampaignGrid.CampaignId(spec, user);
-            var reply = await qa.Campaigns.Ask<object>(new CreateCampaign(id, user, spec.Name, source, body.Text, qa.Settings.DataDir, solver), Ask, ct);
+            // The node's data decides the sizes every cell's experiment records (as for one submitted experiment).
+            System.Collections.Immutable.ImmutableSortedDictionary<string, DataSizes> sizes;
+            try { sizes = await Task.Run(() => CampaignData.Resolve(cells, qa.Settings.DataDir, source), ct); }
+            catch (CampaignSpecException e) { return Results.BadRequest(new ApiError(e.Message, e.KeyPath)); }
+            var reply = await qa.Campaigns.Ask<object>(new CreateCampaign(id, user, spec.Name, source, body.Text, qa.Settings.DataDir, solver, sizes), Ask, ct);
             return reply switch
             {
                 CampaignAccepted a => a.Created

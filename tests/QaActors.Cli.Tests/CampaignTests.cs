@@ -58,7 +58,20 @@ public class CampaignTests
             Assert.Equal((id, false), (JsonNode.Parse(again.Stdout)!["campaign_id"]!.GetValue<string>(), JsonNode.Parse(again.Stdout)!["created"]!.GetValue<bool>()));
             var experiments = QaProcess.Run(["experiment", "list", "--data-dir", dir, "--json"]);
             Assert.True(experiments.ExitCode == 0, experiments.Stderr);
-            Assert.Equal(4, JsonNode.Parse(experiments.Stdout)!.AsArray().Count(e => e!["experiment_id"]!.GetValue<string>().StartsWith(id, StringComparison.Ordinal)));
+            var mine = JsonNode.Parse(experiments.Stdout)!.AsArray().Where(e => e!["experiment_id"]!.GetValue<string>().StartsWith(id, StringComparison.Ordinal)).ToList();
+            Assert.Equal(4, mine.Count);
+            // Each records the train / test size of its data on the node (test-size all: every test image of the pair), as a `qa train` does.
+            int tests = QaActors.Data.PairTask.Load(QaActors.Data.DatasetSpec.Parse("mnist"), 0, 1, QaActors.Data.DataSize.Parse("20", "train-size"),
+                QaActors.Data.DataSize.Parse("all", "test-size"), 1, dir).Test.Count;
+            Assert.True(tests > 20, $"{tests} test images of MNIST 0/1");
+            foreach (var e in mine)
+            {
+                Assert.Equal((20, tests), (e!["config"]!["TrainSize"]!.GetValue<int>(), e["config"]!["TestSize"]!.GetValue<int>()));
+                var show = QaProcess.Run(["experiment", "show", e["experiment_id"]!.GetValue<string>(), "--data-dir", dir, "--json"]);
+                Assert.True(show.ExitCode == 0, show.Stderr);
+                var config = JsonNode.Parse(show.Stdout)!["config"]!;
+                Assert.Equal((20, tests), (config["TrainSize"]!.GetValue<int>(), config["TestSize"]!.GetValue<int>()));
+            }
             // The report from the node's results equals the in-process run's, cell by cell.
             string reportDir = Path.Combine(dir, "report");
             var report = QaProcess.Run(["campaign", "report", id, "--out", reportDir, "--data-dir", dir, "--json"]);

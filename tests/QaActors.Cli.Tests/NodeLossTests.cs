@@ -1,5 +1,4 @@
 using Xunit.Abstractions;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
 namespace QaActors.Cli.Tests;
@@ -131,51 +130,23 @@ public class NodeLossTests(ITestOutputHelper output)
         }
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     [Fact]
     public async Task Three_nodes_on_postgresql_lose_a_trainer_node_then_the_singleton_node_then_all_and_every_experiment_completes_once()
     {
-        if (PostgresDatabase.Create("drill") is not { } db) return;
-        using var _ = db;
         const int steps = 150;
         string root = Temp("drill");
-        var nodes = new NodeProcess?[3];
+        if (PostgresCluster.Create("drill", root, 3) is not { } nodes) return;
         try
         {
             byte[] reference = EmbeddedModel(root, steps);
-            // Every node names all three as its seeds: a node that restarts joins the others, and the first one, when
-            // none of the others answers, forms the cluster (a node without seeds would form an island of its own).
-            int[] ports = [FreePort(), FreePort(), FreePort()];
-            int seedPort = ports[0];
-            string seeds = string.Join(',', ports.Select(p => $"akka.tcp://qa@127.0.0.1:{p}"));
-            NodeProcess StartNode(int i) => NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node" + i)),
-                "--db", db.ConnectionString, "--port", ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed-nodes", seeds);
-            async Task ThreeUp(NodeProcess via, string token)
-            {
-                // All three are members before anything is placed, so trainers spread over them, and a lost node leaves
-                // a majority (keep-majority downs the lost one, not the survivors).
-                using var c = via.Client(token);
-                var until = DateTime.UtcNow.AddSeconds(90);
-                while (JsonNode.Parse(await c.GetStringAsync("api/v1/cluster"))!["members"]!.AsArray().Count(m => m!["status"]!.GetValue<string>() == "Up") < 3)
-                {
-                    Assert.True(DateTime.UtcNow < until, "the three nodes did not form a cluster");
-                    await Task.Delay(200);
-                }
-            }
-            for (int i = 0; i < 3; i++) nodes[i] = StartNode(i);
+            int seedPort = nodes.Ports[0];
+            nodes.StartAll();
             string token = nodes[0]!.AdminToken;
-            await ThreeUp(nodes[0]!, token);
+            await nodes.WaitUntilUp(0, token);
 
             // Drill 1: kill -9 a node (not the oldest) that runs trainers; follow through the oldest.
             var ids = new List<string>();
+            int lost;
             for (int k = 0; k < 4; k++) ids.Add(Submit(nodes[0]!, token, Path.Combine(root, "out-a" + k), steps));
             using (var c0 = nodes[0]!.Client(token))
             {
@@ -183,11 +154,10 @@ public class NodeLossTests(ITestOutputHelper output)
                 foreach (var id in ids) where[id] = (await WaitForStep(c0, id, 3, TimeSpan.FromSeconds(90)))["node"]?.GetValue<string>() ?? "";
                 output.WriteLine("trainers: " + string.Join(", ", where.Select(kv => $"{kv.Key}@{kv.Value}")));
                 string victim = where.Values.FirstOrDefault(a => !a.EndsWith(":" + seedPort, StringComparison.Ordinal)) ?? "";
-                int v = victim.Length == 0 ? -1 : Array.FindIndex(nodes, n => n is not null && victim.EndsWith(":" + ClusterPort(n), StringComparison.Ordinal));
-                Assert.True(v > 0, $"no trainer ran on another node than the oldest: {string.Join(", ", where.Values)}");
-                nodes[v]!.Dispose();
-                nodes[v] = null;
-                output.WriteLine($"killed node {v} ({victim})");
+                lost = nodes.IndexOf(victim);
+                Assert.True(lost > 0, $"no trainer ran on another node than the oldest: {string.Join(", ", where.Values)}");
+                nodes.Kill(lost);
+                output.WriteLine($"killed node {lost} ({victim})");
                 foreach (var id in ids)
                 {
                     var end = await WaitForEnd(c0, id, TimeSpan.FromSeconds(180));
@@ -199,17 +169,15 @@ public class NodeLossTests(ITestOutputHelper output)
 
             // Drill 2, on three nodes again (the lost one restarted on its data dir): kill -9 the oldest node (it holds the
             // singletons: registry, ledger, users, gateways); follow through another.
-            int lost = Array.FindIndex(nodes, n => n is null);
-            nodes[lost] = StartNode(lost);
-            await ThreeUp(nodes[0]!, token);
+            nodes.Start(lost);
+            await nodes.WaitUntilUp(0, token);
             int left = lost;
             var ids2 = new List<string>();
             for (int k = 0; k < 2; k++) ids2.Add(Submit(nodes[left]!, token, Path.Combine(root, "out-b" + k), steps));
             using (var cl = nodes[left]!.Client(token))
             {
                 foreach (var id in ids2) await WaitForStep(cl, id, 3, TimeSpan.FromSeconds(90));
-                nodes[0]!.Dispose();
-                nodes[0] = null;
+                nodes.Kill(0);
                 output.WriteLine("killed node 0 (the oldest)");
                 foreach (var id in ids2)
                 {
@@ -222,20 +190,15 @@ public class NodeLossTests(ITestOutputHelper output)
 
             // Drill 3: the whole cluster stops (SIGTERM, as systemd stops it) mid-run and starts again: the runs continue
             // by themselves.
-            nodes[0] = StartNode(0);
-            await ThreeUp(nodes[0]!, token);
+            nodes.Start(0);
+            await nodes.WaitUntilUp(0, token);
             var ids3 = new List<string>();
             for (int k = 0; k < 2; k++) ids3.Add(Submit(nodes[0]!, token, Path.Combine(root, "out-c" + k), steps));
             using (var c0 = nodes[0]!.Client(token))
                 foreach (var id in ids3) await WaitForStep(c0, id, 3, TimeSpan.FromSeconds(90));
-            foreach (int i in new[] { 2, 1, 0 })
-            {
-                nodes[i]!.Terminate(TimeSpan.FromSeconds(15));
-                nodes[i]!.Dispose();
-                nodes[i] = null;
-            }
+            foreach (int i in new[] { 2, 1, 0 }) nodes.Stop(i, TimeSpan.FromSeconds(15));
             output.WriteLine("stopped the whole cluster");
-            for (int i = 0; i < 3; i++) nodes[i] = StartNode(i);
+            nodes.StartAll();
             using (var c1 = nodes[1]!.Client(token))
             {
                 foreach (var id in ids3)
@@ -249,7 +212,7 @@ public class NodeLossTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var n in nodes) n?.Dispose();
+            nodes.Dispose();
             Directory.Delete(root, recursive: true);
         }
     }
@@ -257,27 +220,21 @@ public class NodeLossTests(ITestOutputHelper output)
     [Fact]
     public async Task Losing_the_node_of_the_gateway_and_ledger_during_a_quantum_run_loses_no_step_and_settles_to_what_the_QPU_ran()
     {
-        if (PostgresDatabase.Create("qdrill") is not { } db) return;
-        using var _ = db;
         using var sim = SapiSimProcess.Start(0, "--dead-fraction", "0");
         string root = Temp("qdrill");
-        var nodes = new NodeProcess?[3];
+        var env = new Dictionary<string, string>
+        {
+            ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
+        };
+        // A short call timeout: the gateway that takes over settles the lost gateway's open call once no problem of
+        // it can still arrive, one call timeout after it adopted the call (5 min as shipped).
+        string config = Path.Combine(root, "drill.conf");
+        if (PostgresCluster.Create("qdrill", root, 3, env, "--config", config) is not { } nodes) return;
         try
         {
-            int[] ports = [FreePort(), FreePort(), FreePort()];
-            string seeds = string.Join(',', ports.Select(p => $"akka.tcp://qa@127.0.0.1:{p}"));
-            var env = new Dictionary<string, string>
-            {
-                ["DWAVE_API_ENDPOINT"] = sim.Endpoint, ["DWAVE_API_TOKEN"] = SapiSimProcess.Token, ["DWAVE_API_SOLVER"] = "Advantage_sim4.1",
-            };
-            // A short call timeout: the gateway that takes over settles the lost gateway's open call once no problem of
-            // it can still arrive, one call timeout after it adopted the call (5 min as shipped).
             Directory.CreateDirectory(root);
-            string config = Path.Combine(root, "drill.conf");
             File.WriteAllText(config, "qa.gateway.call-timeout = 15s\nqa.gateway.lost-answers.max-backoff = 2s\n");
-            for (int i = 0; i < 3; i++)
-                nodes[i] = NodeProcess.Start(NodeProcess.NewDataDir(Path.Combine(root, "node" + i)), env,
-                    "--db", db.ConnectionString, "--port", ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed-nodes", seeds, "--config", config);
+            nodes.StartAll();
             string token = nodes[0]!.AdminToken;
             var admin = new Dictionary<string, string> { ["QA_SERVER"] = nodes[0]!.Api.ToString(), ["QA_TOKEN"] = token };
             var set = QaProcess.Run(["quota", "set", "admin", "60"], admin);
@@ -293,8 +250,7 @@ public class NodeLossTests(ITestOutputHelper output)
                 var at = await WaitForStep(c0, id, 2, TimeSpan.FromSeconds(120));
                 Assert.True((long)at["step"]! < steps, "the run ended before the node could be lost");
             }
-            nodes[0]!.Dispose(); // kill -9 of the oldest node: the gateway, the quota ledger and the registries go with it
-            nodes[0] = null;
+            nodes.Kill(0); // kill -9 of the oldest node: the gateway, the quota ledger and the registries go with it
             using var c1 = nodes[1]!.Client(token);
             var end = await WaitForEnd(c1, id, TimeSpan.FromSeconds(240));
             Assert.True(end["state"]!.GetValue<string>() == "completed", end.ToJsonString() + nodes[1]!.Stderr);
@@ -321,61 +277,8 @@ public class NodeLossTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var n in nodes) n?.Dispose();
+            nodes.Dispose();
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    private static string ClusterPort(NodeProcess n) =>
-        System.Text.RegularExpressions.Regex.Match(n.ReadyLine, @"cluster akka\.tcp://qa@127\.0\.0\.1:(\d+)").Groups[1].Value;
-}
-
-/// <summary>
-/// A database of its own on the CI's PostgreSQL (QA_TEST_POSTGRES names the server and a role that may create
-/// databases), dropped afterwards, so a cluster test starts from an empty journal. Null where no server is configured
-/// (a developer machine); CI must configure one.
-/// </summary>
-public sealed class PostgresDatabase : IDisposable
-{
-    private readonly string _admin;
-    private readonly string _name;
-
-    public string ConnectionString { get; }
-
-    private PostgresDatabase(string admin, string name, string cs)
-    {
-        _admin = admin;
-        _name = name;
-        ConnectionString = cs;
-    }
-
-    public static PostgresDatabase? Create(string purpose)
-    {
-        string? cs = Environment.GetEnvironmentVariable("QA_TEST_POSTGRES");
-        if (string.IsNullOrEmpty(cs))
-        {
-            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI must set QA_TEST_POSTGRES (see .ci/run)");
-            return null;
-        }
-        string name = $"qa_{purpose}_{Guid.NewGuid():N}"[..24];
-        using (var c = new Npgsql.NpgsqlConnection(cs))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = $"CREATE DATABASE {name}";
-            cmd.ExecuteNonQuery();
-        }
-        var b = new Npgsql.NpgsqlConnectionStringBuilder(cs) { Database = name };
-        return new PostgresDatabase(cs, name, b.ConnectionString);
-    }
-
-    public void Dispose()
-    {
-        Npgsql.NpgsqlConnection.ClearAllPools();
-        using var c = new Npgsql.NpgsqlConnection(_admin);
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"DROP DATABASE IF EXISTS {_name} WITH (FORCE)";
-        cmd.ExecuteNonQuery();
     }
 }

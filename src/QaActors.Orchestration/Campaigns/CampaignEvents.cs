@@ -11,10 +11,11 @@ public interface ICampaignPersisted;
 /// <summary>
 /// A campaign as it was submitted: the campaign file's text (parsed again on recovery: the grid is a function of it),
 /// who runs it, and what every cell's experiment spec needs from the node that accepted it (data dir, QPU solver,
-/// the creation time that every spec carries, so a resent spec is the same spec).
+/// the creation time that every spec carries, so a resent spec is the same spec, and the image counts of the cells'
+/// tasks that the specs record; absent in a campaign created before they were kept, whose specs stay as they were).
 /// </summary>
 public sealed record CampaignCreated(string CampaignId, string User, string Name, string Source, string SpecText, string? DataDir,
-    string Solver, DateTimeOffset CreatedAt) : ICampaignPersisted;
+    string Solver, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, QaActors.Campaigns.DataSizes>? DataSizes = null) : ICampaignPersisted;
 
 public sealed record CellSubmitted(string ExperimentId, int Attempt, DateTimeOffset At) : ICampaignPersisted;
 

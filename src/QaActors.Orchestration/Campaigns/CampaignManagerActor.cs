@@ -170,7 +170,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
             return;
         }
         var sender = Sender;
-        Persist(new CampaignCreated(m.CampaignId, m.User, m.Name, m.Source, m.SpecText, m.DataDir, m.Solver, DateTimeOffset.UtcNow), e =>
+        Persist(new CampaignCreated(m.CampaignId, m.User, m.Name, m.Source, m.SpecText, m.DataDir, m.Solver, DateTimeOffset.UtcNow, m.DataSizes), e =>
         {
             Apply(e);
             _services.Registry().Tell(new RegisterCampaign(_id, e.User, e.Name));
@@ -209,7 +209,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
     {
         var c = _created!;
         var cell = _progress!.CellOf(experimentId);
-        var config = cell.ToTrainingConfig();
+        var config = CampaignData.ConfigOf(cell, c.DataSizes);
         var task = new PairTaskRef(cell.Dataset, cell.ClassA, cell.ClassB, cell.Settings.TrainSize, cell.Settings.TestSize, cell.Seed, c.DataDir);
         return LearningProcedure.Spec(experimentId, config, task, cell.Settings.Fallback, c.User, c.Solver) with { CreatedAt = c.CreatedAt };
     }
@@ -231,6 +231,7 @@ public sealed class CampaignManagerActor : ReceivePersistentActor, IWithTimers
             Provenance = new CellProvenance(s.Totals.SamplerCounts, s.Totals.FallbackReasons, s.Totals.QpuAccessMicros / 1e6,
                 s.Totals.MeanChainBreakFraction, s.Totals.ChainBreakSamples, s.Totals.ClippedBiases),
             WallSeconds = _submittedAt.TryGetValue(id, out var at) ? (DateTimeOffset.UtcNow - at).TotalSeconds : 0,
+            Node = s.RunningOn,
         };
         Persist(new CellCompleted(id, JsonSerializer.Serialize(result, CampaignReport.JsonOptions)), e =>
         {

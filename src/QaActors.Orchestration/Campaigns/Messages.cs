@@ -16,9 +16,11 @@ public sealed class CampaignMessageExtractor() : HashCodeMessageExtractor(30)
 
 /// <summary>
 /// Creates the campaign (or, when it exists for the same user, finds it): the campaign file's text and what the
-/// accepting node contributes (data dir, QPU solver). Answered with <see cref="CampaignAccepted"/> or <see cref="CampaignRejected"/>.
+/// accepting node contributes (data dir, QPU solver, the image counts of the cells' tasks in its data, by
+/// <see cref="QaActors.Campaigns.CampaignData.SizeKey"/>). Answered with <see cref="CampaignAccepted"/> or <see cref="CampaignRejected"/>.
 /// </summary>
-public sealed record CreateCampaign(string CampaignId, string User, string Name, string Source, string SpecText, string? DataDir, string Solver)
+public sealed record CreateCampaign(string CampaignId, string User, string Name, string Source, string SpecText, string? DataDir, string Solver,
+    ImmutableSortedDictionary<string, QaActors.Campaigns.DataSizes>? DataSizes = null)
     : IWithCampaignId, IQaMessage;
 
 public sealed record CampaignAccepted(string CampaignId, bool Created) : IQaMessage;

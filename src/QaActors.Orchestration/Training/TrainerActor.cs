@@ -577,7 +577,8 @@ public sealed class TrainerActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     {
         Timers.Cancel("finish");
         NewToken();
-        var done = new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false), _resumedFrom);
+        // The node that ran its last step: a campaign records it, to show how its experiments spread over the cluster.
+        var done = new ExperimentCompleted(new ExperimentSummary(_spec!, _last, _history, _totals, Running: false, RunningOn: NodeAddress), _resumedFrom);
         foreach (var l in _listeners) l.Ref.Tell(l.StateHere ? new ExperimentCompletedHere(done, _state!) : done);
         ForgetListeners();
         Enter("Idle", Idle);
