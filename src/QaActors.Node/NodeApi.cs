@@ -8,6 +8,7 @@ using Akka.Cluster;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using QaActors.Orchestration;
 using QaActors.Orchestration.Gateway;
 using QaActors.Orchestration.Training;
@@ -24,8 +25,11 @@ public static class NodeApi
 {
     private static readonly TimeSpan Ask = TimeSpan.FromSeconds(30);
 
-    public static void Map(WebApplication app, QaActorSystem qa, NodeExperiments experiments)
+    /// <summary>Maps the API; the actor system and the node's experiments are services of the hosting application.</summary>
+    public static void Map(WebApplication app)
     {
+        var qa = app.Services.GetRequiredService<QaActorSystem>();
+        var experiments = app.Services.GetRequiredService<NodeExperiments>();
         app.MapOpenApi();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", () =>

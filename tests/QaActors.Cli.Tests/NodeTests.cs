@@ -144,4 +144,34 @@ public class NodeTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+    [Fact]
+    public void A_node_whose_seed_does_not_run_fails_after_its_join_timeout_with_one_line_and_no_stack()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("nojoin"));
+        try
+        {
+            string conf = Path.Combine(dir, "short-join.conf");
+            File.WriteAllText(conf, "qa.node.join-timeout = 2s\n");
+            // A loopback port nothing listens on: the join is refused until the timeout.
+            var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            string seed = $"akka.tcp://qa@127.0.0.1:{port}";
+            var r = QaProcess.Run(["node", "--data-dir", dir, "--api", "127.0.0.1:0", "--config", conf, "--seed-nodes", seed], timeout: TimeSpan.FromSeconds(60));
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains($"the node did not join the cluster of {seed} within 00:00:02 (qa.node.join-timeout)", r.Stderr);
+            Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
+            // Nothing on stdout: no ready line and no exception text from the host.
+            Assert.Equal("", r.Stdout.Trim());
+            // The failed node released the data dir: a node starts on it.
+            using var node = NodeProcess.Start(dir);
+            Assert.Contains("qa node ready", node.ReadyLine);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
+
