@@ -173,5 +173,34 @@ public class NodeTests
             Directory.Delete(dir, recursive: true);
         }
     }
+    [Fact]
+    public void A_node_that_the_cluster_downs_ends_with_its_actor_system_exit_1_saying_so()
+    {
+        string seedDir = NodeProcess.NewDataDir(Temp("downing-seed")), otherDir = NodeProcess.NewDataDir(Temp("downing-other"));
+        try
+        {
+            // keep-majority breaks the tie of a two-node cluster for the side with the lowest address: with the seed's
+            // port the lower one, the other node downs itself once the seed is gone.
+            int seedPort = SapiSimProcess.FreePort(), otherPort;
+            do otherPort = SapiSimProcess.FreePort(); while (otherPort <= seedPort);
+            string seed = $"akka.tcp://qa@127.0.0.1:{seedPort}";
+            using var seedNode = NodeProcess.Start(seedDir, "--port", seedPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var other = NodeProcess.Start(otherDir, "--roles", "sampler", "--port", otherPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed-nodes", seed);
+            seedNode.Dispose();
+            Assert.True(other.WaitForExit(TimeSpan.FromSeconds(90)), "the downed node still runs:\n" + other.Stderr);
+            Assert.Equal(1, other.ExitCode);
+            // Its stderr is read on another thread, which may be a moment behind the exit.
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while (!other.Stderr.Contains("qa node: the actor system stopped", StringComparison.Ordinal) && DateTime.UtcNow < until) Thread.Sleep(50);
+            Assert.Contains("qa node: the actor system stopped", other.Stderr);
+            Assert.DoesNotContain("   at ", other.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(seedDir, recursive: true);
+            Directory.Delete(otherDir, recursive: true);
+        }
+    }
 }
+
 
