@@ -5,9 +5,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using QaActors.Orchestration;
 using QaActors.Orchestration.Gateway;
 using QaActors.Orchestration.Training;
@@ -24,27 +26,32 @@ public static class NodeApi
 {
     private static readonly TimeSpan Ask = TimeSpan.FromSeconds(30);
 
-    public static void Map(WebApplication app, QaActorSystem qa, NodeExperiments experiments)
+    /// <summary>
+    /// Maps the API. The handlers take what they use from the hosting application's services (docs/architecture.md,
+    /// "The host"): the singletons' proxies from Akka.Hosting's registry as <see cref="IRequiredActor{TActor}"/>, the
+    /// node's <see cref="NodeExperiments"/> and the <see cref="QaActorSystem"/>.
+    /// </summary>
+    public static void Map(WebApplication app)
     {
         app.MapOpenApi();
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", () =>
+        app.MapGet("/readyz", (QaActorSystem qa) =>
         {
             var self = Cluster.Get(qa.System).SelfMember;
             return self.Status == MemberStatus.Up ? Results.Text("ready") : Results.Text($"not ready: {self.Status}", statusCode: 503);
         });
 
         var api = app.MapGroup("/api/v1").RequireAuthorization("user");
-        CampaignApi.Map(api, qa);
-        api.MapGet("/experiments", async (ClaimsPrincipal who, CancellationToken ct) =>
+        CampaignApi.Map(api, app.Services.GetRequiredService<QaActorSystem>());
+        api.MapGet("/experiments", async (ClaimsPrincipal who, IRequiredActor<ExperimentRegistryActor> registry, NodeExperiments experiments, CancellationToken ct) =>
         {
-            var reg = await qa.Registry.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), Ask, ct);
+            var reg = await registry.ActorRef.Ask<RegisteredExperiments>(new ListRegisteredExperiments(), Ask, ct);
             var mine = reg.Entries.Where(e => Sees(who, e.User)).ToList();
             var views = new List<ExperimentView>();
             foreach (var e in mine) views.Add(View(await experiments.Runner.ShowAsync(e.ExperimentId, ct), experiments));
             return Results.Ok(views);
         });
-        api.MapPost("/experiments", async (ClaimsPrincipal who, SubmitRequest body, HttpRequest req, CancellationToken ct) =>
+        api.MapPost("/experiments", async (ClaimsPrincipal who, SubmitRequest body, HttpRequest req, NodeExperiments experiments, CancellationToken ct) =>
         {
             try
             {
@@ -54,68 +61,68 @@ public static class NodeApi
             }
             catch (SubmitException e) { return Results.BadRequest(new ApiError(e.Message, e.Field)); }
         });
-        api.MapGet("/experiments/{id}", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
-            await Owned(qa, experiments, id, who, ct) is { } s ? Results.Ok(View(s, experiments)) : NotFound(id));
-        api.MapPost("/experiments/{id}/cancel", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
+        api.MapGet("/experiments/{id}", async (string id, ClaimsPrincipal who, NodeExperiments experiments, CancellationToken ct) =>
+            await Owned(experiments, id, who, ct) is { } s ? Results.Ok(View(s, experiments)) : NotFound(id));
+        api.MapPost("/experiments/{id}/cancel", async (string id, ClaimsPrincipal who, NodeExperiments experiments, CancellationToken ct) =>
         {
-            if (await Owned(qa, experiments, id, who, ct) is null) return NotFound(id);
+            if (await Owned(experiments, id, who, ct) is null) return NotFound(id);
             experiments.Cancel(id);
             return Results.Accepted($"/api/v1/experiments/{id}");
         });
-        api.MapPost("/experiments/{id}/resume", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
+        api.MapPost("/experiments/{id}/resume", async (string id, ClaimsPrincipal who, NodeExperiments experiments, CancellationToken ct) =>
         {
-            if (await Owned(qa, experiments, id, who, ct) is not { } s) return NotFound(id);
+            if (await Owned(experiments, id, who, ct) is not { } s) return NotFound(id);
             if (s.Completed) return Results.Ok(View(s, experiments));
             experiments.Resume(id, s.Spec.User);
             return Results.Accepted($"/api/v1/experiments/{id}");
         });
-        api.MapGet("/experiments/{id}/events", async (string id, ClaimsPrincipal who, CancellationToken ct) =>
+        api.MapGet("/experiments/{id}/events", async (string id, ClaimsPrincipal who, NodeExperiments experiments, CancellationToken ct) =>
         {
-            if (await Owned(qa, experiments, id, who, ct) is not { } s) return NotFound(id);
+            if (await Owned(experiments, id, who, ct) is not { } s) return NotFound(id);
             return TypedResults.ServerSentEvents(Events(s, experiments, ct));
         });
-        api.MapGet("/experiments/{id}/artifacts/{name}", async (string id, string name, ClaimsPrincipal who, CancellationToken ct) =>
+        api.MapGet("/experiments/{id}/artifacts/{name}", async (string id, string name, ClaimsPrincipal who, NodeExperiments experiments, CancellationToken ct) =>
         {
-            if (await Owned(qa, experiments, id, who, ct) is not { } s) return NotFound(id);
+            if (await Owned(experiments, id, who, ct) is not { } s) return NotFound(id);
             if (!ArtifactNames.Contains(name)) return Results.NotFound(new ApiError($"'{name}' is not an artefact; use one of {string.Join(", ", ArtifactNames)}"));
             await experiments.EnsureArtifactsAsync(s, ct);
             string path = Path.Combine(experiments.ArtifactDir(id), name);
             return File.Exists(path) ? Results.File(path, ContentType(name), name) : Results.NotFound(new ApiError($"experiment '{id}' has no {name} yet (it is written when the run ends)"));
         });
 
-        api.MapGet("/quotas", async (ClaimsPrincipal who, CancellationToken ct) =>
+        api.MapGet("/quotas", async (ClaimsPrincipal who, IRequiredActor<QuotaLedgerActor> ledger, CancellationToken ct) =>
         {
-            var report = await qa.QuotaLedger.Ask<QuotaReport>(new GetQuota(IsAdmin(who) ? null : who.Identity!.Name), Ask, ct);
+            var report = await ledger.ActorRef.Ask<QuotaReport>(new GetQuota(IsAdmin(who) ? null : who.Identity!.Name), Ask, ct);
             return Results.Ok(report.Accounts.Select(QuotaJson));
         });
-        api.MapPut("/quotas/{user}", async (string user, QuotaRequest body, CancellationToken ct) =>
+        api.MapPut("/quotas/{user}", async (string user, QuotaRequest body, IRequiredActor<QuotaLedgerActor> ledger, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(user)) return Results.BadRequest(new ApiError("the user name is empty", "user"));
             if (!(body.Seconds >= 0) || !double.IsFinite(body.Seconds)) return Results.BadRequest(new ApiError($"seconds {body.Seconds} must be 0 or more", "seconds"));
-            var report = await qa.QuotaLedger.Ask<QuotaReport>(new SetQuota(user, body.Seconds), Ask, ct);
+            var report = await ledger.ActorRef.Ask<QuotaReport>(new SetQuota(user, body.Seconds), Ask, ct);
             return Results.Ok(report.Accounts.Select(QuotaJson));
         }).RequireAuthorization("admin");
 
         // Users (admins only). The token is made on this node and shown once in the reply; the registry keeps its hash.
-        api.MapGet("/users", async (CancellationToken ct) =>
+        api.MapGet("/users", async (IRequiredActor<UserRegistryActor> users, CancellationToken ct) =>
         {
-            var reply = await qa.Users.Ask<object>(ListUsers.Instance, Ask, ct);
+            var reply = await users.ActorRef.Ask<object>(ListUsers.Instance, Ask, ct);
             return reply is UserList l ? Results.Ok(l.Users.Select(UserJson)) : Rejected(reply);
         }).RequireAuthorization("admin");
-        api.MapPost("/users", async (UserRequest body, CancellationToken ct) =>
+        api.MapPost("/users", async (UserRequest body, IRequiredActor<UserRegistryActor> users, CancellationToken ct) =>
         {
-            var r = await UserRegistryClient.AddUserAsync(qa.Users, body.Name ?? "", body.Admin, body.Weight ?? 1.0, Ask);
+            var r = await UserRegistryClient.AddUserAsync(users.ActorRef, body.Name ?? "", body.Admin, body.Weight ?? 1.0, Ask);
             if (r.Rejected is { } rej) return Rejected(rej);
             var j = UserJson(r.User!);
             return Results.Created($"/api/v1/users/{r.User!.Name}", new JsonObject { ["user"] = j, ["token"] = r.Token!.Reveal() });
         }).RequireAuthorization("admin");
-        api.MapDelete("/users/{name}", async (string name, CancellationToken ct) =>
+        api.MapDelete("/users/{name}", async (string name, IRequiredActor<UserRegistryActor> users, CancellationToken ct) =>
         {
-            var reply = await qa.Users.Ask<object>(new RevokeUser(name), Ask, ct);
+            var reply = await users.ActorRef.Ask<object>(new RevokeUser(name), Ask, ct);
             return reply is UserRevokedReply u ? Results.Ok(UserJson(u.User)) : Rejected(reply);
         }).RequireAuthorization("admin");
 
-        api.MapGet("/cluster", async (CancellationToken ct) =>
+        api.MapGet("/cluster", async (QaActorSystem qa, CancellationToken ct) =>
         {
             var state = Cluster.Get(qa.System).State;
             var members = state.Members.Select(m => new JsonObject
@@ -153,7 +160,7 @@ public static class NodeApi
                 ["gateways"] = gateways,
             });
         });
-        app.MapDashboard(qa);
+        app.MapDashboard(app.Services.GetRequiredService<QaActorSystem>());
     }
 
     public static readonly string[] ArtifactNames = ["model.safetensors", "metrics.csv", "curves.png", "report.json"];
@@ -197,7 +204,7 @@ public static class NodeApi
 
     private static IResult NotFound(string id) => Results.NotFound(new ApiError($"no experiment '{id}' of yours"));
 
-    private static async Task<ExperimentSummary?> Owned(QaActorSystem qa, NodeExperiments experiments, string id, ClaimsPrincipal who, CancellationToken ct)
+    private static async Task<ExperimentSummary?> Owned(NodeExperiments experiments, string id, ClaimsPrincipal who, CancellationToken ct)
     {
         try
         {

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using QaActors.Orchestration;
 using QaActors.Orchestration.Gateway;
@@ -30,14 +31,14 @@ public sealed record NodeOptions
 
 /// <summary>
 /// A long-lived QaActors node (`qa node`): the actor system with this node's roles, and on the api role the HTTP API
-/// (docs/architecture.md, "The node and its API"), bound to qa.api.listen (loopback unless configured). It owns its data
-/// dir's journal while it runs (<see cref="DataDirLock"/>). Disposing it leaves the cluster gracefully (shards and
-/// singletons are handed over) and stops the API.
+/// (docs/architecture.md, "The node and its API"), bound to qa.api.listen (loopback unless configured). On the api role
+/// the actor system is hosted by the API's web application, elsewhere by a generic host (docs/architecture.md, "The
+/// host"). It owns its data dir's journal while it runs (<see cref="DataDirLock"/>). Disposing it stops the host: the
+/// API, then the actor system, which leaves the cluster gracefully (shards and singletons are handed over).
 /// </summary>
 public sealed class QaNode : IAsyncDisposable
 {
     private readonly DataDirLock? _lock;
-    private readonly WebApplication? _app;
 
     public QaActorSystem System { get; }
     public Uri? ApiUrl { get; }
@@ -46,52 +47,73 @@ public sealed class QaNode : IAsyncDisposable
     public string? AdminTokenPath { get; }
     public NodeExperiments Experiments { get; }
 
-    private QaNode(QaActorSystem system, DataDirLock? dirLock, WebApplication? app, Uri? api, NodeExperiments experiments, string? adminTokenPath)
+    private QaNode(QaActorSystem system, DataDirLock? dirLock, Uri? api, NodeExperiments experiments, string? adminTokenPath)
     {
         System = system;
         _lock = dirLock;
-        _app = app;
         ApiUrl = api;
         Experiments = experiments;
         AdminTokenPath = adminTokenPath;
         ClusterAddress = Cluster.Get(system.System).SelfAddress.ToString();
     }
 
+    /// <summary>Completes when the node's actor system has terminated (stopped, or downed by the cluster).</summary>
+    public Task WhenTerminated => System.System.WhenTerminated;
+
     public static async Task<QaNode> StartAsync(NodeOptions options, CancellationToken ct = default)
     {
         var settings = options.Settings;
         string dataDir = settings.DataDir;
+        // The lock before the actor system: a second node on this data dir never opens its journal.
         var dirLock = DataDirLock.TryAcquire(dataDir, out var owner)
             ?? throw new NodeStartException($"another QaActors node (pid {owner?.Pid.ToString() ?? "unknown"}{(owner?.ApiUrl is { } u ? $", API {u}" : "")}) owns {dataDir}; stop it first, or give this node another --data-dir");
         QaActorSystem? system = null;
-        WebApplication? app = null;
         try
         {
-            system = await QaActorSystem.StartAsync(settings, options.Services, ct).ConfigureAwait(false);
-            var experiments = new NodeExperiments(system, Path.Combine(dataDir, "artifacts"), options.WriteArtifacts, options.DatasetDir ?? dataDir);
+            NodeExperiments experiments;
             Uri? api = null;
             string? adminPath = null;
             if (settings.HasRole("api"))
             {
-                // The first node of a new cluster makes the first admin and leaves its token in the data dir.
-                adminPath = await QaActors.Orchestration.Users.AdminTokenFile.EnsureFirstAdminAsync(system.Users, dataDir, settings.Trainer.AskTimeout).ConfigureAwait(false);
-                var authenticator = new QaActors.Orchestration.Users.ApiAuthenticator(system.Users, new QaActors.Orchestration.Users.BadTokenLimiter(), TimeSpan.FromSeconds(10));
-                app = BuildApi(settings, system, experiments, authenticator);
-                await app.StartAsync(ct).ConfigureAwait(false);
+                var app = BuildApi(options);
+                system = await QaActorSystem.StartHostAsync(app, ct).ConfigureAwait(false);
+                experiments = app.Services.GetRequiredService<NodeExperiments>();
+                adminPath = app.Services.GetRequiredService<FirstAdmin>().Path;
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
                 api = new Uri(addresses.First());
             }
-            var node = new QaNode(system, dirLock, app, api, experiments, adminPath);
+            else
+            {
+                system = await QaActorSystem.StartAsync(settings, options.Services, ct).ConfigureAwait(false);
+                experiments = NewExperiments(system, options);
+            }
+            var node = new QaNode(system, dirLock, api, experiments, adminPath);
             dirLock.Describe(new NodeInfo(Environment.ProcessId, api?.ToString(), node.ClusterAddress, DateTimeOffset.UtcNow));
             return node;
         }
         catch
         {
-            if (app is not null) await app.DisposeAsync().ConfigureAwait(false);
             if (system is not null) await system.DisposeAsync().ConfigureAwait(false);
             dirLock.Dispose();
             throw;
         }
+    }
+
+    private static NodeExperiments NewExperiments(QaActorSystem system, NodeOptions options) =>
+        new(system, Path.Combine(options.Settings.DataDir, "artifacts"), options.WriteArtifacts, options.DatasetDir ?? options.Settings.DataDir);
+
+    /// <summary>
+    /// Started by the web host after the actor system and before the server: the first node of a new cluster makes the
+    /// first admin and leaves its token in the data dir, before any request can come.
+    /// </summary>
+    private sealed class FirstAdmin(QaActorSystem system) : IHostedService
+    {
+        public string? Path { get; private set; }
+
+        public async Task StartAsync(CancellationToken cancellationToken) =>
+            Path = await QaActors.Orchestration.Users.AdminTokenFile.EnsureFirstAdminAsync(system.Users, system.Settings.DataDir, system.Settings.Trainer.AskTimeout).ConfigureAwait(false);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static (string Host, int Port) ParseListen(string listen)
@@ -102,14 +124,23 @@ public sealed class QaNode : IAsyncDisposable
         return (listen[..colon].Trim('[', ']'), port);
     }
 
-    private static WebApplication BuildApi(QaActors.Orchestration.Configuration.QaSettings settings, QaActorSystem system, NodeExperiments experiments, QaActors.Orchestration.Users.ApiAuthenticator authenticator)
+    /// <summary>
+    /// The web application that hosts the node: the actor system (<see cref="QaActorSystem.AddTo"/>) and, started after
+    /// it, the first-admin step and the server. The handlers find the system, the node's experiments and the
+    /// authenticator among its services.
+    /// </summary>
+    private static WebApplication BuildApi(NodeOptions options)
     {
+        var settings = options.Settings;
         var (host, port) = ParseListen(settings.ApiListen);
         var builder = WebApplication.CreateSlimBuilder();
         // Warnings and errors of the API to stderr, one line each; request headers (tokens) are never logged.
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; }).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Authentication", LogLevel.Error);
+        // A host that fails to start (a join timeout, a refused journal) throws to `qa node`, which says so in one line;
+        // the host's own error log of it would add the exception's stack.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -122,7 +153,13 @@ public sealed class QaNode : IAsyncDisposable
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy("user", p => p.RequireAuthenticatedUser())
             .AddPolicy("admin", p => p.RequireRole(BearerTokenHandler.AdminRole));
-        builder.Services.AddSingleton(authenticator);
+        QaActorSystem.AddTo(builder.Services, settings, options.Services);
+        builder.Services.AddSingleton(sp => NewExperiments(sp.GetRequiredService<QaActorSystem>(), options));
+        builder.Services.AddSingleton<FirstAdmin>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FirstAdmin>());
+        // Made at the first request, when the user registry has been started.
+        builder.Services.AddSingleton(sp => new QaActors.Orchestration.Users.ApiAuthenticator(
+            sp.GetRequiredService<QaActorSystem>().Users, new QaActors.Orchestration.Users.BadTokenLimiter(), TimeSpan.FromSeconds(10)));
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = global::System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
         var app = builder.Build();
@@ -136,19 +173,13 @@ public sealed class QaNode : IAsyncDisposable
         }));
         app.UseAuthentication();
         app.UseAuthorization();
-        NodeApi.Map(app, system, experiments);
+        NodeApi.Map(app);
         return app;
     }
 
-    /// <summary>Stops the API, leaves the cluster (handing shards and singletons over) and releases the data dir.</summary>
+    /// <summary>Stops the host (the API, then the actor system, which leaves the cluster handing shards and singletons over) and releases the data dir.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
-        {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-            await _app.StopAsync(stop.Token).ConfigureAwait(false);
-            await _app.DisposeAsync().ConfigureAwait(false);
-        }
         await System.DisposeAsync().ConfigureAwait(false);
         _lock?.Dispose();
     }

@@ -4,8 +4,11 @@ using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Event;
+using Akka.Hosting;
 using LinqToDB;
 using LinqToDB.Interceptors;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using QaActors.Orchestration.Configuration;
 using QaActors.Orchestration.Gateway;
 using QaActors.Orchestration.Persistence;
@@ -34,27 +37,41 @@ public sealed class QaServices
 /// (entities keyed by experiment id), the QPU gateways and the quota ledger and experiment registry as
 /// cluster singletons (reached through proxies), and the BQM worker and classical sampler pools.
 /// More nodes are a matter of configuration (seed nodes, roles, PostgreSQL), not of code.
+/// The system lives in a Microsoft.Extensions.Hosting host through Akka.Hosting (docs/architecture.md, "The host"):
+/// <see cref="AddTo"/> puts it into a host's services, <see cref="StartHostAsync"/> starts that host and disposing this
+/// object stops it. <see cref="StartAsync(QaSettings, QaServices, CancellationToken)"/> does both with a generic host
+/// of its own; a node on the api role starts its web application the same way.
 /// </summary>
 public sealed class QaActorSystem : IAsyncDisposable
 {
-    public ActorSystem System { get; }
+    private ActorSystem? _system;
+    private ActorRegistry? _registry;
+    private IHost? _host;
+    private int _disposed;
+    private bool _hostStarting;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _startCancelled = new();
+
+    public ActorSystem System => _system ?? throw new InvalidOperationException("the actor system has not been started (QaActorSystem.StartHostAsync)");
     public QaSettings Settings { get; }
     public QaServices Services { get; }
-    public IActorRef Trainers { get; private set; } = ActorRefs.Nobody;
-    public IActorRef QuotaLedger { get; private set; } = ActorRefs.Nobody;
-    public IActorRef Registry { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The actors below are kept in Akka.Hosting's <see cref="ActorRegistry"/> (the key is the actor's class), where the host's services find them too.</summary>
+    public ActorRegistry ActorRegistry => _registry ?? throw new InvalidOperationException("the actor system has not been started (QaActorSystem.StartHostAsync)");
+    public IActorRef Trainers => ActorRegistry.Get<TrainerActor>();
+    public IActorRef QuotaLedger => ActorRegistry.Get<QuotaLedgerActor>();
+    public IActorRef Registry => ActorRegistry.Get<ExperimentRegistryActor>();
     /// <summary>The user registry (users, hashed tokens, admin flags, fair-share weights): a singleton like the ledger.</summary>
-    public IActorRef Users { get; private set; } = ActorRefs.Nobody;
-    public IActorRef BqmWorkers { get; private set; } = ActorRefs.Nobody;
+    public IActorRef Users => ActorRegistry.Get<global::QaActors.Orchestration.Users.UserRegistryActor>();
+    public IActorRef BqmWorkers => ActorRegistry.Get<BqmWorker>();
     /// <summary>The campaign shard (managers keyed by campaign id) and the campaign registry (docs/campaigns.md, "On a node").</summary>
-    public IActorRef Campaigns { get; private set; } = ActorRefs.Nobody;
-    public IActorRef CampaignRegistry { get; private set; } = ActorRefs.Nobody;
+    public IActorRef Campaigns => ActorRegistry.Get<global::QaActors.Orchestration.Campaigns.CampaignManagerActor>();
+    public IActorRef CampaignRegistry => ActorRegistry.Get<global::QaActors.Orchestration.Campaigns.CampaignRegistryActor>();
+    /// <summary>By sampler name; the registry keys one actor per class, so the pools (and the gateways, by solver) are kept here.</summary>
     public IReadOnlyDictionary<string, IActorRef> SamplerPools { get; private set; } = new Dictionary<string, IActorRef>();
     private readonly Dictionary<string, IActorRef> _gateways = new(StringComparer.Ordinal);
 
-    private QaActorSystem(ActorSystem system, QaSettings settings, QaServices services)
+    private QaActorSystem(QaSettings settings, QaServices services)
     {
-        System = system;
         Settings = settings;
         Services = services;
     }
@@ -62,20 +79,81 @@ public sealed class QaActorSystem : IAsyncDisposable
     /// <summary>The gateway (singleton proxy) of a solver, or null when no backend was given for it.</summary>
     public IActorRef? GatewayFor(string solver) => _gateways.TryGetValue(solver, out var g) ? g : null;
 
-    public static async Task<QaActorSystem> StartAsync(QaSettings settings, QaServices services, CancellationToken cancellationToken = default)
+    /// <summary>Starts the actor system in a generic host of its own (the embedded node of a `qa` command, a node without the api role, tests).</summary>
+    public static Task<QaActorSystem> StartAsync(QaSettings settings, QaServices services, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(settings.DataDir);
-        var setup = ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(settings.Akka));
-        if (settings.Provider == "sqlite")
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        AddTo(builder.Services, settings, services);
+        return StartHostAsync(builder.Build(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds the actor system to a host's services: Akka.Hosting with the HOCON of <paramref name="settings"/> as its
+    /// whole configuration (hocon/ stays the one place it lives; no Akka.Hosting option adds settings of its own), the
+    /// SQLite journal's linq2db options as a setup, and one actor starter that joins the cluster, checks the journal's
+    /// identity and starts the actors. The <see cref="QaActorSystem"/> is a service of the host.
+    /// </summary>
+    public static void AddTo(IServiceCollection serviceCollection, QaSettings settings, QaServices services)
+    {
+        var qa = new QaActorSystem(settings, services);
+        // An instance, not a factory: the container does not dispose it; disposing it stops the host instead.
+        serviceCollection.AddSingleton(qa);
+        serviceCollection.AddAkka(settings.SystemName, builder =>
         {
-            string connectionString = settings.Akka.GetString("akka.persistence.journal.sql.connection-string");
-            UseWriteAheadLog(connectionString);
-            setup = setup.And(new Akka.Persistence.Sql.Config.DataOptionsSetup(SqliteJournalOptions(connectionString, settings.SqliteSynchronous)));
-        }
-        var system = ActorSystem.Create(settings.SystemName, setup);
-        var qa = new QaActorSystem(system, settings, services);
+            builder.AddHocon(settings.Akka, HoconAddMode.Replace);
+            if (settings.Provider == "sqlite")
+                builder.AddSetup(new Akka.Persistence.Sql.Config.DataOptionsSetup(SqliteJournalOptions(
+                    settings.Akka.GetString("akka.persistence.journal.sql.connection-string"), settings.SqliteSynchronous)));
+            builder.WithActors((system, registry) => qa.BootAsync(system, (ActorRegistry)registry));
+        });
+        // Akka.Hosting's service runs the starter; this one, started after it, fails the host's start with the
+        // starter's own error (a join timeout names its setting) before anything after it (the API) starts.
+        serviceCollection.AddHostedService(_ => new StartGate(qa._started.Task));
+        // The command owns Ctrl-C and SIGTERM (Cli.RunAsync, `qa node`) and stops the host itself; the default console
+        // lifetime would answer the same signals a second time.
+        serviceCollection.AddSingleton<IHostLifetime, CommandLifetime>();
+    }
+
+    /// <summary>
+    /// Starts a host built with <see cref="AddTo"/>; the returned system owns it (disposing stops it). A start that fails
+    /// stops the host and throws the failure as the starter met it.
+    /// </summary>
+    public static async Task<QaActorSystem> StartHostAsync(IHost host, CancellationToken cancellationToken = default)
+    {
+        var qa = host.Services.GetRequiredService<QaActorSystem>();
+        qa._host = host;
         try
         {
+            Directory.CreateDirectory(qa.Settings.DataDir);
+            if (qa.Settings.Provider == "sqlite") UseWriteAheadLog(qa.Settings.Akka.GetString("akka.persistence.journal.sql.connection-string"));
+            // The system is made here, before the host starts, so that one that cannot start (a cluster port in use)
+            // throws to the caller; inside its hosted service Akka.Hosting writes such a failure with its stack to stdout.
+            qa._system = host.Services.GetRequiredService<ActorSystem>();
+            using var cancel = cancellationToken.Register(qa._startCancelled.Cancel);
+            qa._hostStarting = true;
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            return qa;
+        }
+        catch (Exception failure)
+        {
+            try { await qa.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception stopFailure) { throw new AggregateException(failure, stopFailure); }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Akka.Hosting's actor starter. It never throws: Akka.Hosting would write the exception with its stack to stdout;
+    /// the outcome goes to <see cref="StartGate"/>, which fails the host's start with it.
+    /// </summary>
+    private async Task BootAsync(ActorSystem system, ActorRegistry registry)
+    {
+        try
+        {
+            _system = system;
+            _registry = registry;
+            var settings = Settings;
+            var cancellationToken = _startCancelled.Token;
             var cluster = Cluster.Get(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
@@ -90,17 +168,32 @@ public sealed class QaActorSystem : IAsyncDisposable
                     ? $"the actor system did not join its own cluster within {settings.JoinTimeout} (qa.node.join-timeout); check qa.node.hostname/port"
                     : $"the node did not join the cluster of {string.Join(", ", settings.SeedNodes)} within {settings.JoinTimeout} (qa.node.join-timeout); check --seed-nodes and that a seed node runs");
             }
+            // Before any actor that writes: a journal that is not this node's is refused untouched.
             if (JournalLocation(settings) is var (journalName, marker))
                 await JournalIdentity.EnsureAsync(system, marker, journalName, settings.JoinTimeout).ConfigureAwait(false);
-            qa.StartActors();
-            if (!settings.HasRole("sampler")) await qa.AwaitSamplerNodesAsync(settings.JoinTimeout, cancellationToken).ConfigureAwait(false);
-            return qa;
+            StartActors(registry);
+            if (!settings.HasRole("sampler")) await AwaitSamplerNodesAsync(settings.JoinTimeout, cancellationToken).ConfigureAwait(false);
+            _started.TrySetResult();
         }
-        catch
+        catch (Exception e)
         {
-            await system.Terminate().ConfigureAwait(false);
-            throw;
+            _started.TrySetException(e);
         }
+    }
+
+    private sealed class StartGate(Task started) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => started;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>A host lifetime that leaves the process's signals to the command that runs the host.</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>
@@ -175,11 +268,12 @@ public sealed class QaActorSystem : IAsyncDisposable
         }
     }
 
-    private void StartActors()
+    private void StartActors(ActorRegistry registry)
     {
         int pool = Settings.SamplerPoolSize;
         int builders = Environment.ProcessorCount;
-        BqmWorkers = System.ActorOf(BqmWorker.Pool(builders), "bqm-workers");
+        var bqmWorkers = System.ActorOf(BqmWorker.Pool(builders), "bqm-workers");
+        registry.Register<BqmWorker>(bqmWorkers);
         // Classical sampler pools run on sampler nodes; there the trainers and gateway use the node's own pool. A node
         // without the role reaches the pools of the sampler nodes through a cluster-aware group router (samples depend
         // only on the job, seeded by its request, so the node that samples does not change them).
@@ -191,17 +285,19 @@ public sealed class QaActorSystem : IAsyncDisposable
         SamplerPools = pools;
 
         // Under a backoff supervisor: a failed journal write stops them (Akka.Persistence), and they come back recovered.
-        QuotaLedger = Singleton(QuotaLedgerActor.SupervisedProps(Settings.Quotas), "quota-ledger");
-        Registry = Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry");
-        Users = Singleton(QaActors.Orchestration.Users.UserRegistryActor.SupervisedProps(), "users");
+        var ledger = Singleton(QuotaLedgerActor.SupervisedProps(Settings.Quotas), "quota-ledger");
+        registry.Register<QuotaLedgerActor>(ledger);
+        registry.Register<ExperimentRegistryActor>(Singleton(ExperimentRegistryActor.SupervisedProps(), "experiment-registry"));
+        var users = Singleton(QaActors.Orchestration.Users.UserRegistryActor.SupervisedProps(), "users");
+        registry.Register<QaActors.Orchestration.Users.UserRegistryActor>(users);
         foreach (var (solver, backend) in Services.QpuBackends)
-            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, QuotaLedger, pools, Settings.Gateway, Settings.Quotas, Services.Clock, Users),
+            _gateways[solver] = Singleton(QpuGatewayActor.Props(backend, ledger, pools, Settings.Gateway, Settings.Quotas, Services.Clock, users),
                 "qpu-gateway-" + Sanitize(solver));
 
         var trainerServices = new TrainerServices
         {
             ProcedureFor = Services.ProcedureFor,
-            BqmWorkers = BqmWorkers,
+            BqmWorkers = bqmWorkers,
             BqmWorkerCount = builders,
             SamplerPools = pools,
             GatewayFor = GatewayFor,
@@ -211,10 +307,12 @@ public sealed class QaActorSystem : IAsyncDisposable
         };
         // Trainer entities live on nodes with the trainer role; other nodes reach them through a proxy region.
         var sharding = ClusterSharding.Get(System);
-        Trainers = Settings.HasRole("trainer")
+        registry.Register<TrainerActor>(Settings.HasRole("trainer")
             ? sharding.Start("trainer", id => TrainerActor.Props(id, trainerServices), ClusterShardingSettings.Create(System).WithRole("trainer"), new ExperimentMessageExtractor())
-            : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor());
-        (Campaigns, CampaignRegistry) = global::QaActors.Orchestration.Campaigns.CampaignCluster.Start(this, Singleton);
+            : sharding.StartProxy("trainer", "trainer", new ExperimentMessageExtractor()));
+        var (campaigns, campaignRegistry) = global::QaActors.Orchestration.Campaigns.CampaignCluster.Start(this, Singleton);
+        registry.Register<global::QaActors.Orchestration.Campaigns.CampaignManagerActor>(campaigns);
+        registry.Register<global::QaActors.Orchestration.Campaigns.CampaignRegistryActor>(campaignRegistry);
     }
 
     /// <summary>
@@ -248,11 +346,32 @@ public sealed class QaActorSystem : IAsyncDisposable
 
     private static string Sanitize(string s) => new(s.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());
 
+    /// <summary>
+    /// Stops the host: the services that started after the actor system (the API) stop first, then Akka.Hosting's runs
+    /// CoordinatedShutdown, which leaves the cluster, hands shards and singletons off and lets persistence finish its
+    /// write queue. The API gets 3 s to close its connections (a live-event stream would hold it open); the system,
+    /// 15 s in all before it is terminated outright.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        // Leaves the cluster, hands shards off and stops persistence cleanly (the write queue completes).
-        var shutdown = CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
-        await Task.WhenAny(shutdown, Task.Delay(TimeSpan.FromSeconds(15))).ConfigureAwait(false);
-        await System.Terminate().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _startCancelled.Cancel();
+        try
+        {
+            if (_host is { } host && _hostStarting)
+            {
+                using var api = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                var stop = host.StopAsync(api.Token);
+                // A service that failed to stop is the caller's to hear of; one that hangs is cut off with the system.
+                if (await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(18))).ConfigureAwait(false) == stop) await stop.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (_system is { } system) await system.Terminate().ConfigureAwait(false);
+            if (_host is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
+            else _host?.Dispose();
+            _startCancelled.Dispose();
+        }
     }
 }

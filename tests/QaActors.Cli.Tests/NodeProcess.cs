@@ -85,6 +85,9 @@ public sealed class NodeProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Waits for the node to exit by itself; false when it still runs after <paramref name="limit"/>.</summary>
+    public bool WaitForExit(TimeSpan limit) => _process.WaitForExit(limit);
+
     private bool _disposed;
 
     /// <summary>SIGKILL (kill -9) when still running; then the process is gone. Safe to call more than once.</summary>

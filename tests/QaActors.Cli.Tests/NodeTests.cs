@@ -144,4 +144,63 @@ public class NodeTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+    [Fact]
+    public void A_node_whose_seed_does_not_run_fails_after_its_join_timeout_with_one_line_and_no_stack()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("nojoin"));
+        try
+        {
+            string conf = Path.Combine(dir, "short-join.conf");
+            File.WriteAllText(conf, "qa.node.join-timeout = 2s\n");
+            // A loopback port nothing listens on: the join is refused until the timeout.
+            var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            string seed = $"akka.tcp://qa@127.0.0.1:{port}";
+            var r = QaProcess.Run(["node", "--data-dir", dir, "--api", "127.0.0.1:0", "--config", conf, "--seed-nodes", seed], timeout: TimeSpan.FromSeconds(60));
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains($"the node did not join the cluster of {seed} within 00:00:02 (qa.node.join-timeout)", r.Stderr);
+            Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
+            // Nothing on stdout: no ready line and no exception text from the host.
+            Assert.Equal("", r.Stdout.Trim());
+            // The failed node released the data dir: a node starts on it.
+            using var node = NodeProcess.Start(dir);
+            Assert.Contains("qa node ready", node.ReadyLine);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+    [Fact]
+    public void A_node_that_the_cluster_downs_ends_with_its_actor_system_exit_1_saying_so()
+    {
+        string seedDir = NodeProcess.NewDataDir(Temp("downing-seed")), otherDir = NodeProcess.NewDataDir(Temp("downing-other"));
+        try
+        {
+            // keep-majority breaks the tie of a two-node cluster for the side with the lowest address: with the seed's
+            // port the lower one, the other node downs itself once the seed is gone.
+            int seedPort = SapiSimProcess.FreePort(), otherPort;
+            do otherPort = SapiSimProcess.FreePort(); while (otherPort <= seedPort);
+            string seed = $"akka.tcp://qa@127.0.0.1:{seedPort}";
+            using var seedNode = NodeProcess.Start(seedDir, "--port", seedPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var other = NodeProcess.Start(otherDir, "--roles", "sampler", "--port", otherPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed-nodes", seed);
+            seedNode.Dispose();
+            Assert.True(other.WaitForExit(TimeSpan.FromSeconds(90)), "the downed node still runs:\n" + other.Stderr);
+            Assert.Equal(1, other.ExitCode);
+            // Its stderr is read on another thread, which may be a moment behind the exit.
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while (!other.Stderr.Contains("qa node: the actor system stopped", StringComparison.Ordinal) && DateTime.UtcNow < until) Thread.Sleep(50);
+            Assert.Contains("qa node: the actor system stopped", other.Stderr);
+            Assert.DoesNotContain("   at ", other.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(seedDir, recursive: true);
+            Directory.Delete(otherDir, recursive: true);
+        }
+    }
 }
+
+

@@ -90,8 +90,15 @@ public static class NodeCommand
                 if (pr.GetValue(json)) Cli.WriteJson(new System.Text.Json.Nodes.JsonObject { ["api"] = node.ApiUrl?.ToString(), ["cluster"] = node.ClusterAddress, ["roles"] = string.Join(",", settings.Roles) });
                 else Console.WriteLine(line);
                 Console.Out.Flush();
-                try { await Task.Delay(Timeout.Infinite, stop.Token); }
-                catch (OperationCanceledException) { Console.Error.WriteLine("qa node: leaving the cluster"); }
+                // The node ends with its host: on SIGTERM or Ctrl-C, or when its actor system terminated by itself
+                // (the cluster downed this node), which no longer serves anything.
+                var signalled = Task.Delay(Timeout.Infinite, stop.Token);
+                if (await Task.WhenAny(signalled, node.WhenTerminated) == signalled) Console.Error.WriteLine("qa node: leaving the cluster");
+                else
+                {
+                    Console.Error.WriteLine("qa node: the actor system stopped (this node left or was removed from the cluster); the node stops");
+                    return Cli.ExitFailure;
+                }
             }
             finally
             {
