@@ -212,8 +212,8 @@ public class NodeLossTests(ITestOutputHelper output)
         }
         finally
         {
-            nodes.Dispose();
-            Directory.Delete(root, recursive: true);
+            try { nodes.Dispose(); }
+            finally { Directory.Delete(root, recursive: true); }
         }
     }
 
@@ -259,8 +259,8 @@ public class NodeLossTests(ITestOutputHelper output)
         }
         finally
         {
-            nodes.Dispose();
-            Directory.Delete(root, recursive: true);
+            try { nodes.Dispose(); }
+            finally { Directory.Delete(root, recursive: true); }
         }
     }
 }
