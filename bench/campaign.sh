@@ -42,14 +42,16 @@ mnist=() fashion=()
 for p in "${all[@]:0:$pairs}"; do
   case $p in mnist:*) mnist+=("\"${p#mnist:}\"") ;; fashion-mnist:*) fashion+=("\"${p#fashion-mnist:}\"") ;; esac
 done
+# One object per line: two objects side by side on one line are one object in HOCON (the later keys win).
 datasets=""
-[ ${#mnist[@]} -gt 0 ] && datasets+="{ dataset = mnist, pairs = [$(IFS=,; echo "${mnist[*]}")] } "
-[ ${#fashion[@]} -gt 0 ] && datasets+="{ dataset = fashion-mnist, pairs = [$(IFS=,; echo "${fashion[*]}")] }"
+[ ${#mnist[@]} -gt 0 ] && datasets+="    { dataset = mnist, pairs = [$(IFS=,; echo "${mnist[*]}")] }"$'\n'
+[ ${#fashion[@]} -gt 0 ] && datasets+="    { dataset = fashion-mnist, pairs = [$(IFS=,; echo "${fashion[*]}")] }"$'\n'
 spec=$work/classical.conf
 cat >"$spec" <<EOF
 campaign {
   name = "bench-classical"
-  datasets = [ $datasets ]
+  datasets = [
+$datasets  ]
   methods = [backprop, gibbs]
   seeds = [$(seq -s, 1 "$seeds")]
   settings { train-size = 20, test-size = all, batch = 5, lr = 0.1, steps = 20, reads = 100, fallback = gibbs }
@@ -68,6 +70,7 @@ cp "$cache"/*.qads "$work/local/"
 s=$(now)
 qa campaign run "$spec" --local --out "$work/local/out" --data-dir "$work/local" --json >"$work/local.json" 2>/dev/null
 e=$(now)
+[ "$(jq '.cells | length' "$work/local.json")" = "$n" ] || { echo "bench: the campaign file expanded to $(jq '.cells | length' "$work/local.json") cells, not $n" >&2; cat "$spec" >&2; exit 1; }
 direct=$(jq '[.cells[].wall_seconds] | add' "$work/local.json")
 echo "direct engine: sum of the $n experiments' times ${direct} s (the --local command took $(echo "$e - $s" | bc) s)"
 fingerprint "$work/local.json" >"$work/local.fp"
@@ -85,6 +88,7 @@ stop_nodes() {
   pids=()
 }
 check_same() { # report.json
+  [ "$(jq '.cells | length' "$1")" = "$n" ] || { echo "bench: the report of the node's campaign has $(jq '.cells | length' "$1") of the $n cells" >&2; exit 1; }
   fingerprint "$1" >"$work/node.fp"
   cmp -s "$work/local.fp" "$work/node.fp" || { echo "bench: the node's results differ from the direct engine's" >&2; diff "$work/local.fp" "$work/node.fp" | head -5 >&2; exit 1; }
 }

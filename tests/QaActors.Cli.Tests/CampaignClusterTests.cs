@@ -201,8 +201,8 @@ public class CampaignClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            nodes.Dispose();
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            try { nodes.Dispose(); }
+            finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
         }
     }
 }

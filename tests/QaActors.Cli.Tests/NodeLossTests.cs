@@ -212,8 +212,8 @@ public class NodeLossTests(ITestOutputHelper output)
         }
         finally
         {
-            nodes.Dispose();
-            Directory.Delete(root, recursive: true);
+            try { nodes.Dispose(); }
+            finally { Directory.Delete(root, recursive: true); }
         }
     }
 
@@ -277,8 +277,8 @@ public class NodeLossTests(ITestOutputHelper output)
         }
         finally
         {
-            nodes.Dispose();
-            Directory.Delete(root, recursive: true);
+            try { nodes.Dispose(); }
+            finally { Directory.Delete(root, recursive: true); }
         }
     }
 }

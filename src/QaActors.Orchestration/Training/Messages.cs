@@ -56,7 +56,7 @@ public sealed record ExperimentAttached(string ExperimentId, long LastStep) : IQ
 
 public sealed record GetExperimentSummary(string ExperimentId) : IWithExperimentId, IQaMessage;
 
-/// <summary>An experiment as of its last persisted step; <c>RunningOn</c>: the address of the node whose trainer runs it.</summary>
+/// <summary>An experiment as of its last persisted step; <c>RunningOn</c>: the address of the node whose trainer runs it (in a completion: ran its last step).</summary>
 public sealed record ExperimentSummary(
     ExperimentSpec Spec,
     long LastStep,
