@@ -65,6 +65,28 @@ public class CompositeTests
         Assert.True(TotalVariation(problem, raw, beta: 16) < 0.08);
     }
 
+    /// <summary>
+    /// The EBM's star at the paper's T = 16 on a QPU at β_hw = 16: torque compensation of the programmed (1/16) problem
+    /// gives chains that the hardware's own temperature breaks in most reads; the QPU sampler's floor
+    /// (<see cref="QaActors.DWave.Embedding.ChainStrength.ForHardwareTemperature"/>) keeps them whole.
+    /// </summary>
+    [Fact]
+    public async Task The_qpu_sampler_keeps_chains_whole_at_the_hardware_temperature()
+    {
+        IStructuredSampler qpu = Qpu(betaHw: 16);
+        var problem = Star(40, 0.3, 0.5, 0.2);
+        var request = new SampleRequest(400, 1, 9);
+        var cache = new EmbeddingCache(qpu.Target, qpu.Solver.Name);
+        var bare = await new TemperatureComposite(new TilingComposite(qpu, cache, maxTiles: 1), new QpuTemperature(16)).SampleAsync(problem, request);
+        using var sampler = new QaActors.DWave.Sapi.QpuSampler(qpu, new QaActors.DWave.Sapi.QpuSamplerOptions { Temperature = new QpuTemperature(16) });
+        var floored = await sampler.SampleAsync(problem, request);
+        double broken = bare.Info.Properties["chain_break_fraction"], kept = floored.Info.Properties["chain_break_fraction"];
+        // 41 chains: a fraction near 1/41 means a chain (the hub's) broken in nearly every read.
+        Assert.True(broken > 0.5 / 41, $"without the floor the chains were broken in {broken * 41:P0} of reads: the test would not tell");
+        Assert.True(kept < 0.05 / 41, $"with the floor, broken chains per read {kept * 41:F3}");
+        Assert.Equal(QaActors.DWave.Embedding.ChainStrength.ForHardwareTemperature(16), Math.Log(1000) / 32, 12);
+    }
+
     [Fact]
     public async Task Tiling_puts_several_problems_in_one_call_each_with_its_own_linear_terms()
     {

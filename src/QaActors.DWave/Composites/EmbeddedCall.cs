@@ -11,6 +11,8 @@ public sealed record EmbeddingSettings
     /// <summary>Fixed chain strength; null uses uniform torque compensation (Ocean's default) with <see cref="ChainStrengthPrefactor"/>.</summary>
     public double? ChainStrength { get; init; }
     public double ChainStrengthPrefactor { get; init; } = Embedding.ChainStrength.DefaultPrefactor;
+    /// <summary>The least strength torque compensation may give (hardware units); null for none.</summary>
+    public double? MinChainStrength { get; init; }
     public UnembedOptions Unembed { get; init; } = new();
     /// <summary>Annealing time in µs (the solver's default when null).</summary>
     public double? AnnealingTime { get; init; }
@@ -33,6 +35,7 @@ internal static class EmbeddedCall
         {
             ChainStrength = settings.ChainStrength,
             ChainStrengthPrefactor = settings.ChainStrengthPrefactor,
+            MinChainStrength = settings.MinChainStrength,
             HRange = (solver.HRange.Min, solver.HRange.Max),
             JRange = (solver.JRange.Min, solver.JRange.Max),
         });

@@ -28,6 +28,24 @@ public static class ChainStrength
         return prefactor * rms * Math.Sqrt(meanDegree);
     }
 
+    /// <summary>
+    /// The least chain strength (hardware units) at which a chain coupler breaks with probability at most
+    /// <paramref name="breakProbability"/> when the QPU samples at inverse temperature <paramref name="betaHardware"/>:
+    /// a broken coupler costs 2·strength, so e^(−2·β_hw·strength) ≤ p gives strength = ln(1/p) / (2·β_hw)
+    /// (docs/math.md, "Temperature"). Torque compensation alone scales with the programmed problem, which the
+    /// temperature composite divides by T ≈ β_hw, so at the paper's T = 16 it leaves the EBM's output chain about as
+    /// likely broken as not; this floor keeps chains whole at the hardware's own temperature.
+    /// </summary>
+    public static double ForHardwareTemperature(double betaHardware, double breakProbability = DefaultBreakProbability)
+    {
+        if (!(betaHardware > 0) || !double.IsFinite(betaHardware)) throw new ArgumentOutOfRangeException(nameof(betaHardware), betaHardware, "the hardware's inverse temperature must be a positive finite number");
+        if (!(breakProbability is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(breakProbability), breakProbability, "a break probability must be in (0, 1)");
+        return Math.Log(1 / breakProbability) / (2 * betaHardware);
+    }
+
+    /// <summary>The break probability per chain coupler <see cref="ForHardwareTemperature"/> aims at by default.</summary>
+    public const double DefaultBreakProbability = 1e-3;
+
     /// <summary>Ocean's alternative <c>scaled</c>: prefactor · max |bias| over h and J of the SPIN form.</summary>
     public static double Scaled(Bqm bqm, double prefactor = 1.0)
     {

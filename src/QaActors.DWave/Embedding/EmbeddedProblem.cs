@@ -9,6 +9,8 @@ public sealed record EmbedOptions
     /// <summary>Chain strength for every copy; null uses <see cref="ChainStrength.UniformTorqueCompensation"/> of each copy's logical problem.</summary>
     public double? ChainStrength { get; init; }
     public double ChainStrengthPrefactor { get; init; } = Embedding.ChainStrength.DefaultPrefactor;
+    /// <summary>With no fixed <see cref="ChainStrength"/>: the least strength torque compensation may give (<see cref="Embedding.ChainStrength.ForHardwareTemperature"/>); null for none.</summary>
+    public double? MinChainStrength { get; init; }
     /// <summary>The solver's h_range (Advantage: [−4, 4]); null disables clipping of h.</summary>
     public (double Min, double Max)? HRange { get; init; } = (-4, 4);
     /// <summary>The solver's j_range (Advantage: [−1, 1]); null disables clipping of J.</summary>
@@ -118,7 +120,7 @@ public sealed class EmbeddedProblem
                     throw new EmbeddingException($"copies {other} and {c} share qubit {q}; tiled copies must be disjoint");
                 owner[q] = c;
             }
-            double strength = options.ChainStrength ?? ChainStrength.UniformTorqueCompensation(spin, options.ChainStrengthPrefactor);
+            double strength = options.ChainStrength ?? Math.Max(ChainStrength.UniformTorqueCompensation(spin, options.ChainStrengthPrefactor), options.MinChainStrength ?? 0);
             strengths[c] = strength;
             offset += spin.Offset;
 

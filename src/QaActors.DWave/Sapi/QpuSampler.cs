@@ -112,7 +112,10 @@ public sealed class QpuSampler : IBatchSampler, IDisposable
         var cache = LazyInitializer.EnsureInitialized(ref _cache, () => new EmbeddingCache(structured.Target, structured.Solver.Name, Options.MinorEmbedder, Options.Tiling));
         return _stacks.GetOrAdd((temperature, maxTiles), k =>
         {
-            var tiling = new TilingComposite(structured, cache, k.Item2, Options.ToEmbeddingSettings());
+            // The temperature factor estimates the QPU's own β (T ≈ β_hw), which decides how strong a chain must be to
+            // hold (docs/math.md, "Temperature"); under auto temperature the starting T does.
+            var settings = Options.ToEmbeddingSettings() with { MinChainStrength = ChainStrength.ForHardwareTemperature(k.Item1.TEff) };
+            var tiling = new TilingComposite(structured, cache, k.Item2, settings);
             return new Stack(tiling, new TemperatureComposite(tiling, k.Item1, Options.AutoTemperatureSmoothing));
         });
     }
