@@ -89,6 +89,46 @@ public class CampaignTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>One command runs the whole campaign: its cells, then its runtime study on the node, then the report with Fig. 5 into --out.</summary>
+    [Fact]
+    public void Campaign_run_with_out_runs_the_cells_then_the_runtime_study_and_writes_the_whole_report()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("whole"));
+        try
+        {
+            string file = Path.Combine(dir, "whole.conf");
+            File.WriteAllText(file, """
+                campaign {
+                  name = "whole"
+                  datasets = [ { dataset = mnist, pairs = ["0,1"] } ]
+                  methods = [backprop]
+                  seeds = [1]
+                  settings { hidden = 16, train-size = 20, steps = 2 }
+                  runtime { min-size = 10, max-size = 1000, points-per-decade = 1, measure-max-size = 100, reads = 2, sweeps = 5, repeats = 1 }
+                }
+                """);
+            using var node = NodeProcess.Start(dir);
+            string outDir = Path.Combine(dir, "report");
+            // --out waits for the end, which --detach does not: refused before anything is submitted.
+            var both = QaProcess.Run(["campaign", "run", file, "--data-dir", dir, "--detach", "--out", outDir]);
+            Assert.Equal(2, both.ExitCode);
+            var run = QaProcess.Run(["campaign", "run", file, "--data-dir", dir, "--out", outDir, "--json"]);
+            Assert.True(run.ExitCode == 0, run.Stderr + node.Stderr);
+            var status = JsonNode.Parse(run.Stdout)!;
+            Assert.Equal("completed", status["state"]!.GetValue<string>());
+            Assert.Equal("completed", status["runtime"]!["state"]!.GetValue<string>());
+            foreach (var f in new[] { "tables.md", "tables.csv", "report.json", "fig4-mnist-0-1.png", "fig5.png", "runtime.json" })
+                Assert.True(new FileInfo(Path.Combine(outDir, f)) is { Exists: true, Length: > 0 }, f);
+            var study = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "runtime.json")))!;
+            // One point per decade from 10 to 1000; measured up to 100, the larger one extrapolated.
+            var rows = study["rows"]!.AsArray();
+            Assert.Equal([10.0, 100.0, 1000.0], rows.Select(r => r!["size"]!.GetValue<double>()));
+            Assert.Equal([true, true, false], rows.Select(r => r!["measured"]!.GetValue<bool>()));
+            node.Terminate(TimeSpan.FromSeconds(15));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void A_campaign_continues_by_itself_after_kill_9_of_its_node_and_a_restart()
     {

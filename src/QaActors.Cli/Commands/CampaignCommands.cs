@@ -51,7 +51,7 @@ public static class CampaignCommands
         var file = new Argument<string>("FILE") { Description = "Campaign file (HOCON), e.g. hocon/campaigns/paper.conf." };
         var name = new Option<string?>("--name") { Description = "Campaign name (default: the file's campaign.name); part of the campaign id." };
         var local = new Option<bool>("--local") { Description = "Train every cell in this process with the direct engine (no node, no persistence of steps; finished cells are kept in --out)." };
-        var outDir = new Option<string?>("--out") { Description = "--local: folder for the cell results and the report (default runs/campaign-<id>)." };
+        var outDir = new Option<string?>("--out") { Description = "Folder for the report when the campaign ends (tables, figures, with a runtime { } block also fig5.png and runtime.json); --local: also the cell results (default runs/campaign-<id>)." };
         var user = new Option<string?>("--user") { Description = "--local: the user recorded with the cells (default $QA_USER, else the OS user)." };
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
@@ -66,7 +66,10 @@ public static class CampaignCommands
             {
                 using var client = server.Resolve(pr, new DataStore(pr.GetValue(dataDir)).Root)
                     ?? throw new UsageException("campaign run needs a node (--server / QA_SERVER, or a `qa node` that owns the data dir) or --local to train the cells in this process.");
-                return await RunOnNode(client, pr.GetValue(file)!, pr.GetValue(name), pr.GetValue(detach), pr.GetValue(json), ct);
+                if (pr.GetValue(detach) && pr.GetValue(outDir) is not null)
+                    throw new UsageException("--out receives the report when the campaign ends, which --detach does not wait for; fetch it later with `qa campaign report ID --out DIR`");
+                return await RunOnNode(client, pr.GetValue(file)!, pr.GetValue(name), pr.GetValue(detach), pr.GetValue(json),
+                    pr.GetValue(outDir) is { } o ? Path.GetFullPath(o) : null, ct);
             }
             if (pr.GetValue(detach)) throw new UsageException("--detach needs a node; with --local the campaign runs in this process.");
             string who = pr.GetValue(user) ?? (Environment.GetEnvironmentVariable("QA_USER") is { Length: > 0 } u ? u : Environment.UserName is { Length: > 0 } n ? n : "default");
@@ -119,15 +122,18 @@ public static class CampaignCommands
         return cmd;
     }
 
-    private static async Task<int> RunOnNode(Client.QaClient client, string file, string? name, bool detach, bool asJson, CancellationToken ct)
+    private static async Task<int> RunOnNode(Client.QaClient client, string file, string? name, bool detach, bool asJson, string? outDir, CancellationToken ct)
     {
         var body = new JsonObject { ["text"] = File.ReadAllText(file), ["source"] = Path.GetFileName(file), ["name"] = name };
         var res = await client.PostAsync("api/v1/campaigns", body, ct);
         string id = res["campaign_id"]!.GetValue<string>();
         bool created = res["created"]?.GetValue<bool>() ?? false;
         if (!asJson) AnsiConsole.MarkupLineInterpolated($"campaign [bold]{id}[/] on {client.Server}: {res["experiments"]} experiments{(created ? "" : " (already submitted: following it)")}");
-        if (!asJson && res["runtime_study"]?.GetValue<bool>() == true)
-            AnsiConsole.MarkupLine("its runtime study (Sec. 5.3) runs on a machine of its own: [bold]qa campaign runtime --spec FILE --out DIR[/]");
+        bool runtime = res["runtime_study"]?.GetValue<bool>() == true;
+        if (!asJson && runtime)
+            AnsiConsole.MarkupLine(detach
+                ? "its runtime study (Sec. 5.3) runs when asked, after the cells: [bold]POST /api/v1/campaigns/ID/runtime[/], the campaign page, or `qa campaign run` without --detach"
+                : "its runtime study (Sec. 5.3) runs on the node once the cells are done, so that training does not disturb its timings");
         if (detach)
         {
             if (asJson) Cli.WriteJson(res);
@@ -145,6 +151,8 @@ public static class CampaignCommands
                 status = await client.GetAsync(counts, ct);
             }
             status = await client.GetAsync(full, ct);
+            if (runtime && status["state"]?.GetValue<string>() == CellStatus.Completed) status["runtime"] = await RuntimeStudyOnNode(client, id, null, ct);
+            if (outDir is not null) status["report"] = (await DownloadAll(client, id, outDir, status["runtime"]?["state"]?.GetValue<string>() == "completed", ct)).Dir;
             Cli.WriteJson(status);
             return status["failed"]?.GetValue<int>() > 0 ? Cli.ExitFailure : Cli.ExitOk;
         }
@@ -164,8 +172,53 @@ public static class CampaignCommands
             });
         status = await client.GetAsync(full, ct);
         AnsiConsole.Write(CellsTable(status));
-        AnsiConsole.MarkupLineInterpolated($"campaign {id}: {status["state"]}; its report: `qa campaign report {id} --out DIR`");
+        JsonNode? study = null;
+        if (runtime && status["state"]?.GetValue<string>() == CellStatus.Completed)
+            study = await RuntimeStudyOnNode(client, id, p => AnsiConsole.MarkupLineInterpolated($"runtime study: {p}"), ct);
+        if (outDir is not null)
+        {
+            var (dir, files) = await DownloadAll(client, id, outDir, study?["state"]?.GetValue<string>() == "completed", ct);
+            AnsiConsole.MarkupLineInterpolated($"campaign {id}: {status["state"]}; report: {Path.Combine(dir, "tables.md")} ({files.Count} files in {dir})");
+        }
+        else AnsiConsole.MarkupLineInterpolated($"campaign {id}: {status["state"]}; its report: `qa campaign report {id} --out DIR`");
         return status["failed"]?.GetValue<int>() > 0 ? Cli.ExitFailure : Cli.ExitOk;
+    }
+
+    /// <summary>
+    /// Asks the node for the campaign's runtime study (CampaignRuntimeApi: one at a time per node, kept once done)
+    /// and waits for it; answers its last state (completed with the study, or failed with the reason).
+    /// </summary>
+    private static async Task<JsonNode> RuntimeStudyOnNode(Client.QaClient client, string id, Action<string>? progress, CancellationToken ct)
+    {
+        string path = $"api/v1/campaigns/{Uri.EscapeDataString(id)}/runtime";
+        var state = await client.PostAsync(path, new JsonObject(), ct);
+        progress?.Invoke($"{state["state"]} on the node ({state["sizes"]?.AsArray().Count} sizes)");
+        var every = TimeSpan.FromSeconds(2);
+        while (state["state"]?.GetValue<string>() is "running" or "none")
+        {
+            await Task.Delay(every, ct);
+            state = await client.GetAsync(path, ct);
+        }
+        progress?.Invoke(state["state"]?.GetValue<string>() == "completed" ? "completed" : $"{state["state"]}: {state["reason"]}");
+        return state;
+    }
+
+    /// <summary>The node's report into <paramref name="dir"/>, and with a completed runtime study its Fig. 5 and runtime.json.</summary>
+    private static async Task<(string Dir, IReadOnlyList<string> Files)> DownloadAll(Client.QaClient client, string id, string dir, bool withRuntime, CancellationToken ct)
+    {
+        var (_, reportFiles) = await DownloadReport(client, id, dir, ct);
+        var files = reportFiles.ToList();
+        if (withRuntime)
+        {
+            string basePath = $"api/v1/campaigns/{Uri.EscapeDataString(id)}";
+            if (!await client.DownloadAsync($"{basePath}/figures/fig5.png", Path.Combine(dir, "fig5.png"), ct))
+                throw new InvalidDataException($"the node's runtime study of {id} completed but it did not send fig5.png");
+            files.Add("fig5.png");
+            var state = await client.GetAsync($"{basePath}/runtime", ct);
+            CampaignReport.WriteAtomically(Path.Combine(dir, "runtime.json"), (state["study"] ?? new JsonObject()).ToJsonString(CampaignReport.JsonOptions));
+            files.Add("runtime.json");
+        }
+        return (dir, files);
     }
 
     /// <summary>One row per cell: experiment, state, attempts, steps, final test accuracy, reason.</summary>
