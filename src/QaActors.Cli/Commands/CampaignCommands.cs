@@ -127,7 +127,7 @@ public static class CampaignCommands
         bool created = res["created"]?.GetValue<bool>() ?? false;
         if (!asJson) AnsiConsole.MarkupLineInterpolated($"campaign [bold]{id}[/] on {client.Server}: {res["experiments"]} experiments{(created ? "" : " (already submitted: following it)")}");
         if (!asJson && res["runtime_study"]?.GetValue<bool>() == true)
-            AnsiConsole.MarkupLine("its runtime study (Sec. 5.3) runs on a machine of its own: [bold]qa campaign runtime --spec FILE --out DIR[/]");
+            AnsiConsole.MarkupLine("its runtime study (Sec. 5.3) does not run with the grid: start it on the node from the campaign's dashboard page, or on a machine of its own with [bold]qa campaign runtime --spec FILE --out DIR[/]");
         if (detach)
         {
             if (asJson) Cli.WriteJson(res);
