@@ -8,7 +8,7 @@ namespace QaActors.Dashboard.Tests;
 /// <summary>The campaign pages: cells turning done live, the report's tables and figures, cancel, and who sees what.</summary>
 public sealed partial class DashboardTests
 {
-    private static string CampaignSpec(string name, string methods, string seeds, string settings) => $$"""
+    private static string CampaignSpec(string name, string methods, string seeds, string settings, string extra = "") => $$"""
         campaign {
           name = "{{name}}"
           datasets = [ { dataset = mnist, pairs = ["2,3"] } ]
@@ -16,6 +16,7 @@ public sealed partial class DashboardTests
           seeds = [{{seeds}}]
           settings { {{settings}} }
           max-concurrent = 1
+          {{extra}}
         }
         """;
 
@@ -104,6 +105,7 @@ public sealed partial class DashboardTests
         await Assertions.Expect(fig.Locator("img")).ToBeVisibleAsync(new() { Timeout = 15000 });
         await WaitAsync(page, "() => { const i = document.querySelector(\"#figures figure[data-name='fig4-mnist-2-3.png'] img\"); return i && i.complete && i.naturalWidth === 800; }");
         await f.ShotAsync(page, "15-campaign-report");
+        await Assertions.Expect(page.Locator("#runtime")).ToBeHiddenAsync(); // no runtime { } block in its file
         await fig.Locator("button[data-figure]").FocusAsync();
         var download = await page.RunAndWaitForDownloadAsync(() => page.Keyboard.PressAsync("Enter"));
         Assert.Equal("fig4-mnist-2-3.png", download.SuggestedFilename);
@@ -149,7 +151,8 @@ public sealed partial class DashboardTests
     {
         // Long gibbs cells, one at a time: the campaign is still running when the admin looks.
         await f.AddUserAsync("frank");
-        string id = await SubmitCampaignAsync("frank", CampaignSpec("long", "gibbs", "1, 2, 3", "hidden = 32, train-size = 20, steps = 5000, reads = 20, sweeps = 50"));
+        string id = await SubmitCampaignAsync("frank", CampaignSpec("long", "gibbs", "1, 2, 3", "hidden = 32, train-size = 20, steps = 5000, reads = 20, sweeps = 50",
+            "runtime { min-size = 10, max-size = 100, points-per-decade = 1, measure-max-size = 100, reads = 5, sweeps = 20, repeats = 1 }"));
         // The admin's list has everyone's campaigns, frank's among them.
         var page = await f.OpenAsync("admin", fragment: "#/campaigns");
         var listed = page.Locator($"#campaigns tr[data-id='{id}']");
@@ -171,6 +174,20 @@ public sealed partial class DashboardTests
         await Assertions.Expect(page.Locator("#retry")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#cells tbody tr[data-status=running]")).ToHaveCountAsync(0);
         await f.ShotAsync(page, "19-campaign-cancelled");
+        // Fig. 5: the campaign has a runtime block; the study runs on the node when asked, and its figure appears.
+        await Assertions.Expect(page.Locator("#runtime-state")).ToContainTextAsync("This campaign has a runtime study (2 sizes from 10 to 100)");
+        await page.Locator("#run-runtime").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#runtime-state")).ToContainTextAsync("Running on this node");
+        var fig5 = page.Locator("#runtime figure[data-name='fig5.png'] img");
+        await Assertions.Expect(fig5).ToBeVisibleAsync(new() { Timeout = 300000 });
+        await WaitAsync(page, "() => { const i = document.querySelector(\"#runtime figure[data-name='fig5.png'] img\"); return i && i.complete && i.naturalWidth === 900; }");
+        await Assertions.Expect(page.Locator("#runtime")).ToContainTextAsync("on Pegasus P16");
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#runtime button[data-figure='fig5.png']").ClickAsync());
+        string saved = Path.Combine(f.DataDir, "downloaded-fig5.png");
+        await download.SaveAsAsync(saved);
+        Assert.Equal(PngMagic, File.ReadAllBytes(saved)[..8]);
+        await f.ShotAsync(page, "20-campaign-fig5");
         f.AssertNoScriptErrors(page);
         await page.Context.CloseAsync();
         using var frank = f.Api("frank");

@@ -125,6 +125,8 @@ public sealed class RemoteMessageTests(ITestOutputHelper output)
             new Campaigns.CampaignStatus("paper-1a2b3c4d", "alice", "paper", "running", 4, 1, 2, 1, 0, 0, "[{\"experiment_id\":\"x\"}]", 1,
                 ImmutableSortedDictionary<string, long>.Empty.Add("paper-1a2b3c4d-m-0-1-gibbs-s1", 7)),
             new Campaigns.CampaignUnknown("nobody-00000000"),
+            new Campaigns.GetCampaignSpec("paper-1a2b3c4d"),
+            new Campaigns.CampaignSpecText("paper-1a2b3c4d", "alice", "paper", "paper.conf", "campaign { name = paper }"),
             new Campaigns.RegisterCampaign("paper-1a2b3c4d", "alice", "paper"),
             new Campaigns.CampaignSettledNotice("paper-1a2b3c4d", "completed"),
             new Campaigns.CampaignReopenedNotice("paper-1a2b3c4d"),

@@ -132,7 +132,7 @@ public static class CampaignCommands
         bool runtime = res["runtime_study"]?.GetValue<bool>() == true;
         if (!asJson && runtime)
             AnsiConsole.MarkupLine(detach
-                ? "its runtime study (Sec. 5.3) runs when asked, after the cells: [bold]POST /api/v1/campaigns/ID/runtime[/], the campaign page, or `qa campaign run` without --detach"
+                ? "its runtime study (Sec. 5.3) runs when asked, after the cells: from the campaign's dashboard page, `POST /api/v1/campaigns/ID/runtime`, or `qa campaign run` without --detach"
                 : "its runtime study (Sec. 5.3) runs on the node once the cells are done, so that training does not disturb its timings");
         if (detach)
         {

@@ -284,8 +284,8 @@ function signed(x, d) {
 function reportTable(tableId, caption, rows, cells) {
   const methods = [...new Map(rows.map(r => [r.method, r.method_title ?? r.method])).entries()];
   const pairs = [...new Map(rows.map(r => [`${r.dataset} ${r.pair}`, r])).values()];
-  return el('div', { class: 'table-wrap' }, el('table', { id: tableId, class: 'report' },
-    el('caption', {}, caption),
+  // The title stands outside the scrolling box, so that a narrow window shows it whole above the sideways-scrolling table.
+  return el('div', { class: 'report-table' }, el('h4', { id: `${tableId}-title` }, caption), el('div', { class: 'table-wrap' }, el('table', { id: tableId, class: 'report', 'aria-labelledby': `${tableId}-title` },
     el('thead', {},
       el('tr', {}, el('th', { scope: 'col', rowspan: 2 }, 'Dataset'), el('th', { scope: 'col', rowspan: 2 }, 'Class'),
         methods.map(([, title]) => el('th', { scope: 'colgroup', colspan: 3, class: 'group' }, title))),
@@ -297,5 +297,5 @@ function reportTable(tableId, caption, rows, cells) {
         const [ours, paper, diff] = r ? cells(r) : ['–', '–', '–'];
         return [el('td', { class: 'num', dataset: { method: m, field: 'ours' } }, ours), el('td', { class: 'num paper', dataset: { method: m, field: 'paper' } }, paper),
           el('td', { class: 'num', dataset: { method: m, field: 'diff' } }, diff)];
-      }))))));
+      })))))));
 }
