@@ -77,7 +77,9 @@ fingerprint "$work/local.json" >"$work/local.fp"
 
 start_node() { # data-dir log [args...]
   local dir=$1 log=$2; shift 2
-  qa node --data-dir "$dir" --api 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  # Started directly, not through the qa function: that would put a subshell between $! and the node, and the
+  # TERM below would stop the subshell and leave the node running.
+  dotnet "$qa_dll" node --data-dir "$dir" --api 127.0.0.1:0 "$@" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 360); do grep -q 'qa node ready' "$log" && return 0; sleep 0.25; done
   echo "bench: a node did not start" >&2; cat "$log" >&2; exit 1
