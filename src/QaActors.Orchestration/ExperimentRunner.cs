@@ -167,6 +167,11 @@ public sealed class ExperimentRunner(QaActorSystem qa)
                 Timers.Cancel("reattach");
                 Timers.Cancel("give-up");
             });
+            // While this node leaves, its trainers are handed off and stopped on purpose: asking the shard again would
+            // only queue messages in the region that is shutting down, which then waits for them until its phase times
+            // out (seconds of a SIGTERM), and a follower elsewhere re-attaches to wherever the run goes.
+            bool Leaving() => CoordinatedShutdown.Get(Context.System).ShutdownReason is not null;
+            Receive<Terminated>(t => t.ActorRef.Equals(trainer) && Leaving(), _ => trainer = null);
             Receive<Terminated>(t => t.ActorRef.Equals(trainer), _ =>
             {
                 trainer = null;
@@ -175,7 +180,11 @@ public sealed class ExperimentRunner(QaActorSystem qa)
                 Timers.StartSingleTimer("give-up", new GiveUp(), within);
             });
             Receive<Terminated>(_ => { });
-            Receive<Reattach>(_ => trainers.Tell(new AttachExperiment(id, Self, StateHere: true, ContinueInterrupted: true)));
+            Receive<Reattach>(_ =>
+            {
+                if (Leaving()) Timers.Cancel("reattach");
+                else trainers.Tell(new AttachExperiment(id, Self, StateHere: true, ContinueInterrupted: true));
+            });
             Receive<GiveUp>(_ => tcs.TrySetException(new ExperimentFailedException(id,
                 $"its trainer was lost and no node took it on within {within} (qa.trainer.reattach-within); it continues when a trainer node runs, or resume it")));
             Receive<StepReport>(r => progress?.Report(r));
