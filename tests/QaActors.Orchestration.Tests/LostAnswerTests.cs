@@ -305,10 +305,7 @@ public class LedgerInDoubtTests : Akka.TestKit.Xunit2.TestKit
         await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new SettleQuota("alice", r1.ReservationId, 1), T)); // once only
         await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new SettleQuota("alice", 999, 1), T)); // never in doubt
 
-        // Stop and recover: r2 is still in doubt (settled once from the snapshot), r1 is settled. The snapshots and
-        // the deletions they trigger are asynchronous; let the in-memory stores finish them before the stop, or the
-        // recovery below may read a store between a deletion and the save it follows.
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        // Stop and recover: r2 is still in doubt (settled once from the snapshot), r1 is settled.
         Watch(ledger);
         ledger.Tell(StopSingleton.Instance);
         ExpectTerminated(ledger, T);
