@@ -11,6 +11,53 @@ using Xunit.Abstractions;
 namespace QaActors.Orchestration.Tests;
 
 /// <summary>
+/// The simulator over HTTP, a SAPI client with few retries, the QPU sampler, a quota ledger and gateways on it: the
+/// rig of the lost-answer and take-over tests. <see cref="NewGateway"/> starts a gateway with the given call timeout.
+/// </summary>
+internal sealed record Rig(SapiSimulator Sim, SapiClient Client, QpuSampler Sampler, IActorRef Ledger, IActorRef Gateway,
+    Func<TimeSpan, IActorRef> NewGateway) : IAsyncDisposable
+{
+    public static async Task<Rig> StartAsync(ActorSystem sys, string token, string ledgerId, TimeSpan giveUpAfter, TimeSpan callDeadline, bool startGateway)
+    {
+        var sim = await SapiSimulator.StartAsync(new SapiSimulatorOptions
+        {
+            Tokens = [token],
+            Solvers = [SimulatedSolverSpec.AdvantageLike("Sim_P4", LatticeGraphSource.Instance.Build("pegasus", [4]))],
+            Sampler = new AnnealSampler(new AnnealOptions(Sweeps: 30)),
+        });
+        var client = new SapiClient(new SapiClientOptions
+        {
+            Endpoint = sim.SapiEndpoint,
+            Token = new SecretToken(token),
+            RequestTimeout = TimeSpan.FromSeconds(2),
+            Retry = new SapiRetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxElapsed = TimeSpan.FromMilliseconds(500) },
+            LongPollSeconds = 1,
+        });
+        var sampler = await QpuSampler.CreateAsync(client, "Sim_P4",
+            new QpuSamplerOptions { Call = new QaActors.DWave.Structured.SapiCallOptions { Deadline = callDeadline } });
+        // As shipped: a reservation is the estimate × 1.25, so a charged reservation shows above the real use.
+        var qs = TestConfig.Quotas(defaultSeconds: 100, reserveFactor: 1.25);
+        var ledger = sys.ActorOf(QuotaLedgerActor.Props(qs, ledgerId));
+        var pools = new Dictionary<string, IActorRef> { ["gibbs"] = sys.ActorOf(SamplerWorker.Pool(_ => new GibbsSampler(new GibbsOptions(Sweeps: 10)), 1)) };
+        var gs = TestConfig.Gateway(maxFailures: 100) with
+        {
+            LostAnswerFirstLook = TimeSpan.FromMilliseconds(200),
+            LostAnswerMaxBackoff = TimeSpan.FromMilliseconds(400),
+            LostAnswerGiveUpAfter = giveUpAfter,
+        };
+        IActorRef NewGateway(TimeSpan callTimeout) => sys.ActorOf(QpuGatewayActor.Props(new QpuSamplerBackend(sampler), ledger, pools, gs with { CallTimeout = callTimeout }, qs));
+        return new Rig(sim, client, sampler, ledger, startGateway ? NewGateway(gs.CallTimeout) : ActorRefs.Nobody, NewGateway);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Sampler.Dispose();
+        Client.Dispose();
+        await Sim.DisposeAsync();
+    }
+}
+
+/// <summary>
 /// Quota accounting when the QPU ran a problem but its answer could not be fetched: the simulator runs and charges
 /// the problem, then drops every request about it for a while. The ledger must end where the simulator's own
 /// account is (its total of access time actually run), and never below it on the way.
@@ -24,50 +71,9 @@ public class LostAnswerTests : Akka.TestKit.Xunit2.TestKit
 
     private static readonly TimeSpan T = TimeSpan.FromSeconds(30);
 
-    private sealed record Rig(SapiSimulator Sim, SapiClient Client, QpuSampler Sampler, IActorRef Ledger, IActorRef Gateway,
-        Func<TimeSpan, IActorRef> NewGateway) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            Sampler.Dispose();
-            Client.Dispose();
-            await Sim.DisposeAsync();
-        }
-    }
-
-    private async Task<Rig> StartAsync(string ledgerId, TimeSpan giveUpAfter, bool withGateway = true)
-    {
-        var sim = await SapiSimulator.StartAsync(new SapiSimulatorOptions
-        {
-            Tokens = [Token],
-            Solvers = [SimulatedSolverSpec.AdvantageLike("Sim_P4", LatticeGraphSource.Instance.Build("pegasus", [4]))],
-            Sampler = new AnnealSampler(new AnnealOptions(Sweeps: 30)),
-        });
-        // Few retries and a short deadline: the client gives up on a hidden answer long before the simulator shows it again.
-        var client = new SapiClient(new SapiClientOptions
-        {
-            Endpoint = sim.SapiEndpoint,
-            Token = new SecretToken(Token),
-            RequestTimeout = TimeSpan.FromSeconds(2),
-            Retry = new SapiRetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxElapsed = TimeSpan.FromMilliseconds(500) },
-            LongPollSeconds = 1,
-        });
-        var sampler = await QpuSampler.CreateAsync(client, "Sim_P4",
-            new QpuSamplerOptions { Call = new QaActors.DWave.Structured.SapiCallOptions { Deadline = TimeSpan.FromSeconds(1) } });
-        // As shipped: a reservation is the estimate × 1.25, so a charged reservation shows above the real use.
-        var qs = TestConfig.Quotas(defaultSeconds: 100, reserveFactor: 1.25);
-        var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, ledgerId));
-        var pools = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(_ => new GibbsSampler(new GibbsOptions(Sweeps: 10)), 1)) };
-        var gs = TestConfig.Gateway(maxFailures: 100) with
-        {
-            LostAnswerFirstLook = TimeSpan.FromMilliseconds(200),
-            LostAnswerMaxBackoff = TimeSpan.FromMilliseconds(400),
-            LostAnswerGiveUpAfter = giveUpAfter,
-        };
-        IActorRef NewGateway(TimeSpan callTimeout) => Sys.ActorOf(QpuGatewayActor.Props(new QpuSamplerBackend(sampler), ledger, pools, gs with { CallTimeout = callTimeout }, qs));
-        var gw = withGateway ? NewGateway(gs.CallTimeout) : ActorRefs.Nobody;
-        return new Rig(sim, client, sampler, ledger, gw, NewGateway);
-    }
+    private Task<Rig> StartAsync(string ledgerId, TimeSpan giveUpAfter) =>
+        // A short deadline: the client gives up on a hidden answer long before the simulator shows it again.
+        Rig.StartAsync(Sys, Token, ledgerId, giveUpAfter, callDeadline: TimeSpan.FromSeconds(1), startGateway: true);
 
     private static readonly Bqm Problem = Bqm.FromArrays(Vartype.Spin, [0.1, -0.2, 0.3, 0.05], [0, 1, 2], [1, 2, 3], [-0.5, 0.25, 0.4], labels: [0, 1, 2, 3]);
 
@@ -164,116 +170,72 @@ public class GatewayTakeOverTests : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan T = TimeSpan.FromSeconds(30);
     private static readonly Bqm Problem = Bqm.FromArrays(Vartype.Spin, [0.1, -0.2, 0.3, 0.05], [0, 1, 2], [1, 2, 3], [-0.5, 0.25, 0.4], labels: [0, 1, 2, 3]);
 
-    private async Task<(SapiSimulator Sim, SapiClient Client, QpuSampler Sampler, IActorRef Ledger, Func<TimeSpan, IActorRef> Gateway)> StartAsync(string ledgerId)
-    {
-        var sim = await SapiSimulator.StartAsync(new SapiSimulatorOptions
-        {
-            Tokens = [Token],
-            Solvers = [SimulatedSolverSpec.AdvantageLike("Sim_P4", LatticeGraphSource.Instance.Build("pegasus", [4]))],
-            Sampler = new AnnealSampler(new AnnealOptions(Sweeps: 30)),
-        });
-        var client = new SapiClient(new SapiClientOptions
-        {
-            Endpoint = sim.SapiEndpoint,
-            Token = new SecretToken(Token),
-            RequestTimeout = TimeSpan.FromSeconds(2),
-            Retry = new SapiRetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxElapsed = TimeSpan.FromMilliseconds(500) },
-            LongPollSeconds = 1,
-        });
-        var sampler = await QpuSampler.CreateAsync(client, "Sim_P4",
-            // A call waits long enough for the answer the simulator hides: it is still open when its gateway is stopped.
-            new QpuSamplerOptions { Call = new QaActors.DWave.Structured.SapiCallOptions { Deadline = TimeSpan.FromSeconds(20) } });
-        var qs = TestConfig.Quotas(defaultSeconds: 100, reserveFactor: 1.25);
-        var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, ledgerId));
-        var pools = new Dictionary<string, IActorRef> { ["gibbs"] = Sys.ActorOf(SamplerWorker.Pool(_ => new GibbsSampler(new GibbsOptions(Sweeps: 10)), 1)) };
-        var gs = TestConfig.Gateway(maxFailures: 100) with
-        {
-            LostAnswerFirstLook = TimeSpan.FromMilliseconds(200),
-            LostAnswerMaxBackoff = TimeSpan.FromMilliseconds(400),
-            LostAnswerGiveUpAfter = TimeSpan.FromMinutes(5),
-        };
-        return (sim, client, sampler, ledger,
-            callTimeout => Sys.ActorOf(QpuGatewayActor.Props(new QpuSamplerBackend(sampler), ledger, pools, gs with { CallTimeout = callTimeout }, qs)));
-    }
+    // A call waits long enough for the answer the simulator hides: it is still open when its gateway is stopped.
+    private Task<Rig> StartAsync(string ledgerId) =>
+        Rig.StartAsync(Sys, Token, ledgerId, giveUpAfter: TimeSpan.FromMinutes(5), callDeadline: TimeSpan.FromSeconds(20), startGateway: false);
 
     private static async Task<QuotaAccount> Account(IActorRef ledger) => (await ledger.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0];
 
     [Fact]
     public async Task The_next_gateway_settles_a_call_the_lost_one_left_open_to_what_the_simulator_ran()
     {
-        var (sim, client, sampler, ledger, newGateway) = await StartAsync("ledger-take-over");
-        try
-        {
-            // One call served as usual, then one whose answer the simulator hides for 3 s: the first gateway is stopped
-            // while that call is open, as when its node dies (the call itself ends later, unheard).
-            var first = newGateway(TimeSpan.FromMinutes(5));
-            first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 1), "gibbs", null));
-            Assert.Equal("qpu", ExpectMsg<SampleReply>(T).ServedBy);
-            sim.Faults.LoseNextAnswers(1, TimeSpan.FromSeconds(3), dropConnection: false);
-            first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 2), "gibbs", null));
-            await AwaitConditionAsync(() => Task.FromResult(sim.Usage(Token).ProblemsCompleted == 2), T);
-            Watch(first);
-            Sys.Stop(first);
-            ExpectTerminated(first, T);
-            var open = await Account(ledger);
-            Assert.True(open.ReservedSeconds > 0, "the open call's reservation is still held");
+        await using var rig = await StartAsync("ledger-take-over");
+        var (sim, ledger, newGateway) = (rig.Sim, rig.Ledger, rig.NewGateway);
+        // One call served as usual, then one whose answer the simulator hides for 3 s: the first gateway is stopped
+        // while that call is open, as when its node dies (the call itself ends later, unheard).
+        var first = newGateway(TimeSpan.FromMinutes(5));
+        first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 1), "gibbs", null));
+        Assert.Equal("qpu", ExpectMsg<SampleReply>(T).ServedBy);
+        sim.Faults.LoseNextAnswers(1, TimeSpan.FromSeconds(3), dropConnection: false);
+        first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 2), "gibbs", null));
+        await AwaitConditionAsync(() => Task.FromResult(sim.Usage(Token).ProblemsCompleted == 2), T);
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first, T);
+        var open = await Account(ledger);
+        Assert.True(open.ReservedSeconds > 0, "the open call's reservation is still held");
 
-            // The next gateway (a short call timeout, so that the test need not wait five minutes for the lost
-            // gateway's call to be surely over) adopts it: charged in full at once, settled later.
-            var second = newGateway(TimeSpan.FromSeconds(2));
-            await AwaitAssertAsync(async () => Assert.Equal(0, (await Account(ledger)).ReservedSeconds, 12), T, TimeSpan.FromMilliseconds(100));
-            double simNow = sim.Usage(Token).QpuAccessTimeMicroseconds;
-            var adopted = await Account(ledger);
-            _out.WriteLine($"adopted: simulator {simNow / 1e6:F6} s, charged {adopted.ChargedSeconds:F6} s");
-            Assert.True(adopted.ChargedSeconds * 1e6 > simNow * 1.05, $"charged {adopted.ChargedSeconds} s should hold the orphaned reservation over the simulator's {simNow / 1e6} s");
+        // The next gateway (a short call timeout, so that the test need not wait five minutes for the lost
+        // gateway's call to be surely over) adopts it: charged in full at once, settled later.
+        var second = newGateway(TimeSpan.FromSeconds(2));
+        await AwaitAssertAsync(async () => Assert.Equal(0, (await Account(ledger)).ReservedSeconds, 12), T, TimeSpan.FromMilliseconds(100));
+        double simNow = sim.Usage(Token).QpuAccessTimeMicroseconds;
+        var adopted = await Account(ledger);
+        _out.WriteLine($"adopted: simulator {simNow / 1e6:F6} s, charged {adopted.ChargedSeconds:F6} s");
+        Assert.True(adopted.ChargedSeconds * 1e6 > simNow * 1.05, $"charged {adopted.ChargedSeconds} s should hold the orphaned reservation over the simulator's {simNow / 1e6} s");
 
-            double simEnd = 0;
-            await AwaitAssertAsync(async () =>
-            {
-                simEnd = sim.Usage(Token).QpuAccessTimeMicroseconds;
-                Assert.Equal(simEnd / 1e6, (await Account(ledger)).ChargedSeconds, 9);
-            }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200));
-            _out.WriteLine($"settled: simulator {simEnd / 1e6:F6} s over {sim.Usage(Token).ProblemsCompleted} problems, charged {(await Account(ledger)).ChargedSeconds:F6} s");
-            Assert.Equal(2, sim.Usage(Token).ProblemsCompleted);
-            // The settled call's QPU time counts for alice at the new gateway.
-            var status = await second.Ask<GatewayStatus>(GetGatewayStatus.Instance, T);
-            Assert.True(status.QpuMicrosByUser.GetValueOrDefault("alice") > 0);
-        }
-        finally
+        double simEnd = 0;
+        await AwaitAssertAsync(async () =>
         {
-            sampler.Dispose();
-            client.Dispose();
-            await sim.DisposeAsync();
-        }
+            simEnd = sim.Usage(Token).QpuAccessTimeMicroseconds;
+            Assert.Equal(simEnd / 1e6, (await Account(ledger)).ChargedSeconds, 9);
+        }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200));
+        _out.WriteLine($"settled: simulator {simEnd / 1e6:F6} s over {sim.Usage(Token).ProblemsCompleted} problems, charged {(await Account(ledger)).ChargedSeconds:F6} s");
+        Assert.Equal(2, sim.Usage(Token).ProblemsCompleted);
+        // The settled call's QPU time counts for alice at the new gateway.
+        var status = await second.Ask<GatewayStatus>(GetGatewayStatus.Instance, T);
+        Assert.True(status.QpuMicrosByUser.GetValueOrDefault("alice") > 0);
     }
 
     [Fact]
     public async Task A_reservation_whose_call_never_reached_the_QPU_is_settled_to_nothing()
     {
-        var (sim, client, sampler, ledger, newGateway) = await StartAsync("ledger-take-over-unsent");
-        try
+        await using var rig = await StartAsync("ledger-take-over-unsent");
+        var (sim, ledger, newGateway) = (rig.Sim, rig.Ledger, rig.NewGateway);
+        // A gateway of Sim_P4 reserved and was lost before its call was sent; another solver's reservation is not its business.
+        var mine = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 5000, "Sim_P4"), T);
+        var other = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 700, "Other_Solver"), T);
+        Assert.StartsWith(QuotaLabels.Prefix + mine.ReservationId + "-", mine.Label);
+        newGateway(TimeSpan.FromSeconds(1));
+        await AwaitAssertAsync(async () =>
         {
-            // A gateway of Sim_P4 reserved and was lost before its call was sent; another solver's reservation is not its business.
-            var mine = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 5000, "Sim_P4"), T);
-            var other = await ledger.Ask<QuotaReservedReply>(new ReserveQuota("alice", 700, "Other_Solver"), T);
-            Assert.StartsWith(QuotaLabels.Prefix + mine.ReservationId + "-", mine.Label);
-            newGateway(TimeSpan.FromSeconds(1));
-            await AwaitAssertAsync(async () =>
-            {
-                var acc = await Account(ledger);
-                Assert.Equal(0, acc.ChargedSeconds, 12);
-                Assert.Equal(700 / 1e6, acc.ReservedSeconds, 12);
-            }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
-            Assert.Equal(0, sim.Usage(Token).ProblemsCompleted);
-            // Settled once: a late real charge of the same reservation would still be refused.
-            await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new SettleQuota("alice", mine.ReservationId, 1), T));
-        }
-        finally
-        {
-            sampler.Dispose();
-            client.Dispose();
-            await sim.DisposeAsync();
-        }
+            var acc = await Account(ledger);
+            Assert.Equal(0, acc.ChargedSeconds, 12);
+            Assert.Equal(700 / 1e6, acc.ReservedSeconds, 12);
+        }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        Assert.Equal(0, sim.Usage(Token).ProblemsCompleted);
+        // Settled once: a late real charge of the same reservation would still be refused.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.Ask<object>(new SettleQuota("alice", mine.ReservationId, 1), T));
     }
 }
 
