@@ -181,17 +181,20 @@ public class GatewayTakeOverTests : Akka.TestKit.Xunit2.TestKit
     {
         await using var rig = await StartAsync("ledger-take-over");
         var (sim, ledger, newGateway) = (rig.Sim, rig.Ledger, rig.NewGateway);
-        // One call served as usual, then one whose answer the simulator hides for 3 s: the first gateway is stopped
-        // while that call is open, as when its node dies (the call itself ends later, unheard).
+        // One call served as usual, then one the simulator keeps running for 3 s: the first gateway is stopped once
+        // that problem is accepted, so its call is open by construction (not by timing), as when its node dies; the
+        // problem ends later, unheard.
         var first = newGateway(TimeSpan.FromMinutes(5));
         first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 1), "gibbs", null));
         Assert.Equal("qpu", ExpectMsg<SampleReply>(T).ServedBy);
-        sim.Faults.LoseNextAnswers(1, TimeSpan.FromSeconds(3), dropConnection: false);
+        sim.Faults.AnswerDelay = TimeSpan.FromSeconds(3);
         first.Tell(new SampleJob(SampleJob.NextId(), "alice", "exp-take-over", Problem, new SampleRequest(50, 1.0, 2), "gibbs", null));
-        await AwaitConditionAsync(() => Task.FromResult(sim.Usage(Token).ProblemsCompleted == 2), T);
+        await AwaitConditionAsync(() => Task.FromResult(sim.ProblemCount == 2), T, TimeSpan.FromMilliseconds(20));
         Watch(first);
         Sys.Stop(first);
         ExpectTerminated(first, T);
+        sim.Faults.AnswerDelay = TimeSpan.Zero;
+        Assert.Equal(1, sim.Usage(Token).ProblemsCompleted);
         var open = await Account(ledger);
         Assert.True(open.ReservedSeconds > 0, "the open call's reservation is still held");
 
@@ -276,6 +279,25 @@ public class LedgerInDoubtTests : Akka.TestKit.Xunit2.TestKit
         await again.Ask<Status.Success>(new SettleQuota("alice", r2.ReservationId, 1500.5), T);
         await Assert.ThrowsAsync<InvalidOperationException>(() => again.Ask<object>(new SettleQuota("alice", r1.ReservationId, 1), T));
         Assert.Equal((640 + 1500.5) / 1e6, (await again.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0].ChargedSeconds, 12);
+    }
+
+    [Fact]
+    public async Task Snapshots_saved_while_the_first_is_confirmed_survive_its_pruning()
+    {
+        // Twenty events told at once, a snapshot after each: the first snapshot's confirmation arrives while later
+        // ones are already stored, and pruning "before 1" must not take them (in the in-memory store a bound of 0 is
+        // "all"), or recovery finds no snapshot and no events.
+        var qs = TestConfig.Quotas(defaultSeconds: 1);
+        var ledger = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-prune-first", snapshotEvery: 1));
+        for (int i = 0; i < 20; i++) ledger.Tell(new ReserveQuota("alice", 10), TestActor);
+        for (int i = 0; i < 20; i++) ExpectMsg<QuotaReservedReply>(T);
+        Assert.Equal(200 / 1e6, (await ledger.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0].ReservedSeconds, 12);
+        Watch(ledger);
+        ledger.Tell(StopSingleton.Instance);
+        ExpectTerminated(ledger, T);
+        // Recovery orphans the open reservations: all twenty are charged.
+        var again = Sys.ActorOf(QuotaLedgerActor.Props(qs, "ledger-prune-first", snapshotEvery: 1));
+        Assert.Equal(200 / 1e6, (await again.Ask<QuotaReport>(new GetQuota("alice"), T)).Accounts[0].ChargedSeconds, 12);
     }
 
     [Fact]

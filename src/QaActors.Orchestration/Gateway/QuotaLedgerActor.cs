@@ -184,8 +184,7 @@ public sealed class QuotaLedgerActor : ReceivePersistentActor
         Command<SaveSnapshotSuccess>(s =>
         {
             // As the experiments do: the snapshot holds everything, so the events and snapshots before it go.
-            DeleteMessages(s.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            this.PruneBefore(s.Metadata);
         });
         Command<SaveSnapshotFailure>(f => _log.Warning("quota ledger snapshot failed (events are kept): {0}", f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });

@@ -128,8 +128,7 @@ public sealed class AggregatorActor : ReceivePersistentActor
         Command<SaveSnapshotSuccess>(s =>
         {
             _snapshotStored = Math.Max(_snapshotStored, s.Metadata.SequenceNr);
-            DeleteMessages(s.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            this.PruneBefore(s.Metadata);
             if (_snapshotStored >= LastSequenceNr) Finished();
         });
         Command<SaveSnapshotFailure>(f =>

@@ -63,8 +63,7 @@ public sealed class ExperimentRegistryActor : ReceivePersistentActor
         Command<ListRegisteredExperiments>(_ => Sender.Tell(new RegisteredExperiments(_entries)));
         Command<SaveSnapshotSuccess>(s =>
         {
-            DeleteMessages(s.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            this.PruneBefore(s.Metadata);
         });
         Command<SaveSnapshotFailure>(f => _log.Warning("experiment registry snapshot failed (events are kept): {0}", f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });

@@ -129,8 +129,7 @@ public sealed class UserRegistryActor : ReceivePersistentActor
         Command<SaveSnapshotSuccess>(s =>
         {
             // The snapshot holds every user, so the events and snapshots before it go.
-            DeleteMessages(s.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            this.PruneBefore(s.Metadata);
         });
         Command<SaveSnapshotFailure>(f => _log.Warning("user registry snapshot failed (events are kept): {0}", f.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });
