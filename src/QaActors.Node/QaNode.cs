@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -70,6 +71,13 @@ public sealed class QaNode : IAsyncDisposable
         QaActorSystem? system = null;
         try
         {
+            PortCheck.EnsureFree(settings.Akka.GetString("akka.remote.dot-netty.tcp.hostname", "127.0.0.1"),
+                settings.Akka.GetInt("akka.remote.dot-netty.tcp.port"), "cluster port", "--port / qa.node.port");
+            if (settings.HasRole("api"))
+            {
+                var (apiHost, apiPort) = ParseListen(settings.ApiListen);
+                PortCheck.EnsureFree(apiHost, apiPort, "API address", "--api / qa.api.listen");
+            }
             NodeExperiments experiments;
             Uri? api = null;
             string? adminPath = null;
@@ -91,10 +99,11 @@ public sealed class QaNode : IAsyncDisposable
             dirLock.Describe(new NodeInfo(Environment.ProcessId, api?.ToString(), node.ClusterAddress, DateTimeOffset.UtcNow));
             return node;
         }
-        catch
+        catch (Exception e)
         {
             if (system is not null) await system.DisposeAsync().ConfigureAwait(false);
             dirLock.Dispose();
+            if (PortCheck.AsStartError(e) is { } taken) throw taken;
             throw;
         }
     }
@@ -148,6 +157,11 @@ public sealed class QaNode : IAsyncDisposable
             if (host is "localhost") k.ListenLocalhost(port);
             else k.Listen(IPAddress.TryParse(host, out var ip) ? ip : throw new NodeStartException($"--api host '{host}' is not an IP address; use e.g. 127.0.0.1 or 0.0.0.0"), port);
         });
+        // Bearer tokens need no data protection, which authentication brings along: its default writes an unencrypted
+        // key ring into the user's home folder at the first start. Its keys live in memory here, and its warning that
+        // a key "may be persisted unencrypted" no longer applies.
+        builder.Services.AddDataProtection().AddKeyManagementOptions(o => o.XmlRepository = new MemoryKeyRepository());
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
@@ -186,3 +200,13 @@ public sealed class QaNode : IAsyncDisposable
 }
 
 public sealed class NodeStartException(string message) : Exception(message);
+
+/// <summary>The data-protection key ring in memory only (see <see cref="QaNode"/>'s API setup).</summary>
+internal sealed class MemoryKeyRepository : Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository
+{
+    private readonly List<System.Xml.Linq.XElement> _keys = [];
+
+    public IReadOnlyCollection<System.Xml.Linq.XElement> GetAllElements() { lock (_keys) return _keys.Select(k => new System.Xml.Linq.XElement(k)).ToArray(); }
+
+    public void StoreElement(System.Xml.Linq.XElement element, string friendlyName) { lock (_keys) _keys.Add(new System.Xml.Linq.XElement(element)); }
+}

@@ -50,6 +50,33 @@ public class NodeTests
     }
 
     [Fact]
+    public void A_port_another_process_holds_is_named_in_one_line_and_exits_2()
+    {
+        string dir = NodeProcess.NewDataDir(Temp("port"));
+        var held = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        held.Start();
+        try
+        {
+            int port = ((IPEndPoint)held.LocalEndpoint).Port;
+            // Twice on one data dir: a refused start releases it, or the second would be refused as its owner's.
+            foreach (var (args, option) in new[] { (new[] { "--port", port.ToString(), "--api", "127.0.0.1:0" }, "--port"), (["--port", "0", "--api", $"127.0.0.1:{port}"], "--api") })
+            {
+                var r = QaProcess.Run(["node", "--data-dir", dir, .. args], timeout: TimeSpan.FromSeconds(60));
+                Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr}");
+                Assert.Contains($"127.0.0.1:{port} ({option}", r.Stderr);
+                Assert.Contains("in use by another process", r.Stderr);
+                Assert.DoesNotContain("Exception", r.Stderr);
+                Assert.DoesNotContain("   at ", r.Stderr);
+            }
+        }
+        finally
+        {
+            held.Stop();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_api_authenticates_every_call_and_answers_json_errors()
     {
         string dir = NodeProcess.NewDataDir(Temp("auth"));
