@@ -142,7 +142,10 @@ public sealed class QaNode : IAsyncDisposable
     {
         var settings = options.Settings;
         var (host, port) = ParseListen(settings.ApiListen);
-        var builder = WebApplication.CreateSlimBuilder();
+        // The content root is the program's folder, not the working directory: the host watches its content root for
+        // configuration files (which the node does not use; hocon/ is its configuration), and a data dir under the
+        // working directory would have every journal write go through that watcher.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         // Warnings and errors of the API to stderr, one line each; request headers (tokens) are never logged.
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; }).SetMinimumLevel(LogLevel.Warning);
