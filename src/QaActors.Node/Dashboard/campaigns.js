@@ -58,7 +58,8 @@ export function campaignPage(id) {
   const cellHeads = ['Experiment', 'State', 'Step', 'Final test accuracy', 'Dataset', 'Classes', 'Method', 'Seed', 'Attempts', 'Reason'];
   const cellsTable = el('table', { id: 'cells' },
     el('thead', {}, el('tr', {}, cellHeads.map(h => el('th', { scope: 'col' }, h)))), cellsBody);
-  const tables = el('div', { id: 'report-tables' }), figures = el('div', { class: 'figures', id: 'figures' });
+  const tables = el('div', { id: 'report-tables' }), figures = el('div', { class: 'figures', id: 'figures' },
+    el('p', { class: 'help' }, 'The figures appear with the report.'));
   const reportNote = el('p', { class: 'help', id: 'report-note' }, 'The report appears once a cell is done.');
   const runtime = el('section', { 'aria-labelledby': 'h-runtime', id: 'runtime', hidden: true }, el('h3', { id: 'h-runtime' }, 'Fig. 5: the runtime study'));
   const runtimeBody = el('div', { 'aria-live': 'polite' });
