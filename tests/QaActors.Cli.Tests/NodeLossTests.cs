@@ -153,7 +153,8 @@ public class NodeLossTests(ITestOutputHelper output)
                 var where = new Dictionary<string, string>();
                 foreach (var id in ids) where[id] = (await WaitForStep(c0, id, 3, TimeSpan.FromSeconds(90)))["node"]?.GetValue<string>() ?? "";
                 output.WriteLine("trainers: " + string.Join(", ", where.Select(kv => $"{kv.Key}@{kv.Value}")));
-                string victim = where.Values.FirstOrDefault(a => !a.EndsWith(":" + seedPort, StringComparison.Ordinal)) ?? "";
+                // A run whose node the step view did not name yet ("") is no candidate.
+                string victim = where.Values.FirstOrDefault(a => a.Length > 0 && !a.EndsWith(":" + seedPort, StringComparison.Ordinal)) ?? "";
                 lost = nodes.IndexOf(victim);
                 Assert.True(lost > 0, $"no trainer ran on another node than the oldest: {string.Join(", ", where.Values)}");
                 nodes.Kill(lost);
