@@ -44,8 +44,8 @@ internal static class PortCheck
     /// <summary>A bind failure that still reaches the start (another process took the port after the check), in one line.</summary>
     public static NodeStartException? AsStartError(Exception e)
     {
-        for (Exception? x = e; x is not null; x = x.InnerException ?? (x as AggregateException)?.InnerExceptions.FirstOrDefault())
-            if (x is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || x.GetType().Name == "AddressInUseException")
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } or Microsoft.AspNetCore.Connections.AddressInUseException)
                 return new NodeStartException($"a port of this node was taken while it started ({x.Message}); choose another --port or --api, or 0 for a free one");
         return null;
     }

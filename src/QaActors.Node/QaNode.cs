@@ -73,17 +73,14 @@ public sealed class QaNode : IAsyncDisposable
         {
             PortCheck.EnsureFree(settings.Akka.GetString("akka.remote.dot-netty.tcp.hostname", "127.0.0.1"),
                 settings.Akka.GetInt("akka.remote.dot-netty.tcp.port"), "cluster port", "--port / qa.node.port");
-            if (settings.HasRole("api"))
-            {
-                var (apiHost, apiPort) = ParseListen(settings.ApiListen);
-                PortCheck.EnsureFree(apiHost, apiPort, "API address", "--api / qa.api.listen");
-            }
+            var listen = settings.HasRole("api") ? ParseListen(settings.ApiListen) : default;
+            if (settings.HasRole("api")) PortCheck.EnsureFree(listen.Host, listen.Port, "API address", "--api / qa.api.listen");
             NodeExperiments experiments;
             Uri? api = null;
             string? adminPath = null;
             if (settings.HasRole("api"))
             {
-                var app = BuildApi(options);
+                var app = BuildApi(options, listen.Host, listen.Port);
                 system = await QaActorSystem.StartHostAsync(app, ct).ConfigureAwait(false);
                 experiments = app.Services.GetRequiredService<NodeExperiments>();
                 adminPath = app.Services.GetRequiredService<FirstAdmin>().Path;
@@ -138,10 +135,9 @@ public sealed class QaNode : IAsyncDisposable
     /// it, the first-admin step and the server. The handlers find the system, the node's experiments and the
     /// authenticator among its services.
     /// </summary>
-    private static WebApplication BuildApi(NodeOptions options)
+    private static WebApplication BuildApi(NodeOptions options, string host, int port)
     {
         var settings = options.Settings;
-        var (host, port) = ParseListen(settings.ApiListen);
         // The content root is the program's folder, not the working directory: the host watches its content root for
         // configuration files (which the node does not use; hocon/ is its configuration), and a data dir under the
         // working directory would have every journal write go through that watcher.
